@@ -1,0 +1,1 @@
+"""Telegram edge of CivicPulse: settings, CLI, handlers, scheduler and broadcaster."""

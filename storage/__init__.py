@@ -1,0 +1,1 @@
+"""Persistence: the SQLite database, schema migrations, repositories and FSM storage."""
