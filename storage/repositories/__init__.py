@@ -1,0 +1,1 @@
+"""One repository per aggregate; `storage.store.Store` bundles them for the handlers."""

@@ -1,0 +1,93 @@
+"""Citizens who agreed to take part, and their profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.clock import now_db
+from storage.database import Database, Row
+
+PROFILE_FIELDS = frozenset({"language", "region_code", "municipality_code", "age_band"})
+
+
+@dataclass(frozen=True, slots=True)
+class Respondent:
+    id: int
+    telegram_id: int
+    language: str
+    region_code: str | None
+    municipality_code: str | None
+    age_band: str | None
+    consent_version: str
+    consented_at: str
+    active: bool
+
+    @property
+    def profile_complete(self) -> bool:
+        return self.region_code is not None and self.age_band is not None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Respondent:
+        return cls(
+            id=row["id"],
+            telegram_id=row["telegram_id"],
+            language=row["language"],
+            region_code=row["region_code"],
+            municipality_code=row["municipality_code"],
+            age_band=row["age_band"],
+            consent_version=row["consent_version"],
+            consented_at=row["consented_at"],
+            active=bool(row["active"]),
+        )
+
+
+class RespondentRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def by_telegram_id(self, telegram_id: int) -> Respondent | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM respondents WHERE telegram_id = ?", (telegram_id,)
+        )
+        return Respondent.from_row(row) if row else None
+
+    async def record_consent(
+        self, telegram_id: int, language: str, consent_version: str
+    ) -> Respondent:
+        """Consent is the first thing stored about a citizen; before it, nothing is."""
+        now = now_db()
+        await self._db.execute(
+            "INSERT INTO respondents (telegram_id, language, consent_version, consented_at,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE SET consent_version = excluded.consent_version,"
+            " consented_at = excluded.consented_at, active = 1, updated_at = excluded.updated_at",
+            (telegram_id, language, consent_version, now, now, now),
+        )
+        respondent = await self.by_telegram_id(telegram_id)
+        assert respondent is not None
+        return respondent
+
+    async def update_profile(self, telegram_id: int, **fields: str | None) -> Respondent | None:
+        unknown = set(fields) - PROFILE_FIELDS
+        if unknown:
+            raise ValueError(f"not profile fields: {sorted(unknown)}")
+        if fields:
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            await self._db.execute(
+                f"UPDATE respondents SET {assignments}, updated_at = ? WHERE telegram_id = ?",
+                (*fields.values(), now_db(), telegram_id),
+            )
+        return await self.by_telegram_id(telegram_id)
+
+    async def set_active(self, telegram_id: int, active: bool) -> bool:
+        changed = await self._db.execute(
+            "UPDATE respondents SET active = ?, updated_at = ? WHERE telegram_id = ?",
+            (int(active), now_db(), telegram_id),
+        )
+        return changed > 0
+
+    async def delete(self, telegram_id: int) -> bool:
+        """Erase the profile; responses and answers go with it through ON DELETE CASCADE."""
+        return await self._db.execute(
+            "DELETE FROM respondents WHERE telegram_id = ?", (telegram_id,)
+        ) > 0

@@ -1,0 +1,129 @@
+"""A respondent's participation in a wave and the answers they gave."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.clock import now_db
+from storage.database import Database, Row
+from surveys.model import AnswerValue
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    id: int
+    wave_id: int
+    respondent_id: int
+    survey_version_id: int
+    region_code: str
+    municipality_code: str | None
+    age_band: str
+    track: str
+    completed: bool
+
+    @classmethod
+    def from_row(cls, row: Row) -> Response:
+        return cls(
+            id=row["id"],
+            wave_id=row["wave_id"],
+            respondent_id=row["respondent_id"],
+            survey_version_id=row["survey_version_id"],
+            region_code=row["region_code"],
+            municipality_code=row["municipality_code"],
+            age_band=row["age_band"],
+            track=row["track"],
+            completed=row["completed_at"] is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    question_id: str
+    topic: str
+    value: AnswerValue
+    score: float | None
+
+
+class ResponseRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def start(
+        self,
+        wave_id: int,
+        respondent_id: int,
+        survey_version_id: int,
+        region_code: str,
+        municipality_code: str | None,
+        age_band: str,
+        track: str,
+    ) -> Response:
+        """Idempotent: a second start (a double tap, a redelivered update) reuses the first."""
+        await self._db.execute(
+            "INSERT INTO responses (wave_id, respondent_id, survey_version_id, region_code,"
+            " municipality_code, age_band, track, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (wave_id, respondent_id) DO NOTHING",
+            (
+                wave_id,
+                respondent_id,
+                survey_version_id,
+                region_code,
+                municipality_code,
+                age_band,
+                track,
+                now_db(),
+            ),
+        )
+        response = await self.for_respondent(wave_id, respondent_id)
+        assert response is not None
+        return response
+
+    async def get(self, response_id: int) -> Response | None:
+        row = await self._db.fetch_one("SELECT * FROM responses WHERE id = ?", (response_id,))
+        return Response.from_row(row) if row else None
+
+    async def for_respondent(self, wave_id: int, respondent_id: int) -> Response | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM responses WHERE wave_id = ? AND respondent_id = ?",
+            (wave_id, respondent_id),
+        )
+        return Response.from_row(row) if row else None
+
+    async def answers(self, response_id: int) -> dict[str, AnswerValue]:
+        rows = await self._db.fetch_all(
+            "SELECT question_id, value FROM answers WHERE response_id = ?", (response_id,)
+        )
+        return {
+            row["question_id"]: None if row["value"] is None else json.loads(row["value"])
+            for row in rows
+        }
+
+    async def save_answer(
+        self, response_id: int, answer: AnswerRecord, drop: Sequence[str] = ()
+    ) -> None:
+        """Store (or replace, after Back) one answer and forget answers it made irrelevant.
+
+        Both happen in one transaction, committed before the bot shows the next question.
+        """
+        value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO answers (response_id, question_id, topic, value, score, answered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, question_id) DO UPDATE"
+                " SET value = excluded.value, score = excluded.score,"
+                " answered_at = excluded.answered_at",
+                (response_id, answer.question_id, answer.topic, value, answer.score, now_db()),
+            )
+            await connection.executemany(
+                "DELETE FROM answers WHERE response_id = ? AND question_id = ?",
+                [(response_id, question_id) for question_id in drop],
+            )
+
+    async def complete(self, response_id: int) -> bool:
+        """True only for the call that actually completed it, so thanks are sent once."""
+        return await self._db.execute(
+            "UPDATE responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
+            (now_db(), response_id),
+        ) > 0

@@ -1,0 +1,53 @@
+"""Immutable stored copies of every survey version that was ever asked."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from surveys.loader import survey_fingerprint
+
+from storage.clock import now_db
+from storage.database import Database
+from surveys.model import Survey
+
+
+class SurveyVersionConflict(ValueError):
+    """A file changed its questions but kept its version: old answers would be mislabelled."""
+
+
+@lru_cache(maxsize=64)
+def _parse(definition: str) -> Survey:
+    return Survey.model_validate_json(definition)
+
+
+class SurveyRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def store(self, survey: Survey) -> int:
+        """Returns the id of this exact version, storing it the first time it is seen."""
+        fingerprint = survey_fingerprint(survey)
+        row = await self._db.fetch_one(
+            "SELECT id, fingerprint FROM survey_versions WHERE survey_id = ? AND version = ?",
+            (survey.id, survey.version),
+        )
+        if row is not None:
+            if row["fingerprint"] != fingerprint:
+                raise SurveyVersionConflict(
+                    f"survey `{survey.id}` version {survey.version} differs from the copy "
+                    "already stored; raise `version` when you change a survey"
+                )
+            return int(row["id"])
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO survey_versions (survey_id, version, fingerprint, definition,"
+                " stored_at) VALUES (?, ?, ?, ?, ?)",
+                (survey.id, survey.version, fingerprint, survey.model_dump_json(), now_db()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def get(self, version_id: int) -> Survey | None:
+        row = await self._db.fetch_one(
+            "SELECT definition FROM survey_versions WHERE id = ?", (version_id,)
+        )
+        return _parse(row["definition"]) if row else None

@@ -1,0 +1,125 @@
+"""Waves: one run of a survey over a period for a chosen audience."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from storage.clock import from_db, now_db, to_db
+from storage.database import Database, Row
+
+WaveState = Literal["scheduled", "open", "closed", "cancelled"]
+TrackSelection = Literal["all", "youth", "general"]
+
+_SELECT = (
+    "SELECT w.*, v.survey_id, v.version AS survey_version,"
+    " (SELECT group_concat(region_code) FROM wave_regions r WHERE r.wave_id = w.id) AS codes"
+    " FROM waves w JOIN survey_versions v ON v.id = w.survey_version_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    id: int
+    survey_version_id: int
+    survey_id: str
+    survey_version: int
+    starts_at: datetime
+    ends_at: datetime
+    all_regions: bool
+    regions: tuple[str, ...]
+    tracks: TrackSelection
+    remind_after_hours: float | None
+    state: WaveState
+
+    def covers_region(self, region_code: str | None) -> bool:
+        return self.all_regions or region_code in self.regions
+
+    def targets(self, region_code: str | None, track: str) -> bool:
+        return self.covers_region(region_code) and self.tracks in ("all", track)
+
+    @classmethod
+    def from_row(cls, row: Row) -> Wave:
+        codes = row["codes"]
+        return cls(
+            id=row["id"],
+            survey_version_id=row["survey_version_id"],
+            survey_id=row["survey_id"],
+            survey_version=row["survey_version"],
+            starts_at=from_db(row["starts_at"]),
+            ends_at=from_db(row["ends_at"]),
+            all_regions=bool(row["all_regions"]),
+            regions=tuple(sorted(codes.split(","))) if codes else (),
+            tracks=row["tracks"],
+            remind_after_hours=row["remind_after_hours"],
+            state=row["state"],
+        )
+
+
+class WaveRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(
+        self,
+        survey_version_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        regions: Sequence[str] | None,
+        tracks: TrackSelection,
+        remind_after_hours: float | None = None,
+        created_by: int | None = None,
+    ) -> int:
+        """`regions=None` targets every region, including ones added to the catalog later."""
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO waves (survey_version_id, starts_at, ends_at, all_regions, tracks,"
+                " remind_after_hours, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    survey_version_id,
+                    to_db(starts_at),
+                    to_db(ends_at),
+                    int(regions is None),
+                    tracks,
+                    remind_after_hours,
+                    created_by,
+                    now_db(),
+                ),
+            )
+            wave_id = int(cursor.lastrowid or 0)
+            await connection.executemany(
+                "INSERT INTO wave_regions (wave_id, region_code) VALUES (?, ?)",
+                [(wave_id, code) for code in sorted(set(regions or ()))],
+            )
+        return wave_id
+
+    async def get(self, wave_id: int) -> Wave | None:
+        row = await self._db.fetch_one(f"{_SELECT} WHERE w.id = ?", (wave_id,))
+        return Wave.from_row(row) if row else None
+
+    async def all(self) -> list[Wave]:
+        return [Wave.from_row(row) for row in await self._db.fetch_all(f"{_SELECT} ORDER BY w.id")]
+
+    async def in_state(self, *states: WaveState) -> list[Wave]:
+        marks = ", ".join("?" for _ in states)
+        rows = await self._db.fetch_all(
+            f"{_SELECT} WHERE w.state IN ({marks}) ORDER BY w.starts_at, w.id", states
+        )
+        return [Wave.from_row(row) for row in rows]
+
+    async def open_in_region(self, region_code: str | None) -> list[Wave]:
+        """Open waves for a region; the track check needs the survey's youth range."""
+        return [wave for wave in await self.in_state("open") if wave.covers_region(region_code)]
+
+    async def transition(
+        self, wave_id: int, from_states: Sequence[WaveState], to: WaveState
+    ) -> bool:
+        """Moves a wave only from an expected state, so two actors cannot both move it."""
+        marks = ", ".join("?" for _ in from_states)
+        changed = await self._db.execute(
+            f"UPDATE waves SET state = ? WHERE id = ? AND state IN ({marks})",
+            (to, wave_id, *from_states),
+        )
+        return changed > 0

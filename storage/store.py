@@ -1,0 +1,18 @@
+"""The facade a database middleware hands to every handler."""
+
+from __future__ import annotations
+
+from storage.database import Database
+from storage.repositories.respondents import RespondentRepository
+from storage.repositories.responses import ResponseRepository
+from storage.repositories.surveys import SurveyRepository
+from storage.repositories.waves import WaveRepository
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.respondents = RespondentRepository(database)
+        self.surveys = SurveyRepository(database)
+        self.waves = WaveRepository(database)
+        self.responses = ResponseRepository(database)
