@@ -6,10 +6,22 @@ asked, so every rule that decides what a respondent sees lives here, next to the
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from surveys.text import LocalizedText
 
@@ -111,21 +123,28 @@ class Question(_Strict):
     optional: bool = False
     track: Track | None = None
     show_if: Condition | None = None
-    options: tuple[Option, ...] = ()
+    options: tuple[Option, ...] = Field(default=(), validate_default=True)
     max_length: int = Field(default=1000, ge=1, le=MAX_TEXT_ANSWER)
 
-    @model_validator(mode="after")
-    def _options_fit_type(self) -> Self:
-        if self.type in CHOICE_TYPES:
-            if len(self.options) < 2:
-                raise ValueError(f"a `{self.type}` question needs at least two options")
-            ids = [option.id for option in self.options]
+    @field_validator("options")
+    @classmethod
+    def _options_fit_type(
+        cls, options: tuple[Option, ...], info: ValidationInfo
+    ) -> tuple[Option, ...]:
+        """A field validator (not a model one) so the error points at `options` itself."""
+        kind = info.data.get("type")
+        if kind is None:  # the type itself is invalid and already reported
+            return options
+        if kind in CHOICE_TYPES:
+            if len(options) < 2:
+                raise ValueError(f"a {kind} question needs at least two options")
+            ids = [option.id for option in options]
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             if duplicates:
-                raise ValueError(f"duplicate option id {', '.join(duplicates)}")
-        elif self.options:
-            raise ValueError(f"a `{self.type}` question takes no options")
-        return self
+                raise ValueError(f"duplicate option id {', '.join(map(_quoted, duplicates))}")
+        elif options:
+            raise ValueError(f"a {kind} question takes no options")
+        return options
 
     @property
     def is_scored(self) -> bool:
@@ -182,25 +201,18 @@ class Survey(_Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
-        """Cross-field rules; each error names the question so the loader can point at it."""
-        topic_ids = [topic.id for topic in self.topics]
-        seen: dict[str, Question] = {}
-        problems: list[str] = []
-        duplicate_topics = sorted({t for t in topic_ids if topic_ids.count(t) > 1})
-        if duplicate_topics:
-            problems.append(f"duplicate topic id {', '.join(duplicate_topics)}")
-        for index, question in enumerate(self.questions):
-            where = f"questions.{index}"
-            if question.id in seen:
-                problems.append(f"{where}.id: duplicate question id `{question.id}`")
-            if question.topic not in topic_ids:
-                problems.append(f"{where}.topic: unknown topic `{question.topic}`")
-            condition = question.show_if
-            if condition is not None:
-                problems.extend(_condition_problems(f"{where}.show_if", condition, seen))
-            seen.setdefault(question.id, question)
+        """Cross-field rules, all reported at once in one error of its own type.
+
+        The loader recognises the `survey_references` type and re-runs `reference_problems`
+        itself (also on files whose fields are broken), so each problem gets its own line.
+        """
+        problems = reference_problems(
+            [topic.id for topic in self.topics],
+            [QuestionRefs.of(question) for question in self.questions],
+        )
         if problems:
-            raise ValueError("; ".join(problems))
+            summary = "; ".join(str(problem) for problem in problems)
+            raise PydanticCustomError(REFERENCES_ERROR, "{summary}", {"summary": summary})
         return self
 
     def question(self, question_id: str) -> Question | None:
@@ -210,23 +222,171 @@ class Survey(_Strict):
         return next((t for t in self.topics if t.id == topic_id), None)
 
 
+#: The pydantic error type under which `Survey` reports broken cross-references.
+REFERENCES_ERROR = "survey_references"
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceProblem:
+    """One broken cross-reference, located by its path in the survey data.
+
+    `related` points at the place the problem collides with (the first use of a duplicate
+    id), so that a loader can tell the author where to look.
+    """
+
+    loc: Location
+    message: str
+    related: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{'.'.join(map(str, self.loc))}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRefs:
+    """What the cross-reference rules need from one question.
+
+    A part is None when it is absent or failed its own validation; such parts are skipped,
+    so a file with broken fields still gets every *other* reference checked, without
+    follow-on noise. `question` is the fully valid question, needed to check condition
+    values against its answers.
+    """
+
+    id: str | None
+    topic: str | None = None
+    track: Track | None = None
+    show_if: Condition | None = None
+    question: Question | None = None
+
+    @classmethod
+    def of(cls, question: Question) -> QuestionRefs:
+        return cls(question.id, question.topic, question.track, question.show_if, question)
+
+
+def reference_problems(
+    topic_ids: Sequence[str | None], questions: Sequence[QuestionRefs]
+) -> list[ReferenceProblem]:
+    """Every broken cross-reference, in file order: ids, topics and conditions."""
+    problems = _duplicate_ids("topics", "topic", topic_ids)
+    problems += _duplicate_ids("questions", "question", [q.id for q in questions])
+    known_topics = sorted({t for t in topic_ids if t is not None})
+    positions: dict[str, int] = {}
+    for index, refs in enumerate(questions):
+        if refs.id is not None:
+            positions.setdefault(refs.id, index)
+    for index, refs in enumerate(questions):
+        where: Location = ("questions", index)
+        if refs.topic is not None and refs.topic not in known_topics:
+            message = f"unknown topic {_quoted(refs.topic)}{_suggestion(refs.topic, known_topics)}"
+            problems.append(ReferenceProblem((*where, "topic"), message))
+        if refs.show_if is not None:
+            problems += _condition_problems(index, refs.show_if, refs, questions, positions)
+    return problems
+
+
+def _duplicate_ids(section: str, noun: str, ids: Sequence[str | None]) -> list[ReferenceProblem]:
+    first: dict[str, int] = {}
+    problems: list[ReferenceProblem] = []
+    for index, item_id in enumerate(ids):
+        if item_id is None:
+            continue
+        if item_id in first:
+            problems.append(
+                ReferenceProblem(
+                    (section, index, "id"),
+                    f"duplicate {noun} id {_quoted(item_id)}",
+                    related=(section, first[item_id], "id"),
+                )
+            )
+        else:
+            first[item_id] = index
+    return problems
+
+
 def _condition_problems(
-    where: str, condition: Condition, earlier: dict[str, Question]
-) -> list[str]:
-    target = earlier.get(condition.question)
-    if target is None:
-        return [
-            f"{where}.question: `{condition.question}` is not an earlier question "
-            "(a condition may only look back)"
-        ]
-    problems: list[str] = []
-    for value in condition.any_of or ():
+    index: int,
+    condition: Condition,
+    refs: QuestionRefs,
+    questions: Sequence[QuestionRefs],
+    positions: dict[str, int],
+) -> list[ReferenceProblem]:
+    """Conditions may only look back, so the questionnaire settles in one pass."""
+    where: Location = ("questions", index)
+    loc: Location = (*where, "show_if", "question")
+    target_index = positions.get(condition.question)
+    if target_index is None:
+        known = sorted(positions)
+        message = (
+            f"unknown question {_quoted(condition.question)}"
+            f"{_suggestion(condition.question, known)}"
+        )
+        return [ReferenceProblem(loc, message)]
+    if target_index == index:
+        return [ReferenceProblem(loc, "a question cannot depend on its own answer")]
+    if target_index > index:
+        message = (
+            f"question {_quoted(condition.question)} comes later; "
+            "a condition may only look at an earlier question"
+        )
+        return [ReferenceProblem(loc, message, related=("questions", target_index, "id"))]
+    target = questions[target_index]
+    problems: list[ReferenceProblem] = []
+    if refs.track is not None and target.track is not None and refs.track != target.track:
+        problems.append(
+            ReferenceProblem(
+                loc,
+                f"this {refs.track}-track question depends on {_quoted(condition.question)}, "
+                f"which only the {target.track} track is asked, so it would never be shown",
+            )
+        )
+    if target.question is not None:
+        problems += _condition_value_problems((*where, "show_if"), condition, target.question)
+    return problems
+
+
+def _condition_value_problems(
+    where: Location, condition: Condition, target: Question
+) -> list[ReferenceProblem]:
+    problems: list[ReferenceProblem] = []
+    for position, value in enumerate(condition.any_of or ()):
         if target.type in CHOICE_TYPES:
             valid = isinstance(value, str) and target.option(value) is not None
         else:
             valid = target.accepts(value) and value is not None
         if not valid:
-            problems.append(f"{where}.any_of: `{value}` is not a possible answer to `{target.id}`")
+            problems.append(
+                ReferenceProblem(
+                    (*where, "any_of", position),
+                    f"{_quoted(value)} is not a possible answer to {_quoted(target.id)}"
+                    f"{_possible_answers(target)}",
+                )
+            )
     if (condition.min is not None or condition.max is not None) and target.type not in SCALE_RANGES:
-        problems.append(f"{where}: `min`/`max` need a scale question, `{target.id}` is not one")
+        problems.append(
+            ReferenceProblem(
+                where,
+                f"min/max need a likert5 or nps question, and {_quoted(target.id)} "
+                f"is a {target.type} question",
+            )
+        )
     return problems
+
+
+def _possible_answers(question: Question) -> str:
+    if question.type in CHOICE_TYPES:
+        return "; its options are " + ", ".join(option.id for option in question.options)
+    if question.type in SCALE_RANGES:
+        low, high = SCALE_RANGES[question.type]
+        return f"; {question.type} answers are whole numbers {low} to {high}"
+    return ""
+
+
+def _suggestion(word: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean {_quoted(close[0])}?)" if close else ""
+
+
+def _quoted(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)

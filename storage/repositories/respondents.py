@@ -88,6 +88,7 @@ class RespondentRepository:
 
     async def delete(self, telegram_id: int) -> bool:
         """Erase the profile; responses and answers go with it through ON DELETE CASCADE."""
-        return await self._db.execute(
-            "DELETE FROM respondents WHERE telegram_id = ?", (telegram_id,)
-        ) > 0
+        return (
+            await self._db.execute("DELETE FROM respondents WHERE telegram_id = ?", (telegram_id,))
+            > 0
+        )

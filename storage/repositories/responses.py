@@ -123,7 +123,10 @@ class ResponseRepository:
 
     async def complete(self, response_id: int) -> bool:
         """True only for the call that actually completed it, so thanks are sent once."""
-        return await self._db.execute(
-            "UPDATE responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
-            (now_db(), response_id),
-        ) > 0
+        return (
+            await self._db.execute(
+                "UPDATE responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
+                (now_db(), response_id),
+            )
+            > 0
+        )

@@ -1,0 +1,89 @@
+"""Callback data of every inline button.
+
+Fields are small integers (indexes, ids) so that any payload stays far below Telegram's
+64-byte limit, and every value is re-validated against the database when pressed: a button
+is a request, never a proof.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class ConsentCb(CallbackData, prefix="c"):
+    """Carries the language the consent was shown in: nothing is stored before consent."""
+
+    action: Literal["yes", "no", "lang"]
+    lang: Literal["ru", "en"]
+
+
+class LanguageCb(CallbackData, prefix="l"):
+    lang: Literal["ru", "en"]
+
+
+class DistrictCb(CallbackData, prefix="fd"):
+    """Open a federal district's region list at a page; index into the catalog's order."""
+
+    district: int
+    page: int = 0
+
+
+class DistrictsCb(CallbackData, prefix="fds"):
+    """Back to the list of federal districts."""
+
+
+class RegionCb(CallbackData, prefix="rg"):
+    code: str
+
+
+class MunicipalityPageCb(CallbackData, prefix="mp"):
+    page: int
+
+
+class MunicipalityCb(CallbackData, prefix="mu"):
+    """`code` is an 8-digit OKTMO code, or empty for "other / don't know"."""
+
+    code: str
+
+
+class AgeCb(CallbackData, prefix="ag"):
+    band: int
+
+
+class SummaryCb(CallbackData, prefix="sm"):
+    action: Literal["ok", "edit"]
+
+
+class StartWaveCb(CallbackData, prefix="sw"):
+    wave: int
+
+
+class AnswerCb(CallbackData, prefix="a"):
+    """A scale value or an option index for question `question` of response `response`."""
+
+    response: int
+    question: int
+    value: int
+
+
+class ToggleCb(CallbackData, prefix="t"):
+    response: int
+    question: int
+    option: int
+
+
+StepAction = Literal["done", "skip", "back"]
+
+
+class StepCb(CallbackData, prefix="q"):
+    """Done (multi-choice), Skip (optional) or Back, for a question of a response."""
+
+    response: int
+    question: int
+    action: StepAction
+
+
+class DeleteMeCb(CallbackData, prefix="dm"):
+    confirm: bool

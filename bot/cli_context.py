@@ -1,0 +1,28 @@
+"""What most commands need: the database, and the surveys on disk synced into it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from storage.database import Database
+from storage.store import Store
+from storage.survey_sync import StoredSurvey, sync_surveys
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    store: Store
+    surveys: dict[str, StoredSurvey]
+
+
+@asynccontextmanager
+async def command_context(settings: Settings) -> AsyncIterator[CommandContext]:
+    database = await Database.open(settings.database_path)
+    try:
+        store = Store(database)
+        yield CommandContext(store, await sync_surveys(store, settings.surveys_dir))
+    finally:
+        await database.close()

@@ -1,0 +1,48 @@
+"""`civicpulse surveys validate|list`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from surveys.loader import SurveyFileError, load_surveys, validate_paths
+
+
+def register(subparsers: Any) -> None:
+    group = subparsers.add_parser("surveys", help="check and list survey files")
+    commands = group.add_subparsers(dest="surveys_command", required=True, metavar="COMMAND")
+    validate = commands.add_parser("validate", help="check survey files; exit 1 on any error")
+    validate.add_argument(
+        "paths", nargs="*", type=Path, help="files or folders (default: SURVEYS_DIR)"
+    )
+    validate.set_defaults(handler=validate_command)
+    listing = commands.add_parser("list", help="list the surveys in SURVEYS_DIR")
+    listing.set_defaults(handler=list_command)
+
+
+async def validate_command(args: argparse.Namespace, settings: Settings) -> int:
+    paths = args.paths or [settings.surveys_dir]
+    problems = validate_paths(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"OK: {', '.join(str(path) for path in paths)}")
+    return 0
+
+
+async def list_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        surveys = load_surveys(settings.surveys_dir)
+    except SurveyFileError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{'id':<20} {'version':>7} {'questions':>9}  title")
+    for survey in surveys.values():
+        title = survey.title.get(settings.default_locale)
+        print(f"{survey.id:<20} {survey.version:>7} {len(survey.questions):>9}  {title}")
+    return 0

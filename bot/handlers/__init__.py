@@ -1,0 +1,1 @@
+"""Routers, one per audience or concern, composed by `bot.dispatcher`."""

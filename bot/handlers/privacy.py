@@ -1,0 +1,47 @@
+"""What is stored and why, and erasing it on request."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import DeleteMeCb
+from bot.handlers.replies import show
+from bot.keyboards import delete_keyboard
+from bot.texts import Texts
+from storage.fsm import SQLiteStorage
+from storage.store import Store
+
+router = Router(name="privacy")
+router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
+
+
+@router.message(Command("privacy"))
+async def privacy(message: Message, texts: Texts) -> None:
+    await message.answer(texts("privacy.body"))
+
+
+@router.message(Command("delete_me"))
+async def delete_me(message: Message, texts: Texts) -> None:
+    await message.answer(texts("delete.confirm"), reply_markup=delete_keyboard(texts))
+
+
+@router.callback_query(DeleteMeCb.filter())
+async def on_delete_me(
+    callback: CallbackQuery,
+    callback_data: DeleteMeCb,
+    state: FSMContext,
+    store: Store,
+    fsm_storage: SQLiteStorage,
+    texts: Texts,
+) -> None:
+    if not callback_data.confirm:
+        await show(callback, texts("delete.cancelled"))
+        return
+    existed = await store.respondents.delete(callback.from_user.id)
+    await state.clear()
+    await fsm_storage.forget_user(callback.from_user.id)
+    await show(callback, texts("delete.done" if existed else "delete.nothing"))

@@ -1,0 +1,1 @@
+"""Per-update context: who is writing, in which language, and what is still running."""

@@ -1,0 +1,90 @@
+"""Opens and closes waves on time, with the database as the only record of what is due.
+
+APScheduler's job stores cannot make a job survive a crash (a date job leaves its store
+when it is submitted), so nothing is kept there: a periodic sweep compares the clock with
+the `waves` table and moves every wave whose time has come, and exact-time jobs for the
+next starts and ends are rebuilt from the table on every sweep. A start or an end missed
+while the bot was down is caught by the first sweep after start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from storage.repositories.waves import Wave
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+WaveHook = Callable[[Wave], Awaitable[None]]
+
+
+async def _nothing(wave: Wave) -> None:
+    """Default hook: opening or closing a wave needs no follow-up."""
+
+
+class WaveScheduler:
+    def __init__(
+        self,
+        store: Store,
+        on_open: WaveHook = _nothing,
+        on_close: WaveHook = _nothing,
+        sweep_seconds: float = 5.0,
+    ) -> None:
+        self._store = store
+        self._on_open = on_open
+        self._on_close = on_close
+        self._sweep_seconds = sweep_seconds
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def start(self) -> None:
+        """Async so that aiogram runs it in the event loop, which APScheduler needs."""
+        self._scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=self._sweep_seconds,
+            id="wave-sweep",
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+        )
+        self._scheduler.start()
+
+    async def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def sweep(self) -> None:
+        """Move every wave whose start or end has passed; plan exact jobs for the next ones."""
+        now = datetime.now(UTC)
+        for wave in await self._store.waves.in_state("scheduled", "open"):
+            if wave.ends_at <= now:
+                if await self._store.waves.transition(wave.id, ("scheduled", "open"), "closed"):
+                    log.info("wave %s closed", wave.id)
+                    await self._on_close(wave)
+            elif wave.state == "scheduled" and wave.starts_at <= now:
+                if await self._store.waves.transition(wave.id, ("scheduled",), "open"):
+                    log.info("wave %s opened", wave.id)
+                    await self._on_open(wave)
+            else:
+                self._plan(wave, now)
+
+    def _plan(self, wave: Wave, now: datetime) -> None:
+        """An exact-time sweep for the wave's next transition, so it is not up to a sweep late."""
+        moment = wave.starts_at if wave.state == "scheduled" else wave.ends_at
+        if moment <= now or (moment - now).total_seconds() > 2 * self._sweep_seconds:
+            return
+        self._scheduler.add_job(
+            self.sweep,
+            "date",
+            run_date=moment,
+            id=f"wave-{wave.id}-{wave.state}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )

@@ -1,0 +1,16 @@
+"""Dialog states; stored in SQLite, so a restart resumes each citizen where they were."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Onboarding(StatesGroup):
+    consent = State()
+    language = State()
+    region = State()
+    municipality = State()
+    age = State()
+    summary = State()
+
+
+class Questionnaire(StatesGroup):
+    answering = State()

@@ -1,0 +1,230 @@
+"""Every text a citizen or an administrator reads, in Russian and English.
+
+Kept as one Python catalog rather than gettext files: there is no compile step to forget,
+and a test checks that both languages have every message with the same placeholders.
+Texts are HTML (the bot's parse mode); values from users or files are escaped by the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from surveys.text import LANGUAGES
+
+#: Bump when the consent text changes in substance; the version a citizen agreed to is stored.
+CONSENT_VERSION = "2026-11-v1"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "consent.body": {
+        "ru": (
+            "<b>Здравствуйте! Это CivicPulse — опрос жителей о качестве школ, поликлиник, "
+            "больниц, социальной помощи и центров занятости.</b>\n\n"
+            "Чтобы участвовать, нам нужно ваше согласие. Мы сохраним только регион, "
+            "муниципалитет, возрастную группу, язык и ваши ответы — без имени и телефона. "
+            "Результаты публикуются только обобщённо; малые группы скрываются. "
+            "Удалить свои данные можно в любой момент командой /delete_me.\n\n"
+            "Подробнее: /privacy. Версия согласия: {version}."
+        ),
+        "en": (
+            "<b>Hello! This is CivicPulse, a survey of residents about schools, clinics, "
+            "hospitals, social assistance and employment centres.</b>\n\n"
+            "To take part we need your consent. We store only your region, municipality, "
+            "age group, language and your answers — no name, no phone number. Results are "
+            "published only in aggregate; small groups are hidden. You can erase your data "
+            "at any time with /delete_me.\n\n"
+            "More: /privacy. Consent version: {version}."
+        ),
+    },
+    "consent.agree": {"ru": "✅ Согласен(на)", "en": "✅ I agree"},
+    "consent.decline": {"ru": "Не согласен(на)", "en": "I decline"},
+    "consent.other_language": {"ru": "English", "en": "Русский"},
+    "consent.declined": {
+        "ru": "Понятно. Мы ничего о вас не сохранили. Если передумаете — нажмите /start.",
+        "en": "Understood. We have stored nothing about you. If you change your mind, send /start.",
+    },
+    "language.ask": {"ru": "Выберите язык:", "en": "Choose your language:"},
+    "region.ask": {
+        "ru": "В каком регионе вы живёте? Выберите федеральный округ или напишите часть "
+        "названия региона.",
+        "en": "Which region do you live in? Choose a federal district or type part of the "
+        "region's name.",
+    },
+    "region.pick": {"ru": "Выберите регион:", "en": "Choose your region:"},
+    "region.not_found": {
+        "ru": "Не нашли регион «{query}». Попробуйте иначе или выберите округ кнопкой.",
+        "en": "No region matches “{query}”. Try another spelling or choose a district.",
+    },
+    "municipality.ask": {
+        "ru": "Ваш муниципалитет (город или район)? Выберите или напишите часть названия.",
+        "en": "Your municipality (city or district)? Choose one or type part of its name.",
+    },
+    "municipality.not_found": {
+        "ru": "Не нашли «{query}». Попробуйте иначе или нажмите «Другой / не знаю».",
+        "en": "Nothing matches “{query}”. Try again or press “Other / don't know”.",
+    },
+    "municipality.unknown": {"ru": "Другой / не знаю", "en": "Other / don't know"},
+    "age.ask": {"ru": "Сколько вам лет?", "en": "How old are you?"},
+    "age.band": {"ru": "{band} лет", "en": "{band} years"},
+    "summary.body": {
+        "ru": "<b>Проверьте данные:</b>\nЯзык: {language}\nРегион: {region}\n"
+        "Муниципалитет: {municipality}\nВозраст: {age}",
+        "en": "<b>Please check:</b>\nLanguage: {language}\nRegion: {region}\n"
+        "Municipality: {municipality}\nAge: {age}",
+    },
+    "summary.confirm": {"ru": "✅ Всё верно", "en": "✅ All correct"},
+    "summary.change": {"ru": "✏️ Исправить", "en": "✏️ Change"},
+    "summary.saved": {
+        "ru": "Спасибо, данные сохранены.",
+        "en": "Thank you, your profile is saved.",
+    },
+    "profile.needed": {
+        "ru": "Сначала расскажите немного о себе: нажмите /start.",
+        "en": "First tell us a little about yourself: send /start.",
+    },
+    "survey.none": {
+        "ru": "Сейчас для вашего региона нет открытых опросов. Мы сообщим, когда появится новый.",
+        "en": "There are no open surveys for your region right now. We will let you know "
+        "when one opens.",
+    },
+    "survey.all_done": {
+        "ru": "Вы прошли все открытые опросы. Спасибо!",
+        "en": "You have completed every open survey. Thank you!",
+    },
+    "survey.choose": {"ru": "Доступные опросы:", "en": "Surveys open to you:"},
+    "survey.start_button": {"ru": "▶️ {title}", "en": "▶️ {title}"},
+    "survey.already_done": {
+        "ru": "Вы уже прошли опрос «{title}». Спасибо!",
+        "en": "You have already completed “{title}”. Thank you!",
+    },
+    "survey.closed": {
+        "ru": "Этот опрос уже закрыт, ответы больше не принимаются.",
+        "en": "This survey is closed and no longer accepts answers.",
+    },
+    "survey.not_for_you": {
+        "ru": "Этот опрос не предназначен для вашего региона или возрастной группы.",
+        "en": "This survey is not meant for your region or age group.",
+    },
+    "survey.thanks": {
+        "ru": "<b>Спасибо! Ваши ответы сохранены.</b>\nОпрос «{title}» завершён.",
+        "en": "<b>Thank you! Your answers are saved.</b>\nYou have completed “{title}”.",
+    },
+    "question.header": {
+        "ru": "{title} · вопрос {position} / {total}",
+        "en": "{title} · question {position} / {total}",
+    },
+    "question.likert_hint": {
+        "ru": "1 — совсем не удовлетворён(а), 5 — полностью удовлетворён(а)",
+        "en": "1 — very dissatisfied, 5 — very satisfied",
+    },
+    "question.nps_hint": {
+        "ru": "0 — точно нет, 10 — обязательно",
+        "en": "0 — not at all likely, 10 — extremely likely",
+    },
+    "question.multi_hint": {
+        "ru": "Можно выбрать несколько вариантов, затем нажмите «Готово».",
+        "en": "Choose all that apply, then press “Done”.",
+    },
+    "question.text_hint": {
+        "ru": "Напишите ответ сообщением (до {limit} символов).",
+        "en": "Type your answer as a message (up to {limit} characters).",
+    },
+    "question.current_answer": {"ru": "Ваш ответ: {answer}", "en": "Your answer: {answer}"},
+    "question.skipped": {"ru": "пропущено", "en": "skipped"},
+    "button.back": {"ru": "⬅️ Назад", "en": "⬅️ Back"},
+    "button.skip": {"ru": "Пропустить", "en": "Skip"},
+    "button.done": {"ru": "✅ Готово", "en": "✅ Done"},
+    "button.more": {"ru": "Ещё ▶️", "en": "More ▶️"},
+    "button.previous_page": {"ru": "◀️ Назад", "en": "◀️ Back"},
+    "button.districts": {"ru": "⬆️ К округам", "en": "⬆️ Districts"},
+    "error.stale_button": {
+        "ru": "Эта кнопка устарела. Ответьте на текущий вопрос.",
+        "en": "This button is out of date. Please answer the current question.",
+    },
+    "error.invalid_answer": {"ru": "Такого ответа нет.", "en": "That is not a valid answer."},
+    "error.choose_one": {
+        "ru": "Выберите хотя бы один вариант.",
+        "en": "Choose at least one option.",
+    },
+    "error.use_buttons": {
+        "ru": "Пожалуйста, ответьте кнопками под вопросом.",
+        "en": "Please answer with the buttons under the question.",
+    },
+    "error.text_expected": {
+        "ru": "Пожалуйста, ответьте текстовым сообщением.",
+        "en": "Please answer with a text message.",
+    },
+    "error.too_long": {
+        "ru": "Слишком длинный ответ: {length} символов, можно не больше {limit}.",
+        "en": "That answer is too long: {length} characters, the limit is {limit}.",
+    },
+    "error.not_understood": {
+        "ru": "Не понял сообщение. Команды: /survey — опросы, /profile — профиль, "
+        "/privacy — о данных.",
+        "en": "I did not understand that. Commands: /survey — surveys, /profile — your "
+        "profile, /privacy — about your data.",
+    },
+    "error.private_only": {
+        "ru": "Я работаю только в личных сообщениях — напишите мне напрямую.",
+        "en": "I only work in private chats — please message me directly.",
+    },
+    "privacy.body": {
+        "ru": (
+            "<b>Что мы храним и зачем</b>\n"
+            "• Ваш идентификатор Telegram — чтобы присылать приглашения и не считать вас "
+            "дважды. Он никогда не попадает в выгрузки: там только обезличенный код.\n"
+            "• Регион, муниципалитет, возрастную группу и язык — чтобы задавать подходящие "
+            "вопросы и считать оценки по территориям.\n"
+            "• Ваши ответы и время ответа — для расчёта оценок качества услуг.\n"
+            "• Версию и время вашего согласия.\n\n"
+            "Мы не храним имя, телефон и переписку. Результаты публикуются только обобщённо, "
+            "группы меньше установленного порога скрываются.\n"
+            "Удалить все свои данные: /delete_me."
+        ),
+        "en": (
+            "<b>What we store and why</b>\n"
+            "• Your Telegram id — to send invitations and not count you twice. It never "
+            "appears in exports: they carry only a pseudonymous code.\n"
+            "• Region, municipality, age group and language — to ask the right questions "
+            "and compute scores per territory.\n"
+            "• Your answers and when you gave them — to compute service quality scores.\n"
+            "• The version and time of your consent.\n\n"
+            "We do not store your name, phone number or messages. Results are published "
+            "only in aggregate, and groups below a minimum size are hidden.\n"
+            "Erase all your data: /delete_me."
+        ),
+    },
+    "delete.confirm": {
+        "ru": "Удалить ваш профиль и все ответы без возможности восстановления?",
+        "en": "Erase your profile and all your answers? This cannot be undone.",
+    },
+    "delete.yes": {"ru": "🗑 Да, удалить", "en": "🗑 Yes, erase"},
+    "delete.no": {"ru": "Отмена", "en": "Cancel"},
+    "delete.done": {
+        "ru": "Ваши данные удалены. Спасибо, что участвовали. /start — начать заново.",
+        "en": "Your data has been erased. Thank you for taking part. /start to begin again.",
+    },
+    "delete.nothing": {
+        "ru": "О вас ничего не хранится.",
+        "en": "We store nothing about you.",
+    },
+    "delete.cancelled": {"ru": "Ничего не удалено.", "en": "Nothing was erased."},
+}
+
+
+def translate(key: str, language: str, /, **values: Any) -> str:
+    """Look up a message; an unknown language falls back to Russian, the default locale."""
+    entry = MESSAGES[key]
+    text = entry.get(language) or entry["ru"]
+    return text.format(**values) if values else text
+
+
+class Texts:
+    """The catalog bound to one reader's language, handed to handlers per update."""
+
+    __slots__ = ("language",)
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "ru"
+
+    def __call__(self, key: str, /, **values: Any) -> str:
+        return translate(key, self.language, **values)

@@ -1,0 +1,451 @@
+"""From per-respondent topic scores to the published cells of a ratings table.
+
+A *cell* is wave × area (the whole wave, a region, or a municipality) × track (all, youth,
+general) × topic (each scored topic of the survey, and `overall`). Everything here works on
+sufficient statistics (count, sum, sum of squares, number satisfied) of respondents' topic
+scores per region × municipality × track × age band: they add up across groups, so the
+database hands over a few thousand small rows instead of millions of answers, every cell is
+a sum of groups, and weighting by age band needs no per-respondent data.
+
+The method (docs/results.md gives it for readers of the ratings):
+- a respondent's topic score is the mean of their scored answers in that topic; their
+  overall score is the mean of their topic scores weighted by the survey's topic weights,
+  over the topics they have a score in (the weights renormalised over those);
+- a cell's score is the mean over its respondents (post-stratified when a population file is
+  given), with a 95% Student t interval; `satisfied_share` is the share scoring ≥ 75;
+- cells with fewer respondents than the minimum cell size are suppressed, and so is every
+  cell that would let a suppressed one be recovered by subtraction (complementary
+  suppression); suppressed cells publish neither score nor respondent count;
+- rank is competition ranking (1, 1, 3) by the published overall score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from statistics import NormalDist, fmean
+from typing import Literal, TypeVar
+
+from surveys.model import Track
+from surveys.scoring import SATISFIED_THRESHOLD
+from surveys.weighting import PopulationTable, Stratum, kish_effective_n, respondent_weights
+
+CellTrack = Literal["all", "youth", "general"]
+CELL_TRACKS: tuple[CellTrack, ...] = ("all", "youth", "general")
+Level = Literal["region", "municipality"]
+LEVELS: tuple[Level, ...] = ("region", "municipality")
+OVERALL = "overall"
+#: Topic scores are means of fractions such as 200/3; a hair of tolerance keeps a score
+#: that is 75 on paper from missing the threshold by a rounding error of the float sum.
+SCORE_TOLERANCE = 1e-9
+CONFIDENCE = 0.95
+
+#: () is the whole wave, (region,) a region, (region, municipality) a municipality; a
+#: municipality code "" groups the region's respondents who named no municipality.
+Area = tuple[str, ...]
+WAVE: Area = ()
+CellKey = tuple[Area, CellTrack, str]
+K = TypeVar("K", bound=Hashable)
+
+
+def is_satisfied(score: float) -> bool:
+    return score >= SATISFIED_THRESHOLD - SCORE_TOLERANCE
+
+
+def round_half_up(value: float, digits: int) -> float:
+    """Rounding as readers do it by hand (72.25 → 72.3), not Python's round-half-even."""
+    quantum = Decimal(1).scaleb(-digits)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+# Respondent level ---------------------------------------------------------------------------
+# storage.results computes these in SQL for speed; these are the reference definitions, used
+# by tests to check the SQL and by anyone scoring a handful of respondents in memory.
+
+
+def topic_score(answer_scores: Iterable[float]) -> float | None:
+    scores = list(answer_scores)
+    return fmean(scores) if scores else None
+
+
+def overall_score(topic_scores: Mapping[str, float], weights: Mapping[str, float]) -> float | None:
+    """Weighted mean of the topics the respondent has a score in, weights renormalised.
+
+    A respondent who skipped every scored question of a topic is not counted as 0 there:
+    the topic is left out and the remaining weights are scaled up to sum to 1.
+    """
+    present = [topic for topic in topic_scores if topic in weights]
+    total = sum(weights[topic] for topic in present)
+    if not present or total <= 0:
+        return None
+    return sum(weights[topic] * topic_scores[topic] for topic in present) / total
+
+
+# Sufficient statistics ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """Count, sum, sum of squares and number satisfied of some respondents' scores."""
+
+    count: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+    satisfied: int = 0
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(
+            self.count + other.count,
+            self.total + other.total,
+            self.squares + other.squares,
+            self.satisfied + other.satisfied,
+        )
+
+    @classmethod
+    def of(cls, scores: Iterable[float]) -> Moments:
+        values = list(scores)
+        return cls(
+            len(values),
+            math.fsum(values),
+            math.fsum(v * v for v in values),
+            sum(is_satisfied(v) for v in values),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """One topic's moments for respondents alike in everything a cell or a weight splits on."""
+
+    region_code: str
+    municipality_code: str
+    track: Track
+    age_band: str
+    topic: str
+    moments: Moments
+
+
+# One cell's estimate --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    score: float
+    ci_low: float | None
+    ci_high: float | None
+    satisfied_share: float
+    effective_n: float
+
+
+def estimate(
+    strata: Mapping[Stratum, Moments], population: PopulationTable | None = None
+) -> Estimate | None:
+    """Weighted mean, 95% t interval and satisfied share of one cell; None when empty.
+
+    With per-respondent weights w (summing to 1): mean m = Σ w·x; the weighted variance
+    Σ w·x² − m² is scaled by n_eff/(n_eff − 1) like a sample variance, and the interval is
+    m ± t(0.975, n_eff − 1)·s/√n_eff with Kish's effective n. Unweighted, w = 1/n and this
+    is exactly the textbook t interval on the respondents' scores.
+    """
+    counts = {h: m.count for h, m in strata.items() if m.count > 0}
+    if not counts:
+        return None
+    weights = respondent_weights(counts, None if population is None else population.counts)
+    mean = sum(w * strata[h].total for h, w in weights.items())
+    second = sum(w * strata[h].squares for h, w in weights.items())
+    share = sum(w * strata[h].satisfied for h, w in weights.items())
+    effective_n = kish_effective_n(weights, counts)
+    low, high = t_interval(mean, max(second - mean * mean, 0.0), effective_n)
+    return Estimate(mean, low, high, share, effective_n)
+
+
+def t_interval(
+    mean: float, weighted_variance: float, effective_n: float
+) -> tuple[float | None, float | None]:
+    """The 95% interval, clipped to the 0–100 scale; none from a single respondent."""
+    if effective_n <= 1 + 1e-9:
+        return None, None
+    sample_variance = weighted_variance * effective_n / (effective_n - 1)
+    half = t_quantile(0.5 + CONFIDENCE / 2, effective_n - 1) * math.sqrt(
+        sample_variance / effective_n
+    )
+    return max(mean - half, 0.0), min(mean + half, 100.0)
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Student's t quantile for 0.5 < p < 1 and any df > 0 (weighting makes df fractional).
+
+    No SciPy for one function: Newton's method on the exact CDF (through the regularised
+    incomplete beta function) from the normal quantile, with bisection as a safety net.
+    Accurate to about 1e-10; cached because cells repeat the same df.
+    """
+    if not 0.5 < p < 1 or df <= 0:
+        raise ValueError("t_quantile needs 0.5 < p < 1 and df > 0")
+    return _t_quantile(p, round(df, 6))
+
+
+@lru_cache(maxsize=4096)
+def _t_quantile(p: float, df: float) -> float:
+    low, high = 0.0, 1e12
+    t = NormalDist().inv_cdf(p)
+    for _ in range(200):
+        error = _t_cdf(t, df) - p
+        if abs(error) < 1e-14:
+            break
+        if error > 0:
+            high = t
+        else:
+            low = t
+        step = t - error / _t_pdf(t, df)
+        t = step if low < step < high else (low + high) / 2 if high < 1e12 else 2 * t + 1
+    return t
+
+
+def _t_pdf(t: float, df: float) -> float:
+    log_norm = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_norm - (df + 1) / 2 * math.log1p(t * t / df))
+
+
+def _t_cdf(t: float, df: float) -> float:
+    tail = 0.5 * _incomplete_beta(df / 2, 0.5, df / (df + t * t))
+    return 1 - tail if t >= 0 else tail
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta I_x(a, b), by Lentz's continued fraction."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+        + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1 - math.exp(log_front) * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    tiny = 1e-300
+    c, d = 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1 + numerator * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1) < 1e-15:
+            break
+    return result
+
+
+# Suppression and ranks ------------------------------------------------------------------------
+
+
+def suppress(
+    counts: Mapping[K, int],
+    partitions: Iterable[tuple[K, Sequence[K]]],
+    min_cell_size: int,
+) -> set[K]:
+    """Cells to hide: the small ones, and enough others that none can be recovered.
+
+    A partition is a published parent cell and the children that make it up exactly (all =
+    youth + general; a region = its municipalities; the wave = its regions). Its sums and
+    counts add up, so if exactly one non-empty child is hidden while the parent is shown, the
+    hidden one is the parent minus its shown siblings. Then the smallest shown sibling is
+    hidden too, which loses the least information. Hiding one cell can expose another in a
+    crossing partition (a municipality's youth cell sits in its municipality's track split
+    and in its region's youth split), so this repeats until nothing changes. Empty children
+    are left alone: there is nothing in them to disclose.
+    """
+    partitions = list(partitions)
+    hidden = {cell for cell, count in counts.items() if count < min_cell_size}
+    changed = True
+    while changed:
+        changed = False
+        for parent, children in partitions:
+            if parent in hidden:
+                continue
+            occupied = [child for child in children if counts.get(child, 0) > 0]
+            if sum(child in hidden for child in occupied) != 1:
+                continue
+            shown = [child for child in occupied if child not in hidden]
+            if shown:
+                hidden.add(min(shown, key=lambda child: (counts[child], repr(child))))
+                changed = True
+    return hidden
+
+
+def competition_ranks(scores: Mapping[K, float]) -> dict[K, int]:
+    """1 = best; equal scores share a place and the next place is skipped (1, 1, 3)."""
+    ordered = sorted(scores.values(), reverse=True)
+    first_place: dict[float, int] = {}
+    for place, score in enumerate(ordered, start=1):
+        first_place.setdefault(score, place)
+    return {key: first_place[score] for key, score in scores.items()}
+
+
+# The table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    area: Area
+    track: CellTrack
+    topic: str
+    respondents: int
+    suppressed: bool
+    #: None when suppressed (or empty, which is always suppressed).
+    estimate: Estimate | None
+    #: Place by overall score among the shown areas ranked together; None otherwise.
+    rank: int | None = None
+
+    @property
+    def region_code(self) -> str:
+        return self.area[0] if self.area else ""
+
+    @property
+    def municipality_code(self) -> str:
+        return self.area[1] if len(self.area) > 1 else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ratings:
+    level: Level
+    #: Scored topics in survey order, then `overall`.
+    topics: tuple[str, ...]
+    cells: Mapping[CellKey, Cell] = field(repr=False)
+
+    def cell(self, area: Area, track: CellTrack, topic: str) -> Cell:
+        return self.cells[(area, track, topic)]
+
+    def areas(self, depth: int) -> list[Area]:
+        """Areas at one depth (1 regions, 2 municipalities), sorted by code."""
+        return sorted({area for area, _, _ in self.cells if len(area) == depth})
+
+    def rows(self) -> Iterator[Cell]:
+        """The cells of the exported level in the order the ratings file lists them."""
+        depth = 1 if self.level == "region" else 2
+        for area in self.areas(depth):
+            for track in CELL_TRACKS:
+                for topic in self.topics:
+                    yield self.cells[(area, track, topic)]
+
+
+def build_ratings(
+    groups: Iterable[GroupStats],
+    topics: Sequence[str],
+    *,
+    level: Level,
+    min_cell_size: int,
+    population: PopulationTable | None = None,
+) -> Ratings:
+    """Every cell of the wave at `level` and above, suppressed, estimated and ranked.
+
+    `topics` are the survey's scored topics in order; `overall` is added after them and
+    must be among the groups' topics like any other.
+    """
+    all_topics = (*topics, OVERALL)
+    strata = _cell_strata(groups, all_topics, level)
+    if population is not None:
+        population.require({h for cell in strata.values() for h in cell})
+    counts = {key: sum(m.count for m in cell.values()) for key, cell in strata.items()}
+    hidden = suppress(counts, _partitions(counts, all_topics), min_cell_size)
+    cells = {
+        key: Cell(
+            area=key[0],
+            track=key[1],
+            topic=key[2],
+            respondents=counts[key],
+            suppressed=key in hidden,
+            estimate=None if key in hidden else estimate(strata[key], population),
+        )
+        for key in strata
+    }
+    return Ratings(level, all_topics, _with_ranks(cells, level))
+
+
+def _cell_strata(
+    groups: Iterable[GroupStats], topics: Sequence[str], level: Level
+) -> dict[CellKey, dict[Stratum, Moments]]:
+    """Each cell's moments per region × age band stratum (what weights apply to)."""
+    strata: defaultdict[CellKey, defaultdict[Stratum, Moments]] = defaultdict(
+        lambda: defaultdict(Moments)
+    )
+    known = set(topics)
+    for group in groups:
+        if group.topic not in known:
+            continue
+        areas: list[Area] = [WAVE, (group.region_code,)]
+        if level == "municipality":
+            areas.append((group.region_code, group.municipality_code))
+        stratum = (group.region_code, group.age_band)
+        for area in areas:
+            for track in ("all", group.track):
+                cell = strata[(area, track, group.topic)]
+                cell[stratum] = cell[stratum] + group.moments
+    # Every area gets the full grid of tracks and topics, empty cells included, so a reader
+    # sees a suppressed row rather than a gap that itself says "nobody here".
+    areas_seen = {area for area, _, _ in strata}
+    return {
+        (area, track, topic): dict(strata.get((area, track, topic), {}))
+        for area in areas_seen
+        for track in CELL_TRACKS
+        for topic in topics
+    }
+
+
+def _partitions(
+    counts: Mapping[CellKey, int], topics: Sequence[str]
+) -> Iterator[tuple[CellKey, list[CellKey]]]:
+    areas = {area for area, _, _ in counts}
+    children: defaultdict[Area, list[Area]] = defaultdict(list)
+    for area in areas:
+        if area:
+            children[area[:-1]].append(area)
+    for area in sorted(areas):
+        for topic in topics:
+            yield (area, "all", topic), [(area, "youth", topic), (area, "general", topic)]
+            if children[area]:
+                for track in CELL_TRACKS:
+                    yield (area, track, topic), [
+                        (child, track, topic) for child in sorted(children[area])
+                    ]
+
+
+def _with_ranks(cells: dict[CellKey, Cell], level: Level) -> dict[CellKey, Cell]:
+    """Regions ranked within their track; municipalities within their region and track.
+
+    Ties are judged on the published (rounded) score, so two rows that read 72.3 never get
+    different places. The "no municipality named" group is not a place and is not ranked.
+    """
+    depth = 1 if level == "region" else 2
+    contests: defaultdict[tuple[Area, CellTrack], dict[CellKey, float]] = defaultdict(dict)
+    for key, cell in cells.items():
+        area, track, topic = key
+        if (
+            topic == OVERALL
+            and len(area) == depth
+            and cell.estimate is not None
+            and area[-1] != ""
+        ):
+            contests[(area[:-1], track)][key] = round_half_up(cell.estimate.score, 1)
+    ranked = dict(cells)
+    for scores in contests.values():
+        for key, place in competition_ranks(scores).items():
+            cell = cells[key]
+            ranked[key] = Cell(
+                cell.area, cell.track, cell.topic, cell.respondents, cell.suppressed,
+                cell.estimate, place,
+            )
+    return ranked
