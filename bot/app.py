@@ -58,7 +58,7 @@ class Application:
         try:
             store = Store(database)
             surveys = await sync_surveys(store, settings.surveys_dir)
-            catalog = load_catalog()
+            catalog = load_catalog(settings.regions_file)
         except BaseException:
             await database.close()
             await bot.session.close()

@@ -34,7 +34,7 @@ async def create_command(args: argparse.Namespace, settings: Settings) -> int:
             survey_id=args.survey,
             starts_at=parse_when(args.start, settings.zone),
             ends_at=parse_when(args.end, settings.zone),
-            regions=parse_regions(args.regions, load_catalog()),
+            regions=parse_regions(args.regions, load_catalog(settings.regions_file)),
             tracks=args.tracks,
             remind_after_hours=args.remind_after,
         )

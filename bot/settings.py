@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from surveys.loader import BUNDLED_SURVEYS_DIR
+from surveys.regions import BUNDLED_CATALOG_PATH
 
 
 class Settings(BaseSettings):
@@ -22,12 +23,19 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_path: Path = Path("data/civicpulse.db")
     surveys_dir: Path = BUNDLED_SURVEYS_DIR
+    regions_file: Path = BUNDLED_CATALOG_PATH
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     pseudonym_key: SecretStr | None = None
     broadcast_rate: float = Field(default=25.0, gt=0)
     min_cell_size: int = Field(default=10, ge=1)
     default_locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
+
+    @field_validator("bot_token", "pseudonym_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`BOT_TOKEN=` as copied from .env.example means "not set", not an empty secret."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -68,6 +68,7 @@ class SurveyFileError(ValueError):
 
 
 def load_survey_file(path: Path) -> Survey:
+    """One survey file; SurveyFileError lists all its problems, so one run finds them all."""
     survey, _ = _load(path)
     return survey
 
