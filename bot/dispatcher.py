@@ -37,6 +37,9 @@ def build_dispatcher(
     dispatcher.message.outer_middleware(respondents)
     dispatcher.callback_query.outer_middleware(respondents)
     dispatcher.include_routers(
-        privacy.router, onboarding.router, questionnaire.router, fallback.router
+        privacy.create_router(),
+        onboarding.create_router(),
+        questionnaire.create_router(),
+        fallback.create_router(),
     )
     return dispatcher

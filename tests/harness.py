@@ -91,10 +91,18 @@ class Citizen:
         return await self.reply()
 
     async def tap(self, label: str) -> ChatMessage:
+        """Press a button; returns the screen that results (the edited or a new message)."""
+        newest = self.last.message_id
+        pressed = next(
+            m for m in reversed(self.user.messages) if any(label in b for b, _ in buttons(m))
+        )
         query = self.user.press_button(label)
-        message = await self.reply()
+        await self.reply()
         await self.server.wait_for(lambda: self.server.callback_answer(query) is not None)
-        return message
+        messages = self.user.messages
+        if messages[-1].message_id != newest:
+            return messages[-1]
+        return next(m for m in messages if m.message_id == pressed.message_id)
 
     async def onboard(
         self, region_query: str, region: str, municipality: str | None, age: str

@@ -47,15 +47,10 @@ from storage.store import Store
 from surveys.model import AGE_BAND_IDS
 from surveys.regions import RegionCatalog
 
-router = Router(name="onboarding")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
-
 SEARCH_LIMIT = 8
 MAX_QUERY = 100
 
 
-@router.message(CommandStart())
 async def start(
     message: Message,
     state: FSMContext,
@@ -74,7 +69,6 @@ async def start(
         await offer_surveys(message, state, respondent, texts, participation)
 
 
-@router.message(Command("profile"))
 async def profile(
     message: Message, state: FSMContext, respondent: Respondent | None, texts: Texts
 ) -> None:
@@ -84,7 +78,6 @@ async def profile(
     await ask_language(message, state, texts)
 
 
-@router.callback_query(ConsentCb.filter())
 async def on_consent(
     callback: CallbackQuery, callback_data: ConsentCb, state: FSMContext, store: Store
 ) -> None:
@@ -108,7 +101,6 @@ async def ask_language(event: Message | CallbackQuery, state: FSMContext, texts:
     await show(event, texts("language.ask"), language_keyboard())
 
 
-@router.callback_query(StateFilter(Onboarding.language), LanguageCb.filter())
 async def on_language(
     callback: CallbackQuery,
     callback_data: LanguageCb,
@@ -127,14 +119,12 @@ async def ask_region(
     await show(event, texts("region.ask"), districts_keyboard(catalog, texts.language))
 
 
-@router.callback_query(StateFilter(Onboarding.region), DistrictsCb.filter())
 async def on_districts(
     callback: CallbackQuery, state: FSMContext, texts: Texts, catalog: RegionCatalog
 ) -> None:
     await ask_region(callback, state, texts, catalog)
 
 
-@router.callback_query(StateFilter(Onboarding.region), DistrictCb.filter())
 async def on_district(
     callback: CallbackQuery,
     callback_data: DistrictCb,
@@ -150,7 +140,6 @@ async def on_district(
     await show(callback, texts("region.pick"), markup)
 
 
-@router.message(StateFilter(Onboarding.region), F.text)
 async def on_region_search(message: Message, texts: Texts, catalog: RegionCatalog) -> None:
     query = (message.text or "")[:MAX_QUERY]
     found = catalog.search_regions(query, limit=SEARCH_LIMIT)
@@ -163,7 +152,6 @@ async def on_region_search(message: Message, texts: Texts, catalog: RegionCatalo
     await message.answer(texts("region.pick"), reply_markup=region_choices_keyboard(found, texts))
 
 
-@router.callback_query(StateFilter(Onboarding.region), RegionCb.filter())
 async def on_region(
     callback: CallbackQuery,
     callback_data: RegionCb,
@@ -188,7 +176,6 @@ async def on_region(
         await ask_age(callback, state, texts)
 
 
-@router.callback_query(StateFilter(Onboarding.municipality), MunicipalityPageCb.filter())
 async def on_municipality_page(
     callback: CallbackQuery,
     callback_data: MunicipalityPageCb,
@@ -206,7 +193,6 @@ async def on_municipality_page(
     await show(callback, texts("municipality.ask"), markup)
 
 
-@router.message(StateFilter(Onboarding.municipality), F.text)
 async def on_municipality_search(
     message: Message, respondent: Respondent | None, texts: Texts, catalog: RegionCatalog
 ) -> None:
@@ -218,7 +204,6 @@ async def on_municipality_search(
     await message.answer(texts(key, query=escape(query)), reply_markup=markup)
 
 
-@router.callback_query(StateFilter(Onboarding.municipality), MunicipalityCb.filter())
 async def on_municipality(
     callback: CallbackQuery,
     callback_data: MunicipalityCb,
@@ -243,7 +228,6 @@ async def ask_age(event: Message | CallbackQuery, state: FSMContext, texts: Text
     await show(event, texts("age.ask"), age_keyboard(texts))
 
 
-@router.callback_query(StateFilter(Onboarding.age), AgeCb.filter())
 async def on_age(
     callback: CallbackQuery,
     callback_data: AgeCb,
@@ -282,7 +266,6 @@ def profile_summary(respondent: Respondent, texts: Texts, catalog: RegionCatalog
     )
 
 
-@router.callback_query(StateFilter(Onboarding.summary), SummaryCb.filter())
 async def on_summary(
     callback: CallbackQuery,
     callback_data: SummaryCb,
@@ -297,3 +280,32 @@ async def on_summary(
     await state.clear()
     await show(callback, texts("summary.saved"))
     await offer_surveys(callback, state, respondent, texts, participation)
+
+
+def create_router() -> Router:
+    """A new router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="onboarding")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.message.register(profile, Command("profile"))
+    router.callback_query.register(on_consent, ConsentCb.filter())
+    router.callback_query.register(
+        on_language, StateFilter(Onboarding.language), LanguageCb.filter()
+    )
+    router.callback_query.register(
+        on_districts, StateFilter(Onboarding.region), DistrictsCb.filter()
+    )
+    router.callback_query.register(on_district, StateFilter(Onboarding.region), DistrictCb.filter())
+    router.message.register(on_region_search, StateFilter(Onboarding.region), F.text)
+    router.callback_query.register(on_region, StateFilter(Onboarding.region), RegionCb.filter())
+    router.callback_query.register(
+        on_municipality_page, StateFilter(Onboarding.municipality), MunicipalityPageCb.filter()
+    )
+    router.message.register(on_municipality_search, StateFilter(Onboarding.municipality), F.text)
+    router.callback_query.register(
+        on_municipality, StateFilter(Onboarding.municipality), MunicipalityCb.filter()
+    )
+    router.callback_query.register(on_age, StateFilter(Onboarding.age), AgeCb.filter())
+    router.callback_query.register(on_summary, StateFilter(Onboarding.summary), SummaryCb.filter())
+    return router

@@ -14,22 +14,15 @@ from bot.texts import Texts
 from storage.fsm import SQLiteStorage
 from storage.store import Store
 
-router = Router(name="privacy")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
 
-
-@router.message(Command("privacy"))
 async def privacy(message: Message, texts: Texts) -> None:
     await message.answer(texts("privacy.body"))
 
 
-@router.message(Command("delete_me"))
 async def delete_me(message: Message, texts: Texts) -> None:
     await message.answer(texts("delete.confirm"), reply_markup=delete_keyboard(texts))
 
 
-@router.callback_query(DeleteMeCb.filter())
 async def on_delete_me(
     callback: CallbackQuery,
     callback_data: DeleteMeCb,
@@ -45,3 +38,14 @@ async def on_delete_me(
     await state.clear()
     await fsm_storage.forget_user(callback.from_user.id)
     await show(callback, texts("delete.done" if existed else "delete.nothing"))
+
+
+def create_router() -> Router:
+    """A new router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="privacy")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(privacy, Command("privacy"))
+    router.message.register(delete_me, Command("delete_me"))
+    router.callback_query.register(on_delete_me, DeleteMeCb.filter())
+    return router

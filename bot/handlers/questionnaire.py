@@ -28,10 +28,6 @@ from storage.repositories.respondents import Respondent
 from surveys.model import SCALE_RANGES, AnswerValue, Question, QuestionType
 from surveys.targeting import previous_question
 
-router = Router(name="questionnaire")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
-
 QuestionPress = AnswerCb | ToggleCb | StepCb
 
 
@@ -126,7 +122,6 @@ async def _forget_previous_screen(bot: Bot | None, state: FSMContext, chat_id: i
         )
 
 
-@router.message(Command("survey"))
 async def survey_command(
     message: Message,
     state: FSMContext,
@@ -137,7 +132,6 @@ async def survey_command(
     await offer_surveys(message, state, respondent, texts, participation)
 
 
-@router.callback_query(StartWaveCb.filter())
 async def on_start_wave(
     callback: CallbackQuery,
     callback_data: StartWaveCb,
@@ -210,7 +204,6 @@ async def _store_and_advance(
     return None
 
 
-@router.callback_query(AnswerCb.filter())
 async def on_answer(
     callback: CallbackQuery,
     callback_data: AnswerCb,
@@ -242,7 +235,6 @@ async def on_answer(
         callback_answer.text = refusal_text(refusal, texts)
 
 
-@router.callback_query(ToggleCb.filter())
 async def on_toggle(
     callback: CallbackQuery,
     callback_data: ToggleCb,
@@ -277,7 +269,6 @@ async def on_toggle(
     )
 
 
-@router.callback_query(StepCb.filter())
 async def on_step(
     callback: CallbackQuery,
     callback_data: StepCb,
@@ -325,7 +316,6 @@ async def on_step(
         callback_answer.text = refusal_text(refusal, texts)
 
 
-@router.message(StateFilter(Questionnaire.answering))
 async def on_message_while_answering(
     message: Message,
     state: FSMContext,
@@ -365,3 +355,17 @@ async def on_message_while_answering(
     )
     if refusal is not None:
         await message.answer(refusal_text(refusal, texts))
+
+
+def create_router() -> Router:
+    """A new router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="questionnaire")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(survey_command, Command("survey"))
+    router.callback_query.register(on_start_wave, StartWaveCb.filter())
+    router.callback_query.register(on_answer, AnswerCb.filter())
+    router.callback_query.register(on_toggle, ToggleCb.filter())
+    router.callback_query.register(on_step, StepCb.filter())
+    router.message.register(on_message_while_answering, StateFilter(Questionnaire.answering))
+    return router
