@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_telegram import FakeTelegram
+from bot.sandbox.fake_telegram import FakeTelegram
 from tests.harness import TOKEN, RunningBot, make_settings, start_bot
 
 

@@ -19,7 +19,7 @@ from bot.app import Application
 from bot.settings import Settings
 from storage.wave_planning import WavePlan, create_wave
 from surveys.model import AnswerValue, Question, QuestionType, Survey
-from tests.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
 
 TOKEN = "123456:TEST-token"
 

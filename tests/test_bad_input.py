@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.callbacks import AnswerCb, StartWaveCb
-from tests.fake_telegram import FakeTelegram, buttons
+from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from tests.harness import Citizen, RunningBot, open_wave, table_snapshot
 
 

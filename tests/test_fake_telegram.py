@@ -39,7 +39,7 @@ from aiogram.types import (
     Message,
 )
 
-from tests.fake_telegram import (
+from bot.sandbox.fake_telegram import (
     ChatMessage,
     FakeTelegram,
     Fault,

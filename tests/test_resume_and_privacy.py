@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fake_telegram import FakeTelegram
+from bot.sandbox.fake_telegram import FakeTelegram
 from tests.harness import Citizen, RunningBot, make_settings, open_wave, start_bot, stored_answers
 
 
