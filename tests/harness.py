@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Application
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
 from bot.settings import Settings
 from storage.wave_planning import WavePlan, create_wave
 from surveys.model import AnswerValue, Question, QuestionType, Survey
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
 
 TOKEN = "123456:TEST-token"
 
@@ -103,6 +103,12 @@ class Citizen:
         if messages[-1].message_id != newest:
             return messages[-1]
         return next(m for m in messages if m.message_id == pressed.message_id)
+
+    async def press_data(self, message_id: int, data: str) -> str:
+        """Press a button with any payload, forged or stale; returns the popup text shown."""
+        query = self.user.press(message_id, data)
+        await self.server.wait_for(lambda: self.server.callback_answer(query) is not None)
+        return (self.server.callback_answer(query) or {}).get("text") or ""
 
     async def onboard(
         self, region_query: str, region: str, municipality: str | None, age: str

@@ -39,9 +39,7 @@ async def test_forged_answer_value_is_refused(
     forged = AnswerCb.unpack(data).model_copy(update={"value": 9}).pack()
 
     async def press() -> None:
-        query = citizen.user.press(citizen.last.message_id, forged)
-        await server.wait_for(lambda: server.callback_answer(query) is not None)
-        assert server.callback_answer(query)["text"] == "Такого ответа нет."
+        assert await citizen.press_data(citizen.last.message_id, forged) == "Такого ответа нет."
 
     await assert_unchanged(running, press)
 
@@ -56,9 +54,7 @@ async def test_a_press_on_an_old_question_is_stale(
     assert "вопрос 2 /" in (citizen.last.text or "")
 
     async def press_again() -> None:
-        query = citizen.user.press(first_question, old_data)
-        await server.wait_for(lambda: server.callback_answer(query) is not None)
-        assert "устарела" in server.callback_answer(query)["text"]
+        assert "устарела" in await citizen.press_data(first_question, old_data)
 
     await assert_unchanged(running, press_again)
 
@@ -71,9 +67,7 @@ async def test_nobody_can_answer_on_another_respondents_response(
     _, victim_button = buttons(victim.last)[0]
 
     async def press_victims_button() -> None:
-        query = intruder.user.press(intruder.last.message_id, victim_button)
-        await server.wait_for(lambda: server.callback_answer(query) is not None)
-        assert "устарела" in server.callback_answer(query)["text"]
+        assert "устарела" in await intruder.press_data(intruder.last.message_id, victim_button)
 
     await assert_unchanged(running, press_victims_button)
 
@@ -86,9 +80,7 @@ async def test_a_closed_wave_refuses_answers(
     _, data = buttons(citizen.last)[0]
 
     async def press() -> None:
-        query = citizen.user.press(citizen.last.message_id, data)
-        await server.wait_for(lambda: server.callback_answer(query) is not None)
-        assert "закрыт" in server.callback_answer(query)["text"]
+        assert "закрыт" in await citizen.press_data(citizen.last.message_id, data)
 
     await assert_unchanged(running, press)
 

@@ -279,7 +279,8 @@ async def on_summary(
         return
     await state.clear()
     await show(callback, texts("summary.saved"))
-    await offer_surveys(callback, state, respondent, texts, participation)
+    if isinstance(callback.message, Message):
+        await offer_surveys(callback.message, state, respondent, texts, participation)
 
 
 def create_router() -> Router:

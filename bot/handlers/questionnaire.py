@@ -7,14 +7,17 @@ stored; the answer is committed before the next question is shown.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from html import escape
+from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb
@@ -42,180 +45,181 @@ def refusal_text(refusal: Refusal, texts: Texts, title: str = "") -> str:
     }[refusal]
 
 
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    """One citizen's questionnaire conversation: who they are, their language, their state."""
+
+    state: FSMContext
+    respondent: Respondent | None
+    texts: Texts
+    participation: Participation
+
+    async def offer_surveys(self, target: Message) -> None:
+        """Start the one open survey, or list them when there are several."""
+        respondent, texts = self.respondent, self.texts
+        if respondent is None or not respondent.profile_complete:
+            await target.answer(texts("profile.needed"))
+            return
+        offers = await self.participation.offers(respondent)
+        pending = [offer for offer in offers if not offer.completed]
+        if not pending:
+            await target.answer(texts("survey.all_done" if offers else "survey.none"))
+        elif len(pending) == 1:
+            await self.begin(target, pending[0].wave.id)
+        else:
+            choices = [(o.wave.id, o.survey.title.get(texts.language)) for o in pending]
+            await target.answer(texts("survey.choose"), reply_markup=waves_keyboard(choices, texts))
+
+    async def begin(self, target: Message, wave_id: int) -> None:
+        """Show the current question of a wave as a new message (starting it if need be)."""
+        if self.respondent is None:
+            await target.answer(self.texts("profile.needed"))
+            return
+        session = await self.participation.begin(self.respondent, wave_id)
+        if isinstance(session, Refusal):
+            offers = await self.participation.offers(self.respondent)
+            offer = next((o for o in offers if o.wave.id == wave_id), None)
+            title = offer.survey.title.get(self.texts.language) if offer else ""
+            await target.answer(refusal_text(session, self.texts, title))
+            return
+        await self.forget_screen(target)
+        question = session.progress().question
+        assert question is not None, "a session that is not completed has a next question"
+        sent = await target.answer(
+            question_text(session, question, self.texts),
+            reply_markup=question_keyboard(session, question, self.texts),
+        )
+        await self.remember(session, question, sent.message_id)
+
+    async def remember(
+        self,
+        session: Session,
+        question: Question,
+        message_id: int,
+        selected: list[str] | None = None,
+    ) -> None:
+        await self.state.set_state(Questionnaire.answering)
+        await self.state.set_data(
+            {
+                "response": session.response.id,
+                "question": session.survey.questions.index(question),
+                "message": message_id,
+                "selected": selected or [],
+            }
+        )
+
+    async def forget_screen(self, near: Message) -> None:
+        """Take the buttons off the question message a new one replaces: it is no longer live."""
+        message_id = (await self.state.get_data()).get("message")
+        if near.bot is None or not isinstance(message_id, int):
+            return
+        with suppress(TelegramBadRequest):
+            await near.bot.edit_message_reply_markup(
+                chat_id=near.chat.id, message_id=message_id, reply_markup=None
+            )
+
+    async def on_screen(
+        self, press: QuestionPress, answer: CallbackAnswer
+    ) -> tuple[Session, Question, list[str]] | None:
+        """The session and question a press refers to, if that question is the one on screen."""
+        session = await self.participation.session(self.respondent, press.response)
+        if isinstance(session, Refusal):
+            answer.text = refusal_text(session, self.texts)
+            answer.show_alert = session is not Refusal.NOT_YOURS
+            return None
+        data = await self.state.get_data()
+        shown = (await self.state.get_state()) == Questionnaire.answering.state
+        if not shown or (data.get("response"), data.get("question")) != (
+            press.response,
+            press.question,
+        ):
+            answer.text = self.texts("error.stale_button")
+            return None
+        return session, session.survey.questions[press.question], list(data.get("selected") or [])
+
+    async def show_question(
+        self, event: CallbackQuery, session: Session, question: Question, selected: list[str]
+    ) -> None:
+        texts = self.texts
+        text = question_text(session, question, texts)
+        screen = await show(event, text, question_keyboard(session, question, texts, selected))
+        if screen is not None:
+            await self.remember(session, question, screen.message_id, selected)
+
+    async def advance(
+        self,
+        event: CallbackQuery | Message,
+        session: Session,
+        question: Question,
+        value: AnswerValue,
+    ) -> Refusal | None:
+        """Store the answer, then show the next question or the thanks."""
+        updated = await self.participation.record(session, question, value)
+        if isinstance(updated, Refusal):
+            return updated
+        following = updated.progress().question
+        if isinstance(event, Message):
+            await self.forget_screen(event)
+        if following is None:
+            await self.state.clear()
+            title = escape(updated.survey.title.get(self.texts.language))
+            await show(event, self.texts("survey.thanks", title=title))
+            return None
+        texts = self.texts
+        screen = await show(
+            event,
+            question_text(updated, following, texts),
+            question_keyboard(updated, following, texts),
+        )
+        if screen is not None:
+            await self.remember(updated, following, screen.message_id)
+        return None
+
+
+class DialogMiddleware:
+    """Bundles what every questionnaire handler needs into one `dialog` argument."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data["dialog"] = Dialog(
+            data["state"], data["respondent"], data["texts"], data["participation"]
+        )
+        return await handler(event, data)
+
+
 async def offer_surveys(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
-) -> None:
-    """Start the one open survey, or list them when there are several."""
-    target = event.message if isinstance(event, CallbackQuery) else event
-    if not isinstance(target, Message):
-        return
-    if respondent is None or not respondent.profile_complete:
-        await target.answer(texts("profile.needed"))
-        return
-    offers = await participation.offers(respondent)
-    pending = [offer for offer in offers if not offer.completed]
-    if not pending:
-        await target.answer(texts("survey.all_done" if offers else "survey.none"))
-    elif len(pending) == 1:
-        await begin(target, state, respondent, texts, participation, pending[0].wave.id)
-    else:
-        choices = [(o.wave.id, o.survey.title.get(texts.language)) for o in pending]
-        await target.answer(texts("survey.choose"), reply_markup=waves_keyboard(choices, texts))
-
-
-async def begin(
     target: Message,
     state: FSMContext,
-    respondent: Respondent,
-    texts: Texts,
-    participation: Participation,
-    wave_id: int,
-) -> None:
-    session = await participation.begin(respondent, wave_id)
-    if isinstance(session, Refusal):
-        offer = next(
-            (o for o in await participation.offers(respondent) if o.wave.id == wave_id), None
-        )
-        title = offer.survey.title.get(texts.language) if offer else ""
-        await target.answer(refusal_text(session, texts, title))
-        return
-    await _forget_previous_screen(target.bot, state, target.chat.id)
-    question = session.progress().question
-    assert question is not None, "a session that is not completed has a next question"
-    sent = await target.answer(
-        question_text(session, question, texts),
-        reply_markup=question_keyboard(session, question, texts),
-    )
-    await _remember(state, session, question, sent.message_id)
-
-
-async def _remember(
-    state: FSMContext,
-    session: Session,
-    question: Question,
-    message_id: int,
-    selected: list[str] | None = None,
-) -> None:
-    await state.set_state(Questionnaire.answering)
-    await state.set_data(
-        {
-            "response": session.response.id,
-            "question": session.survey.questions.index(question),
-            "message": message_id,
-            "selected": selected or [],
-        }
-    )
-
-
-async def _forget_previous_screen(bot: Bot | None, state: FSMContext, chat_id: int) -> None:
-    """Take the buttons off the question message a new one replaces, so it cannot be pressed."""
-    message_id = (await state.get_data()).get("message")
-    if bot is None or not isinstance(message_id, int):
-        return
-    with suppress(TelegramBadRequest):
-        await bot.edit_message_reply_markup(
-            chat_id=chat_id, message_id=message_id, reply_markup=None
-        )
-
-
-async def survey_command(
-    message: Message,
-    state: FSMContext,
     respondent: Respondent | None,
     texts: Texts,
     participation: Participation,
 ) -> None:
-    await offer_surveys(message, state, respondent, texts, participation)
+    """For onboarding, which ends by offering the surveys open to the new respondent."""
+    await Dialog(state, respondent, texts, participation).offer_surveys(target)
+
+
+async def survey_command(message: Message, dialog: Dialog) -> None:
+    await dialog.offer_surveys(message)
 
 
 async def on_start_wave(
-    callback: CallbackQuery,
-    callback_data: StartWaveCb,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
-    callback_answer: CallbackAnswer,
+    callback: CallbackQuery, callback_data: StartWaveCb, dialog: Dialog
 ) -> None:
-    if respondent is None or not isinstance(callback.message, Message):
-        callback_answer.text = texts("profile.needed")
-        return
-    await begin(callback.message, state, respondent, texts, participation, callback_data.wave)
-
-
-async def _on_screen(
-    press: QuestionPress,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
-    callback_answer: CallbackAnswer,
-) -> tuple[Session, Question, list[str]] | None:
-    """The session and question a press refers to, if that question is the one on screen."""
-    session = await participation.session(respondent, press.response)
-    if isinstance(session, Refusal):
-        callback_answer.text = refusal_text(session, texts)
-        callback_answer.show_alert = session is not Refusal.NOT_YOURS
-        return None
-    data = await state.get_data()
-    current = await state.get_state() == Questionnaire.answering.state
-    if (
-        not current
-        or data.get("response") != press.response
-        or data.get("question") != press.question
-    ):
-        callback_answer.text = texts("error.stale_button")
-        return None
-    question = session.survey.questions[press.question]
-    return session, question, list(data.get("selected") or [])
-
-
-async def _store_and_advance(
-    event: CallbackQuery | Message,
-    state: FSMContext,
-    session: Session,
-    question: Question,
-    value: AnswerValue,
-    texts: Texts,
-    participation: Participation,
-) -> Refusal | None:
-    updated = await participation.record(session, question, value)
-    if isinstance(updated, Refusal):
-        return updated
-    following = updated.progress().question
-    if isinstance(event, Message):
-        await _forget_previous_screen(event.bot, state, event.chat.id)
-    if following is None:
-        await state.clear()
-        title = escape(updated.survey.title.get(texts.language))
-        await show(event, texts("survey.thanks", title=title))
-        return None
-    screen = await show(
-        event,
-        question_text(updated, following, texts),
-        question_keyboard(updated, following, texts),
-    )
-    if screen is not None:
-        await _remember(state, updated, following, screen.message_id)
-    return None
+    if isinstance(callback.message, Message):
+        await dialog.begin(callback.message, callback_data.wave)
 
 
 async def on_answer(
     callback: CallbackQuery,
     callback_data: AnswerCb,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
+    dialog: Dialog,
     callback_answer: CallbackAnswer,
 ) -> None:
-    found = await _on_screen(
-        callback_data, state, respondent, texts, participation, callback_answer
-    )
+    found = await dialog.on_screen(callback_data, callback_answer)
     if found is None:
         return
     session, question, _ = found
@@ -224,137 +228,98 @@ async def on_answer(
         value = callback_data.value
     elif question.type is QuestionType.SINGLE and 0 <= callback_data.value < len(question.options):
         value = question.options[callback_data.value].id
-    refusal = None
-    if value is None:
-        refusal = Refusal.INVALID
-    else:
-        refusal = await _store_and_advance(
-            callback, state, session, question, value, texts, participation
-        )
+    refusal = (
+        Refusal.INVALID
+        if value is None
+        else await dialog.advance(callback, session, question, value)
+    )
     if refusal is not None:
-        callback_answer.text = refusal_text(refusal, texts)
+        callback_answer.text = refusal_text(refusal, dialog.texts)
 
 
 async def on_toggle(
     callback: CallbackQuery,
     callback_data: ToggleCb,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
+    dialog: Dialog,
     callback_answer: CallbackAnswer,
 ) -> None:
     """Multi-choice ticks live in the dialog state until Done commits them as one answer."""
-    found = await _on_screen(
-        callback_data, state, respondent, texts, participation, callback_answer
-    )
+    found = await dialog.on_screen(callback_data, callback_answer)
     if found is None:
         return
     session, question, selected = found
-    if question.type is not QuestionType.MULTI or not 0 <= callback_data.option < len(
-        question.options
-    ):
-        callback_answer.text = texts("error.invalid_answer")
+    options = question.options
+    if question.type is not QuestionType.MULTI or not 0 <= callback_data.option < len(options):
+        callback_answer.text = dialog.texts("error.invalid_answer")
         return
-    option_id = question.options[callback_data.option].id
+    option_id = options[callback_data.option].id
     if option_id in selected:
         selected.remove(option_id)
     else:
         selected.append(option_id)
-    await state.update_data(selected=selected)
-    await show(
-        callback,
-        question_text(session, question, texts),
-        question_keyboard(session, question, texts, selected),
-    )
+    await dialog.show_question(callback, session, question, selected)
 
 
 async def on_step(
     callback: CallbackQuery,
     callback_data: StepCb,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
+    dialog: Dialog,
     callback_answer: CallbackAnswer,
 ) -> None:
-    found = await _on_screen(
-        callback_data, state, respondent, texts, participation, callback_answer
-    )
+    """Back shows the previous question; Done commits the ticks; Skip stores "no answer"."""
+    found = await dialog.on_screen(callback_data, callback_answer)
     if found is None:
         return
     session, question, selected = found
+    texts = dialog.texts
+    refusal: Refusal | None
     if callback_data.action == "back":
         previous = previous_question(session.survey, session.track, session.answers, question.id)
         if previous is None:
             callback_answer.text = texts("error.stale_button")
-            return
-        await show(
-            callback,
-            question_text(session, previous, texts),
-            question_keyboard(session, previous, texts),
-        )
-        if isinstance(callback.message, Message):
-            await _remember(state, session, previous, callback.message.message_id)
+        else:
+            await dialog.show_question(callback, session, previous, [])
         return
     if callback_data.action == "done":
         if question.type is not QuestionType.MULTI:
-            callback_answer.text = texts("error.invalid_answer")
-            return
-        if not selected:
+            refusal = Refusal.INVALID
+        elif not selected:
             callback_answer.text = texts("error.choose_one")
             return
-        ordered = [option.id for option in question.options if option.id in selected]
-        refusal = await _store_and_advance(
-            callback, state, session, question, ordered, texts, participation
-        )
+        else:
+            ordered = [option.id for option in question.options if option.id in selected]
+            refusal = await dialog.advance(callback, session, question, ordered)
     else:
-        refusal = await _store_and_advance(
-            callback, state, session, question, None, texts, participation
-        )
+        refusal = await dialog.advance(callback, session, question, None)
     if refusal is not None:
         callback_answer.text = refusal_text(refusal, texts)
 
 
-async def on_message_while_answering(
-    message: Message,
-    state: FSMContext,
-    respondent: Respondent | None,
-    texts: Texts,
-    participation: Participation,
-) -> None:
+async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
     """Free-text answers arrive as messages; anything else gets a hint and changes nothing."""
-    data = await state.get_data()
-    session = await participation.session(respondent, int(data.get("response", 0)))
+    texts = dialog.texts
+    data = await dialog.state.get_data()
+    session = await dialog.participation.session(dialog.respondent, int(data.get("response", 0)))
     if isinstance(session, Refusal):
-        if session in (Refusal.CLOSED, Refusal.COMPLETED, Refusal.NOT_YOURS):
-            await state.clear()
+        await dialog.state.clear()
         await message.answer(refusal_text(session, texts))
         return
     index = int(data.get("question", -1))
-    if not 0 <= index < len(session.survey.questions):
-        await state.clear()
-        await message.answer(texts("error.stale_button"))
-        return
-    question = session.survey.questions[index]
-    if question.type is not QuestionType.TEXT:
+    question = (
+        session.survey.questions[index] if 0 <= index < len(session.survey.questions) else None
+    )
+    if question is None or question.type is not QuestionType.TEXT:
         await message.answer(texts("error.use_buttons"))
         return
-    if message.text is None or message.text.startswith("/"):
+    text = (message.text or "").strip()
+    if not text or text.startswith("/"):
         await message.answer(texts("error.text_expected"))
-        return
-    text = message.text.strip()
-    if len(text) > question.max_length:
+    elif len(text) > question.max_length:
         await message.answer(texts("error.too_long", length=len(text), limit=question.max_length))
-        return
-    if not text:
-        await message.answer(texts("error.text_expected"))
-        return
-    refusal = await _store_and_advance(
-        message, state, session, question, text, texts, participation
-    )
-    if refusal is not None:
-        await message.answer(refusal_text(refusal, texts))
+    else:
+        refusal = await dialog.advance(message, session, question, text)
+        if refusal is not None:
+            await message.answer(refusal_text(refusal, texts))
 
 
 def create_router() -> Router:
@@ -362,6 +327,8 @@ def create_router() -> Router:
     router = Router(name="questionnaire")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
+    router.message.middleware(DialogMiddleware())
+    router.callback_query.middleware(DialogMiddleware())
     router.message.register(survey_command, Command("survey"))
     router.callback_query.register(on_start_wave, StartWaveCb.filter())
     router.callback_query.register(on_answer, AnswerCb.filter())
