@@ -278,7 +278,9 @@ async def on_step(
         if previous is None:
             callback_answer.text = texts("error.stale_button")
         else:
-            await dialog.show_question(callback, session, previous, [])
+            earlier = session.answers.get(previous.id)
+            ticks = list(earlier) if isinstance(earlier, list) else []
+            await dialog.show_question(callback, session, previous, ticks)
         return
     if callback_data.action == "done":
         if question.type is not QuestionType.MULTI:
