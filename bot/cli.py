@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -32,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging()
+    # Long-running services log their progress; one-shot commands print only their result.
+    configure_logging(getattr(args, "log_level", logging.WARNING))
     try:
         settings = Settings()
     except ValidationError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.settings import Settings
 
 def register(subparsers: Any) -> None:
     run = subparsers.add_parser("run", help="start the bot (long polling)")
-    run.set_defaults(handler=run_command)
+    run.set_defaults(handler=run_command, log_level=logging.INFO)
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
