@@ -4,21 +4,31 @@ in the order that loses nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+import signal
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
+from bot.broadcast import Broadcaster
 from bot.dispatcher import build_dispatcher
+from bot.invitations import InvitationComposer, WaveOutbox
 from bot.middlewares.inflight import InFlightMiddleware
-from bot.scheduler import WaveScheduler
+from bot.progress import ProgressReporter
+from bot.response_types import PinResponseTypes
+from bot.scheduler import WaveHook, WaveScheduler
 from bot.settings import Settings
+from bot.webhook import WebhookConfig, WebhookServer
 from storage.database import Database
+from storage.repositories.waves import Wave
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
 from surveys.regions import load_catalog
@@ -33,6 +43,7 @@ def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set: put it in .env or the environment")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(PinResponseTypes())
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -50,6 +61,11 @@ class Application:
     dispatcher: Dispatcher
     inflight: InFlightMiddleware
     scheduler: WaveScheduler
+    broadcaster: Broadcaster
+    progress: ProgressReporter
+    #: Set while serving a webhook (`run_webhook`); None with long polling.
+    webhook: WebhookServer | None = field(default=None, init=False)
+    _webhook_stop: asyncio.Event | None = field(default=None, init=False, repr=False)
 
     @classmethod
     async def create(cls, settings: Settings) -> Application:
@@ -65,10 +81,39 @@ class Application:
             raise
         inflight = InFlightMiddleware()
         dispatcher = build_dispatcher(settings, store, catalog, inflight)
-        scheduler = WaveScheduler(store)
-        dispatcher.startup.register(scheduler.start)
+        broadcaster = Broadcaster(
+            bot,
+            store.invitations,
+            InvitationComposer(store, settings.zone),
+            rate=settings.broadcast_rate,
+            paid=settings.broadcast_paid,
+        )
+        progress = ProgressReporter(bot, store, settings.default_locale, settings.broadcast_rate)
+        outbox = WaveOutbox(store, broadcaster.wake)
+        scheduler = WaveScheduler(
+            store, on_open=_on_open(outbox, progress), on_sweep=outbox.follow_up
+        )
+        dispatcher["surveys"] = surveys
+        dispatcher["wave_scheduler"] = scheduler
+        # Started in this order and stopped in the same: no wave opens once sending stops,
+        # and the broadcaster commits every outcome before the database is closed.
+        for service in (scheduler, broadcaster, progress):
+            dispatcher.startup.register(service.start)
         dispatcher.shutdown.register(scheduler.shutdown)
-        return cls(settings, database, store, surveys, bot, dispatcher, inflight, scheduler)
+        dispatcher.shutdown.register(broadcaster.stop)
+        dispatcher.shutdown.register(progress.stop)
+        return cls(
+            settings,
+            database,
+            store,
+            surveys,
+            bot,
+            dispatcher,
+            inflight,
+            scheduler,
+            broadcaster,
+            progress,
+        )
 
     async def run_polling(self, polling_timeout: int = 25, handle_signals: bool = True) -> None:
         """Poll until stopped (SIGTERM/SIGINT or `stop()`), then shut down cleanly."""
@@ -84,8 +129,51 @@ class Application:
         finally:
             await self.close()
 
+    async def run_webhook(self, config: WebhookConfig, handle_signals: bool = True) -> None:
+        """Serve Telegram's webhook until stopped (SIGTERM/SIGINT or `stop()`).
+
+        Shutdown runs in the order that loses nothing: Telegram is told to stop sending
+        (it keeps new updates for the next start), the server stops accepting and lets
+        its requests finish, the services stop, and `close()` drains what is still running.
+        """
+        server = self.webhook = WebhookServer(self.dispatcher, self.bot, config)
+        stopping = self._webhook_stop = asyncio.Event()
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        loop = asyncio.get_running_loop()
+        for signum in signals:
+            loop.add_signal_handler(signum, stopping.set)
+        workflow = {k: v for k, v in self.dispatcher.workflow_data.items() if k != "bot"}
+        workflow.update(dispatcher=self.dispatcher, bots=[self.bot])
+        started = False
+        try:
+            await self._announce_commands()
+            await server.start()
+            await self.dispatcher.emit_startup(bot=self.bot, **workflow)
+            started = True
+            await self.bot.set_webhook(
+                config.url,
+                secret_token=config.secret,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            )
+            log.info("serving the webhook %s on %s:%s", config.url, *server.address)
+            await stopping.wait()
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            # Unreachable Telegram must not keep the database from closing cleanly.
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.delete_webhook()
+            await server.stop()
+            if started:
+                await self.dispatcher.emit_shutdown(bot=self.bot, **workflow)
+            await self.close()
+
     async def stop(self) -> None:
-        await self.dispatcher.stop_polling()
+        """Stop receiving updates, however they arrive; `run_*` then shuts down cleanly."""
+        if self._webhook_stop is not None:
+            self._webhook_stop.set()
+        else:
+            await self.dispatcher.stop_polling()
 
     async def close(self) -> None:
         """Let running handlers finish before the database they write to is closed."""
@@ -114,3 +202,13 @@ class Application:
                 [BotCommand(command=c, description=d) for c, d in pairs],
                 language_code=None if language == self.settings.default_locale else language,
             )
+
+
+def _on_open(outbox: WaveOutbox, progress: ProgressReporter) -> WaveHook:
+    """Opening a wave: queue its invitations, then show the admin the sending."""
+
+    async def opened(wave: Wave) -> None:
+        await outbox.open(wave)
+        await progress.begin(wave)
+
+    return opened

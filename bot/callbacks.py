@@ -87,3 +87,54 @@ class StepCb(CallbackData, prefix="q"):
 
 class DeleteMeCb(CallbackData, prefix="dm"):
     confirm: bool
+
+
+# Administration. Admin buttons are checked like any other: the admin router's filter
+# admits only ADMIN_IDS, and every value is re-validated when pressed.
+
+
+class AdminMenuCb(CallbackData, prefix="am"):
+    action: Literal["new", "waves"]
+
+
+class WizardSurveyCb(CallbackData, prefix="ws"):
+    survey: str
+
+
+class WizardScopeCb(CallbackData, prefix="wr"):
+    scope: Literal["all", "district", "pick"]
+
+
+class WizardDistrictCb(CallbackData, prefix="wd"):
+    district: int
+
+
+class WizardTracksCb(CallbackData, prefix="wt"):
+    tracks: Literal["all", "youth", "general"]
+
+
+class WizardWhenCb(CallbackData, prefix="ww"):
+    """A preset time for the start or end step: `now`, `+7d`, …"""
+
+    value: str
+
+
+class WizardRemindCb(CallbackData, prefix="wm"):
+    """Hours after the invitation; 0 for no reminder."""
+
+    hours: int
+
+
+class WizardConfirmCb(CallbackData, prefix="wc"):
+    create: bool
+
+
+class WaveStatsCb(CallbackData, prefix="st"):
+    wave: int
+
+
+class WaveCancelCb(CallbackData, prefix="wx"):
+    """`ask` shows the confirmation; `yes` / `no` answer it."""
+
+    wave: int
+    step: Literal["ask", "yes", "no"]

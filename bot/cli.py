@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot import cli_run, cli_surveys, cli_waves
+from bot import cli_export, cli_run, cli_sandbox, cli_surveys, cli_waves
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="civicpulse", description="CivicPulse — Telegram survey bot for citizen polling."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (cli_run, cli_surveys, cli_waves):
+    for group in (cli_run, cli_surveys, cli_waves, cli_export, cli_sandbox):
         group.register(subparsers)
     return parser
 

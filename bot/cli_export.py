@@ -73,7 +73,7 @@ async def ratings_command(args: argparse.Namespace, settings: Settings) -> int:
                 excel=args.excel,
                 progress=progress,
             )
-    except (UnknownWave, PopulationError) as error:
+    except (UnknownWave, PopulationError, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()
@@ -81,14 +81,17 @@ async def ratings_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
-    key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+    try:
+        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+    except (OSError, RuntimeError) as error:
+        return _fail(f"no pseudonym key: {error}")
     database = await Database.open(settings.database_path)
     try:
         with _progress("answers") as progress, _output(args.output) as target:
             await write_answers_csv(
                 database, args.wave, target, key=key, excel=args.excel, progress=progress
             )
-    except UnknownWave as error:
+    except (UnknownWave, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()
@@ -124,8 +127,13 @@ def _progress(what: str) -> Iterator[Progress]:
 @contextmanager
 def _output(path: Path | None) -> Iterator[BinaryIO]:
     if path is None:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
+        try:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader (`| head`) has had enough; stop quietly, as command-line tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
         return
     path = path.expanduser()
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -1,4 +1,4 @@
-"""`civicpulse run`: start the bot with long polling."""
+"""`civicpulse run`: start the bot with long polling, or `--webhook URL` behind a proxy."""
 
 from __future__ import annotations
 
@@ -10,10 +10,22 @@ from typing import Any
 from bot.app import Application
 from bot.logging_setup import redact
 from bot.settings import Settings
+from bot.webhook import DEFAULT_LISTEN, make_config
 
 
 def register(subparsers: Any) -> None:
-    run = subparsers.add_parser("run", help="start the bot (long polling)")
+    run = subparsers.add_parser("run", help="start the bot (long polling, or --webhook)")
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="receive updates at this public https:// URL instead of polling",
+    )
+    run.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default=DEFAULT_LISTEN,
+        help=f"where the webhook server listens, behind the TLS proxy (default {DEFAULT_LISTEN})",
+    )
     run.set_defaults(handler=run_command, log_level=logging.INFO)
 
 
@@ -26,6 +38,17 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     redact(settings.bot_token.get_secret_value())
+    webhook = None
+    if args.webhook is not None:
+        try:
+            webhook = make_config(settings, args.webhook, args.listen)
+        except ValueError as error:
+            print(f"civicpulse: {error}", file=sys.stderr)
+            return 2
+        redact(webhook.secret)
     app = await Application.create(settings)
-    await app.run_polling()
+    if webhook is None:
+        await app.run_polling()
+    else:
+        await app.run_webhook(webhook)
     return 0

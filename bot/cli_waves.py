@@ -1,16 +1,22 @@
-"""`civicpulse wave create|list`."""
+"""`civicpulse wave create|list|stats|cancel`."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from typing import Any
 
 from bot.cli_context import command_context
 from bot.settings import Settings
+from bot.stats_report import stats_report
 from bot.when import parse_when, show_when
 from storage.wave_planning import WavePlan, WavePlanError, create_wave, parse_regions
+from storage.wave_stats import wave_stats
 from surveys.regions import load_catalog
+
+#: What `wave create` was asked, as the audit log records it.
+_CREATE_OPTIONS = ("survey", "start", "end", "regions", "tracks", "remind_after")
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +32,12 @@ def register(subparsers: Any) -> None:
     create.set_defaults(handler=create_command)
     listing = commands.add_parser("list", help="list waves with their state")
     listing.set_defaults(handler=list_command)
+    stats = commands.add_parser("stats", help="a wave's invitations, starts and completions")
+    stats.add_argument("wave_id", type=int, metavar="ID")
+    stats.set_defaults(handler=stats_command)
+    cancel = commands.add_parser("cancel", help="cancel a scheduled or open wave")
+    cancel.add_argument("wave_id", type=int, metavar="ID")
+    cancel.set_defaults(handler=cancel_command)
 
 
 async def create_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,6 +52,10 @@ async def create_command(args: argparse.Namespace, settings: Settings) -> int:
         )
         async with command_context(settings) as context:
             wave_id = await create_wave(context.store, context.surveys, plan)
+            asked = {key: getattr(args, key) for key in _CREATE_OPTIONS}
+            await context.store.audit.record(
+                "cli", getpass.getuser(), "wave.create", {"wave": wave_id, **asked}
+            )
     except (ValueError, WavePlanError) as error:
         print(f"civicpulse: wave not created: {error}", file=sys.stderr)
         return 1
@@ -61,4 +77,39 @@ async def list_command(args: argparse.Namespace, settings: Settings) -> int:
             f"{show_when(wave.starts_at, settings.zone):<22} "
             f"{show_when(wave.ends_at, settings.zone):<22} {regions} / {wave.tracks}"
         )
+    return 0
+
+
+async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with command_context(settings) as context:
+        wave = await context.store.waves.get(args.wave_id)
+        if wave is None:
+            print(f"civicpulse: there is no wave {args.wave_id}", file=sys.stderr)
+            return 1
+        stats = await wave_stats(context.store, wave)
+    catalog = load_catalog(settings.regions_file)
+    print(stats_report(stats, catalog, settings.zone, settings.broadcast_rate))
+    return 0
+
+
+async def cancel_command(args: argparse.Namespace, settings: Settings) -> int:
+    """A running bot sees the change in the database: it sends and accepts nothing more."""
+    async with command_context(settings) as context:
+        store = context.store
+        wave = await store.waves.get(args.wave_id)
+        if wave is None:
+            print(f"civicpulse: there is no wave {args.wave_id}", file=sys.stderr)
+            return 1
+        if not await store.waves.transition(wave.id, ("scheduled", "open"), "cancelled"):
+            current = await store.waves.get(wave.id) or wave
+            print(
+                f"civicpulse: wave {wave.id} is {current.state}; only a scheduled or open "
+                "wave can be cancelled",
+                file=sys.stderr,
+            )
+            return 1
+        await store.audit.record(
+            "cli", getpass.getuser(), "wave.cancel", {"wave": wave.id, "was": wave.state}
+        )
+    print(f"wave {wave.id} cancelled")
     return 0

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from aiogram import Dispatcher
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
-from bot.handlers import fallback, onboarding, privacy, questionnaire
+from bot.handlers import (
+    admin,
+    admin_wizard,
+    fallback,
+    membership,
+    onboarding,
+    privacy,
+    questionnaire,
+)
+from bot.inline_filters import inline_magic_filters
+from bot.middlewares.callback_answer import CallbackAnswerMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.respondent import RespondentMiddleware
+from bot.middlewares.throttle import RateLimiter, ThrottleMiddleware
 from bot.settings import Settings
 from storage.fsm import SQLiteStorage
 from storage.participation import Participation
@@ -31,15 +41,27 @@ def build_dispatcher(
         participation=Participation(store),
     )
     dispatcher.update.outer_middleware(inflight)
+    if settings.throttle_rate > 0:
+        # Before anything that touches the database: a dropped update must cost nothing.
+        limiter = RateLimiter(settings.throttle_rate, settings.throttle_burst)
+        dispatcher.update.outer_middleware(
+            ThrottleMiddleware(limiter, store, settings.default_locale)
+        )
     # Outer and first, so that even a press no handler accepts is answered.
     dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
     respondents = RespondentMiddleware(store, settings.default_locale)
     dispatcher.message.outer_middleware(respondents)
     dispatcher.callback_query.outer_middleware(respondents)
     dispatcher.include_routers(
+        membership.create_router(),
         privacy.create_router(),
+        # Before the citizen routers, so that an admin's commands are not taken for
+        # answers; for anyone else they match nothing and the update goes on.
+        admin.create_router(),
+        admin_wizard.create_router(),
         onboarding.create_router(),
         questionnaire.create_router(),
         fallback.create_router(),
     )
+    inline_magic_filters(dispatcher)
     return dispatcher

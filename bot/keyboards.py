@@ -170,3 +170,10 @@ def delete_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     builder.button(text=texts("delete.yes"), callback_data=DeleteMeCb(confirm=True))
     builder.button(text=texts("delete.no"), callback_data=DeleteMeCb(confirm=False))
     return builder.as_markup()
+
+
+def invitation_keyboard(wave_id: int, label: str) -> InlineKeyboardMarkup:
+    """The one button under an invitation or a reminder: start (or resume) the wave."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, callback_data=StartWaveCb(wave=wave_id))
+    return builder.as_markup()

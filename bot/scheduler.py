@@ -4,13 +4,15 @@ APScheduler's job stores cannot make a job survive a crash (a date job leaves it
 when it is submitted), so nothing is kept there: a periodic sweep compares the clock with
 the `waves` table and moves every wave whose time has come, and exact-time jobs for the
 next starts and ends are rebuilt from the table on every sweep. A start or an end missed
-while the bot was down is caught by the first sweep after start-up.
+while the bot was down is caught by the first sweep after start-up. The `on_sweep` hook
+does the same for what else falls due (reminders) and names its next moment.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,10 +23,18 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 WaveHook = Callable[[Wave], Awaitable[None]]
+#: Runs at the end of every sweep; returns the next moment it needs a sweep (a reminder
+#: falling due), or None.
+SweepHook = Callable[[datetime], Awaitable[datetime | None]]
 
 
 async def _nothing(wave: Wave) -> None:
     """Default hook: opening or closing a wave needs no follow-up."""
+
+
+async def _no_follow_up(now: datetime) -> datetime | None:
+    """Default sweep hook: nothing else is due."""
+    return None
 
 
 class WaveScheduler:
@@ -34,10 +44,12 @@ class WaveScheduler:
         on_open: WaveHook = _nothing,
         on_close: WaveHook = _nothing,
         sweep_seconds: float = 5.0,
+        on_sweep: SweepHook = _no_follow_up,
     ) -> None:
         self._store = store
         self._on_open = on_open
         self._on_close = on_close
+        self._on_sweep = on_sweep
         self._sweep_seconds = sweep_seconds
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
@@ -72,19 +84,26 @@ class WaveScheduler:
                 if await self._store.waves.transition(wave.id, ("scheduled",), "open"):
                     log.info("wave %s opened", wave.id)
                     await self._on_open(wave)
+                    self._plan(replace(wave, state="open"), now)
             else:
                 self._plan(wave, now)
+        follow_up = await self._on_sweep(now)
+        if follow_up is not None:
+            self._plan_at(follow_up, now, "follow-up")
 
     def _plan(self, wave: Wave, now: datetime) -> None:
         """An exact-time sweep for the wave's next transition, so it is not up to a sweep late."""
         moment = wave.starts_at if wave.state == "scheduled" else wave.ends_at
+        self._plan_at(moment, now, f"wave-{wave.id}-{wave.state}")
+
+    def _plan_at(self, moment: datetime, now: datetime, job_id: str) -> None:
         if moment <= now or (moment - now).total_seconds() > 2 * self._sweep_seconds:
             return
         self._scheduler.add_job(
             self.sweep,
             "date",
             run_date=moment,
-            id=f"wave-{wave.id}-{wave.state}",
+            id=job_id,
             replace_existing=True,
             misfire_grace_time=None,
         )

@@ -6,14 +6,18 @@ so that it never appears in a log line or a traceback by accident.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 from surveys.loader import BUNDLED_SURVEYS_DIR
 from surveys.regions import BUNDLED_CATALOG_PATH
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -27,15 +31,31 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     pseudonym_key: SecretStr | None = None
     broadcast_rate: float = Field(default=25.0, gt=0)
+    #: Opt-in: send invitations with allow_paid_broadcast (up to 1,000/s, paid in Stars).
+    broadcast_paid: bool = False
+    #: Updates per second one user may send before the rest are ignored (0 turns it off).
+    throttle_rate: float = Field(default=3.0, ge=0)
+    #: Updates one user may send at once, on top of the rate, before throttling starts.
+    throttle_burst: int = Field(default=10, ge=1)
+    #: Shared secret Telegram sends with every webhook request; generated when unset.
+    webhook_secret: SecretStr | None = None
     min_cell_size: int = Field(default=10, ge=1)
     default_locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
 
-    @field_validator("bot_token", "pseudonym_key", mode="before")
+    @field_validator("bot_token", "pseudonym_key", "webhook_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`BOT_TOKEN=` as copied from .env.example means "not set", not an empty secret."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, `_` and `-`, nothing else."""
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("use 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

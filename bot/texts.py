@@ -208,6 +208,183 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "We store nothing about you.",
     },
     "delete.cancelled": {"ru": "Ничего не удалено.", "en": "Nothing was erased."},
+    "throttle.notice": {
+        "ru": "Слишком много сообщений подряд. Подождите несколько секунд — пока я их пропускаю.",
+        "en": "Too many messages in a row. Please wait a few seconds — until then I skip them.",
+    },
+    # Invitations and reminders (sent by the broadcaster) ---------------------------------
+    "invite.body": {
+        "ru": "<b>{title}</b>\n\n{why}\n\nОпрос открыт до {until}. Нажмите кнопку, чтобы начать.",
+        "en": "<b>{title}</b>\n\n{why}\n\nThe survey is open until {until}. Press the button "
+        "to start.",
+    },
+    "invite.why": {
+        "ru": "Приглашаем вас ответить на несколько вопросов о работе государственных услуг. "
+        "Ответы анонимны и помогут решить, что исправлять в первую очередь.",
+        "en": "We invite you to answer a few questions on how public services work. Your "
+        "answers are anonymous and will help decide what to fix first.",
+    },
+    "invite.start": {"ru": "▶️ Пройти опрос", "en": "▶️ Take the survey"},
+    "remind.body": {
+        "ru": "<b>Напоминание: «{title}»</b>\n\nВы ещё не завершили этот опрос. Он открыт до "
+        "{until} — уделите ему несколько минут, ваше мнение важно.",
+        "en": "<b>Reminder: “{title}”</b>\n\nYou have not finished this survey yet. It is open "
+        "until {until} — a few minutes of your time make a difference.",
+    },
+    "remind.start": {"ru": "▶️ Продолжить опрос", "en": "▶️ Continue the survey"},
+    # Administration ----------------------------------------------------------------------
+    "admin.menu": {
+        "ru": "<b>Администрирование CivicPulse</b>\nВыберите действие. Команды: /waves — "
+        "волны, /stats — показатели волны.",
+        "en": "<b>CivicPulse administration</b>\nChoose an action. Commands: /waves — waves, "
+        "/stats — a wave's figures.",
+    },
+    "admin.new_wave": {"ru": "➕ Новая волна", "en": "➕ New wave"},
+    "admin.list_waves": {"ru": "📋 Волны", "en": "📋 Waves"},
+    "admin.no_waves": {
+        "ru": "Волн пока нет. Создать: /admin.",
+        "en": "No waves yet. Create one: /admin.",
+    },
+    "admin.waves_header": {"ru": "<b>Волны</b>", "en": "<b>Waves</b>"},
+    "admin.wave_line": {
+        "ru": "<b>#{wave}</b> · {survey} · {state}\n{start} — {end}\nприглашено {invited}, "
+        "доставлено {delivered}, начали {started}, завершили {completed}",
+        "en": "<b>#{wave}</b> · {survey} · {state}\n{start} — {end}\ninvited {invited}, "
+        "delivered {delivered}, started {started}, completed {completed}",
+    },
+    "admin.state.scheduled": {"ru": "запланирована", "en": "scheduled"},
+    "admin.state.open": {"ru": "открыта", "en": "open"},
+    "admin.state.closed": {"ru": "закрыта", "en": "closed"},
+    "admin.state.cancelled": {"ru": "отменена", "en": "cancelled"},
+    "admin.stats_button": {"ru": "📊 #{wave}", "en": "📊 #{wave}"},
+    "admin.cancel_button": {"ru": "✖ Отменить #{wave}", "en": "✖ Cancel #{wave}"},
+    "admin.pick_wave": {"ru": "Выберите волну:", "en": "Choose a wave:"},
+    "admin.unknown_wave": {"ru": "Волны #{wave} нет.", "en": "There is no wave #{wave}."},
+    "admin.stats": {
+        "ru": "<b>Волна #{wave} · {survey}</b> ({state})\n{start} — {end}\n"
+        "Приглашено: {invited}\nДоставлено: {delivered}\nЗаблокировали бота: {blocked}\n"
+        "Ошибки отправки: {failed}\nВ очереди: {waiting}\nНапоминаний доставлено: {reminded}\n"
+        "Начали: {started}\nЗавершили: {completed}\nДоля завершивших: {rate}",
+        "en": "<b>Wave #{wave} · {survey}</b> ({state})\n{start} — {end}\n"
+        "Invited: {invited}\nDelivered: {delivered}\nBlocked the bot: {blocked}\n"
+        "Send failures: {failed}\nWaiting to be sent: {waiting}\nReminders delivered: "
+        "{reminded}\nStarted: {started}\nCompleted: {completed}\nCompletion rate: {rate}",
+    },
+    "admin.stats_regions": {
+        "ru": "По регионам (приглашено / доставлено / заблокировали / начали / завершили, доля):",
+        "en": "By region (invited / delivered / blocked / started / completed, rate):",
+    },
+    "admin.stats_region": {
+        "ru": "{region} {name}: {invited} / {delivered} / {blocked} / {started} / "
+        "{completed}, {rate}",
+        "en": "{region} {name}: {invited} / {delivered} / {blocked} / {started} / "
+        "{completed}, {rate}",
+    },
+    "admin.stats_more": {"ru": "…и ещё регионов: {count}", "en": "…and {count} more regions"},
+    "admin.no_rate": {"ru": "—", "en": "—"},
+    "admin.cancel_confirm": {
+        "ru": "Отменить волну #{wave} ({survey})? Приглашения перестанут отправляться, "
+        "ответы больше не будут приниматься.",
+        "en": "Cancel wave #{wave} ({survey})? No more invitations will be sent and no more "
+        "answers accepted.",
+    },
+    "admin.cancel_yes": {"ru": "Да, отменить", "en": "Yes, cancel it"},
+    "admin.cancel_no": {"ru": "Нет", "en": "No"},
+    "admin.cancelled": {"ru": "Волна #{wave} отменена.", "en": "Wave #{wave} is cancelled."},
+    "admin.cancel_kept": {
+        "ru": "Волна #{wave} не отменена.",
+        "en": "Wave #{wave} was not cancelled.",
+    },
+    "admin.cannot_cancel": {
+        "ru": "Волну #{wave} уже нельзя отменить: она {state}.",
+        "en": "Wave #{wave} can no longer be cancelled: it is {state}.",
+    },
+    "wizard.survey": {
+        "ru": "<b>Новая волна</b> · шаг 1 из 6\nКакой опрос проводим?",
+        "en": "<b>New wave</b> · step 1 of 6\nWhich survey?",
+    },
+    "wizard.scope": {
+        "ru": "Шаг 2 из 6. Кого опрашиваем?",
+        "en": "Step 2 of 6. Whom do we ask?",
+    },
+    "wizard.scope_all": {"ru": "Все регионы", "en": "All regions"},
+    "wizard.scope_district": {"ru": "Федеральный округ", "en": "A federal district"},
+    "wizard.scope_pick": {"ru": "Выбрать регионы", "en": "Chosen regions"},
+    "wizard.district": {"ru": "Выберите федеральный округ:", "en": "Choose a federal district:"},
+    "wizard.regions_ask": {
+        "ru": "Напишите коды регионов (ОКАТО/ОКТМО) через запятую, например: 49, 65, 05.",
+        "en": "Type the region codes (OKATO/OKTMO) separated by commas, e.g. 49, 65, 05.",
+    },
+    "wizard.tracks": {
+        "ru": "Шаг 3 из 6. Какие треки?",
+        "en": "Step 3 of 6. Which tracks?",
+    },
+    "wizard.tracks.all": {"ru": "Все", "en": "All"},
+    "wizard.tracks.youth": {"ru": "Молодёжный", "en": "Youth"},
+    "wizard.tracks.general": {"ru": "Общий", "en": "General"},
+    "wizard.start": {
+        "ru": "Шаг 4 из 6. Когда начать? Нажмите «Сейчас» или напишите время ({zone}): "
+        "2026-12-01 09:00, +2h, +30m.",
+        "en": "Step 4 of 6. When does it start? Press “Now” or type a time ({zone}): "
+        "2026-12-01 09:00, +2h, +30m.",
+    },
+    "wizard.now": {"ru": "Сейчас", "en": "Now"},
+    "wizard.end": {
+        "ru": "Шаг 5 из 6. Когда закончить? Выберите или напишите время ({zone}): "
+        "2026-12-15 18:00, +14d.",
+        "en": "Step 5 of 6. When does it end? Choose or type a time ({zone}): "
+        "2026-12-15 18:00, +14d.",
+    },
+    "wizard.in_days": {"ru": "+{days} дн.", "en": "+{days} days"},
+    "wizard.remind": {
+        "ru": "Шаг 6 из 6. Напомнить тем, кто не завершил опрос?",
+        "en": "Step 6 of 6. Remind those who have not completed it?",
+    },
+    "wizard.remind_none": {"ru": "Не напоминать", "en": "No reminder"},
+    "wizard.remind_after": {"ru": "Через {hours} ч", "en": "After {hours} h"},
+    "wizard.confirm": {
+        "ru": "<b>Проверьте волну</b>\nОпрос: {survey}\nРегионы: {regions}\nТреки: {tracks}\n"
+        "Начало: {start}\nКонец: {end}\nНапоминание: {remind}\n\nСоздать?",
+        "en": "<b>Please check the wave</b>\nSurvey: {survey}\nRegions: {regions}\n"
+        "Tracks: {tracks}\nStart: {start}\nEnd: {end}\nReminder: {remind}\n\nCreate it?",
+    },
+    "wizard.all_regions": {"ru": "все", "en": "all"},
+    "wizard.create": {"ru": "✅ Создать", "en": "✅ Create"},
+    "wizard.abort": {"ru": "✖ Отмена", "en": "✖ Cancel"},
+    "wizard.created": {
+        "ru": "Волна #{wave} создана, начало {start}. Ход рассылки покажу здесь.",
+        "en": "Wave #{wave} is created and starts {start}. I will show the sending here.",
+    },
+    "wizard.refused": {
+        "ru": "Не получилось: {reason}",
+        "en": "That did not work: {reason}",
+    },
+    "wizard.aborted": {"ru": "Создание волны отменено.", "en": "Wave creation cancelled."},
+    "wizard.expired": {
+        "ru": "Этот шаг устарел. Начните заново: /admin.",
+        "en": "This step is out of date. Start again: /admin.",
+    },
+    "progress.body": {
+        "ru": "<b>Волна #{wave}: рассылка приглашений</b>\nОтправлено: {sent} / {total}\n"
+        "Скорость: {rate} в секунду\nЗаблокировали бота: {blocked}, ошибки: {failed}\n"
+        "Осталось примерно: {left}",
+        "en": "<b>Wave #{wave}: sending invitations</b>\nSent: {sent} / {total}\n"
+        "Rate: {rate} per second\nBlocked the bot: {blocked}, failures: {failed}\n"
+        "Time left: about {left}",
+    },
+    "progress.done": {
+        "ru": "<b>Волна #{wave}: приглашения разосланы</b>\nДоставлено: {delivered} из {total}\n"
+        "Заблокировали бота: {blocked}, ошибки: {failed}",
+        "en": "<b>Wave #{wave}: invitations sent</b>\nDelivered: {delivered} of {total}\n"
+        "Blocked the bot: {blocked}, failures: {failed}",
+    },
+    "progress.stopped": {
+        "ru": "<b>Волна #{wave}: рассылка остановлена</b> — волна {state}.\n"
+        "Доставлено: {delivered} из {total}",
+        "en": "<b>Wave #{wave}: sending stopped</b> — the wave is {state}.\n"
+        "Delivered: {delivered} of {total}",
+    },
+    "duration": {"ru": "{minutes} мин {seconds} с", "en": "{minutes} min {seconds} s"},
 }
 
 

@@ -2,7 +2,10 @@
 
 One writer connection serialises transactions behind an asyncio lock: SQLite allows a
 single writer anyway, and a lock in our process is cheaper than `database is locked`
-retries. Long reads (exports) open their own read-only connection so they never hold up
+retries. Short reads (`fetch_one`, `fetch_all`) go to a second, read-only connection
+without that lock: WAL gives each statement a snapshot of everything committed, so reads
+neither wait for writes nor see a transaction half-done, and many of them can be queued
+at once. Long reads (exports) open their own read-only connection so they never hold up
 a citizen's answer.
 """
 
@@ -31,9 +34,12 @@ async def _configure(connection: aiosqlite.Connection) -> None:
 
 
 class Database:
-    def __init__(self, path: Path, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, path: Path, connection: aiosqlite.Connection, reads: aiosqlite.Connection
+    ) -> None:
         self.path = path
         self._connection = connection
+        self._reads = reads
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -53,10 +59,16 @@ class Database:
             raise
         if applied:
             log.info("database %s migrated to schema version %s", path, applied[-1])
-        return cls(path, connection)
+        try:
+            reads = await _open_read_only(path)
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(path, connection, reads)
 
     async def close(self) -> None:
         async with self._lock:
+            await self._reads.close()
             await self._connection.close()
 
     @asynccontextmanager
@@ -78,21 +90,29 @@ class Database:
             return cursor.rowcount
 
     async def fetch_one(self, sql: str, parameters: Iterable[Any] = ()) -> Row | None:
-        async with self._lock:
-            cursor = await self._connection.execute(sql, tuple(parameters))
-            return await cursor.fetchone()
+        """First row of a short query, from a snapshot of everything committed so far."""
+        rows = await self._reads.execute_fetchall(sql, tuple(parameters))
+        return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-        async with self._lock:
-            cursor = await self._connection.execute(sql, tuple(parameters))
-            return list(await cursor.fetchall())
+        """All rows of a short query; one round trip to the database thread."""
+        return list(await self._reads.execute_fetchall(sql, tuple(parameters)))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
         """A separate read-only connection for long scans, isolated by WAL snapshots."""
-        connection = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
+        connection = await _open_read_only(self.path)
         try:
-            await _configure(connection)
             yield connection
         finally:
             await connection.close()
+
+
+async def _open_read_only(path: Path) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        await _configure(connection)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection

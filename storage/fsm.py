@@ -3,12 +3,18 @@
 Dialog state lives beside the answers it refers to, so a restart resumes a half-finished
 questionnaire exactly where it stopped, and erasing a respondent can erase their dialog in
 the same place.
+
+Every update reads the dialog (state and data) and most write it back, so the rows are
+also kept in memory, write-through: a read costs no query, and a write is one statement
+that stores state and data together. The bot is the only process that uses this table,
+so the copy cannot go stale; the database stays the record that survives a restart.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -22,53 +28,97 @@ from aiogram.fsm.storage.base import (
 
 from storage.database import Database
 
+#: Dialogs kept in memory; beyond this the oldest are dropped (and read again if needed).
+CACHE_SIZE = 100_000
+
+_EMPTY = "{}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    user_id: int
+    state: str | None
+    data: str  # JSON text, so that no caller can change the copy in memory
+
 
 class SQLiteStorage(BaseStorage):
-    def __init__(self, database: Database, key_builder: KeyBuilder | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        key_builder: KeyBuilder | None = None,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
         self._db = database
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self._cache_size = cache_size
+        self._rows: dict[str, _Row] = {}
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._db.execute(
-            "INSERT INTO fsm_states (storage_key, user_id, state) VALUES (?, ?, ?)"
-            " ON CONFLICT (storage_key) DO UPDATE SET state = excluded.state",
-            (self._keys.build(key), key.user_id, value),
-        )
-        await self._forget_if_empty(key)
+        row = await self._row(key)
+        await self._write(key, value, row.data)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self._db.fetch_one(
-            "SELECT state FROM fsm_states WHERE storage_key = ?", (self._keys.build(key),)
-        )
-        return row["state"] if row else None
+        return (await self._row(key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, Mapping):
             raise TypeError(f"FSM data must be a mapping, not {type(data).__name__}")
-        await self._db.execute(
-            "INSERT INTO fsm_states (storage_key, user_id, data) VALUES (?, ?, ?)"
-            " ON CONFLICT (storage_key) DO UPDATE SET data = excluded.data",
-            (self._keys.build(key), key.user_id, json.dumps(dict(data), ensure_ascii=False)),
-        )
-        await self._forget_if_empty(key)
+        row = await self._row(key)
+        await self._write(key, row.state, json.dumps(dict(data), ensure_ascii=False))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self._db.fetch_one(
-            "SELECT data FROM fsm_states WHERE storage_key = ?", (self._keys.build(key),)
-        )
-        return json.loads(row["data"]) if row else {}
+        data: dict[str, Any] = json.loads((await self._row(key)).data)
+        return data
 
     async def forget_user(self, user_id: int) -> None:
         """Drop every dialog of a user, for the right to erasure."""
+        for storage_key in [k for k, row in self._rows.items() if row.user_id == user_id]:
+            del self._rows[storage_key]
         await self._db.execute("DELETE FROM fsm_states WHERE user_id = ?", (user_id,))
 
     async def close(self) -> None:
         """The database belongs to the application, which closes it after draining work."""
 
-    async def _forget_if_empty(self, key: StorageKey) -> None:
-        """A cleared dialog leaves no row behind: nothing is kept that need not be."""
-        await self._db.execute(
-            "DELETE FROM fsm_states WHERE storage_key = ? AND state IS NULL AND data = '{}'",
-            (self._keys.build(key),),
-        )
+    async def _row(self, key: StorageKey) -> _Row:
+        storage_key = self._keys.build(key)
+        row = self._rows.get(storage_key)
+        if row is None:
+            found = await self._db.fetch_one(
+                "SELECT state, data FROM fsm_states WHERE storage_key = ?", (storage_key,)
+            )
+            state, data = (found["state"], found["data"]) if found else (None, _EMPTY)
+            row = self._remember(storage_key, _Row(key.user_id, state, data))
+        return row
+
+    async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
+        """One statement; a cleared dialog leaves no row behind: nothing is kept needlessly.
+
+        The copy in memory changes first, so a write that starts while this one waits for
+        the database builds on it, and writes reach the database in the order they were
+        made (the database's lock is fair).
+        """
+        storage_key = self._keys.build(key)
+        self._remember(storage_key, _Row(key.user_id, state, data))
+        try:
+            if state is None and data == _EMPTY:
+                await self._db.execute(
+                    "DELETE FROM fsm_states WHERE storage_key = ?", (storage_key,)
+                )
+            else:
+                await self._db.execute(
+                    "INSERT INTO fsm_states (storage_key, user_id, state, data)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (storage_key) DO UPDATE"
+                    " SET state = excluded.state, data = excluded.data",
+                    (storage_key, key.user_id, state, data),
+                )
+        except BaseException:
+            self._rows.pop(storage_key, None)  # outcome unknown: read it again next time
+            raise
+
+    def _remember(self, storage_key: str, row: _Row) -> _Row:
+        self._rows.pop(storage_key, None)
+        self._rows[storage_key] = row
+        if len(self._rows) > self._cache_size:
+            del self._rows[next(iter(self._rows))]
+        return row

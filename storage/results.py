@@ -1,23 +1,27 @@
 """A wave's results: the SQL that feeds aggregation and exports, and the services on top.
 
-Two scans, both on a separate read-only connection (`Database.reader()`) so that a long
-export never holds up a citizen's answer, and both in id order so SQLite never sorts:
+Both scans read through separate read-only connections (`Database.reader()`), so a long
+export never holds up a citizen's answer; both walk responses and answers in id order, so
+SQLite never sorts millions of rows; both work in slices of responses inside read
+transactions that share one snapshot, so memory stays flat and the slices agree.
 
 - ratings: SQL averages each respondent's scored answers per topic and their weighted
-  overall score, then sums those per region × municipality × track × age band; Python
+  overall score, then sums those per region × municipality × track × age band. Python
   receives only these sums (`GroupStats`) and does the cell maths in `surveys.aggregate`.
-  The scan runs in slices of responses inside one read transaction, so memory stays flat,
-  progress can be reported, and every slice sees the same snapshot.
-- answers: rows are fetched in chunks and written to CSV as they arrive; JSON values are
-  decoded by SQLite, pseudonyms computed once per respondent.
+  Slices run side by side on one connection per core.
+- answers: a slice's responses (with their pseudonyms) are looked up once, its answers
+  stream past in chunks and go to the CSV as they arrive.
 
-The service functions at the end are what the CLI and the chat call.
-"""
+The service functions at the end are what the CLI and the chat call."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import math
+import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -39,9 +43,8 @@ from surveys.aggregate import (
     Ratings,
     build_ratings,
 )
-from surveys.chart import CHART_LABELS, ChartBar, overall_chart
-from surveys.export import AnswerRow, RatingRow, answers_csv, ratings_csv
-from surveys.model import Survey
+from surveys.export import AnswerRow, AnswersCsv, RatingRow, RatingsCsv
+from surveys.model import Survey, Track
 from surveys.pseudonym import Pseudonymizer
 from surveys.regions import RegionCatalog, load_catalog
 from surveys.scoring import SATISFIED_THRESHOLD
@@ -51,9 +54,12 @@ from surveys.weighting import PopulationTable
 #: Called with (done, total) responses as a scan advances; for progress bars.
 Progress = Callable[[int, int], None]
 
-#: Responses per slice of the ratings scan: large enough that per-query overhead vanishes,
-#: small enough that the per-slice GROUP BY sorts a few thousand rows in memory.
-RATINGS_SLICE = 25_000
+#: Responses per slice of a scan: large enough that per-query overhead vanishes, small
+#: enough that the ratings' per-slice GROUP BY sorts in memory and the answers' lookup of
+#: responses stays small.
+SLICE_RESPONSES = 25_000
+#: Read connections scanning a wave's slices side by side for the ratings.
+SCAN_WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: Answer rows fetched per round trip to the reader thread.
 ANSWERS_CHUNK = 5_000
 
@@ -91,13 +97,12 @@ _WAVE_RESPONSES = (
 )
 
 
-def group_stats_sql(topics: Sequence[str], level: Level) -> str:
+def group_stats_sql(topics: Sequence[str]) -> str:
     """Sums of respondents' topic scores per region × municipality × track × age band.
 
     Topics are parameters (:topic0…), weights too (:weight0…); overall is the weighted mean
     over the topics a respondent has a score in, exactly `surveys.aggregate.overall_score`.
     """
-    municipality = "coalesce(r.municipality_code, '')" if level == "municipality" else "''"
     columns = [f"t{i}" for i in range(len(topics))]
     per_topic = ", ".join(
         f"avg(CASE WHEN a.topic = :topic{i} THEN a.score END) AS {column}"
@@ -111,7 +116,8 @@ def group_stats_sql(topics: Sequence[str], level: Level) -> str:
     )
     return (
         "WITH per_response AS ("
-        f" SELECT r.region_code AS region, {municipality} AS municipality, r.track AS track,"
+        " SELECT r.region_code AS region, coalesce(r.municipality_code, '') AS municipality,"
+        " r.track AS track,"
         f" r.age_band AS band, {per_topic}"
         f" {_WAVE_RESPONSES} AND a.score IS NOT NULL GROUP BY r.id),"
         " scored AS ("
@@ -121,17 +127,40 @@ def group_stats_sql(topics: Sequence[str], level: Level) -> str:
     )
 
 
+_RESPONSES_SQL = (
+    "SELECT id, respondent_id, region_code, coalesce(municipality_code, ''), age_band, track"
+    " FROM responses WHERE +wave_id = :wave AND id BETWEEN :first AND :last"
+)
+# Only the answer's own columns: the response's are fetched once per response above, which
+# spares creating five Python objects per answer, a good part of the scan's cost.
 _ANSWERS_SQL = (
-    "SELECT r.id, r.respondent_id, r.region_code, coalesce(r.municipality_code, ''),"
-    " r.age_band, r.track, a.question_id, a.topic,"
-    " CASE json_type(a.value)"
-    "  WHEN 'integer' THEN CAST(a.value AS INTEGER)"
-    "  WHEN 'text' THEN a.value ->> '$'"
-    "  WHEN 'array' THEN (SELECT group_concat(j.value, '|') FROM json_each(a.value) AS j)"
-    "  ELSE a.value END,"
-    " substr(a.answered_at, 1, 19) || 'Z' "
+    "SELECT a.response_id, a.question_id, a.topic, a.value, a.answered_at "
     f"{_WAVE_RESPONSES} ORDER BY r.id, a.question_id"
 )
+
+
+def answer_value(stored: str | None) -> int | str | None:
+    """A stored JSON answer as the export writes it: number, `a|b` option ids, or text.
+
+    Decoded here rather than with SQLite's JSON functions, which nearly double the time of
+    the whole scan; the common shapes (a number, a string without escapes) need no parser.
+    """
+    if stored is None:
+        return None
+    first = stored[0]
+    if first == '"':
+        return stored[1:-1] if "\\" not in stored else json.loads(stored)
+    if first == "[":
+        return "|".join(str(item) for item in json.loads(stored))
+    if stored.isdigit():
+        return int(stored)
+    value = json.loads(stored)
+    return value if type(value) in (int, str) else json.dumps(value, ensure_ascii=False)
+
+
+def export_time(stored: str) -> str:
+    """`2026-11-23T10:15:00.123456Z` as stored → `2026-11-23T10:15:00Z` (ISO 8601 UTC)."""
+    return stored[:19] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,47 +189,71 @@ async def _span(connection: aiosqlite.Connection, wave_id: int) -> _Span:
     return _Span(first or 0, last or 0, responses)
 
 
-async def stream_group_stats(
-    connection: aiosqlite.Connection,
+async def group_stats(
+    connections: Sequence[aiosqlite.Connection],
     wave_id: int,
     survey: Survey,
-    level: Level,
     progress: Progress | None = None,
-) -> AsyncIterator[list[GroupStats]]:
-    """The wave's `GroupStats`, one slice of responses at a time.
+) -> list[GroupStats]:
+    """The wave's `GroupStats`, scanned in slices of responses spread over `connections`.
 
-    A group may appear in several slices; its moments add up. The caller must hold a read
-    transaction open for the slices to agree (`_snapshot`).
+    SQLite runs an aggregate query without holding the GIL, so each connection's reader
+    thread gets a core of its own. Each slice returns a few thousand rows of sums, which are
+    added up here: memory does not grow with the number of answers. The connections must
+    share one snapshot (`_readers`).
     """
     topics = scored_topics(survey)
+    all_topics = (*topics, OVERALL)
     parameters: dict[str, Any] = {
         "wave": wave_id,
         "threshold": SATISFIED_THRESHOLD - SCORE_TOLERANCE,
     }
     for i, topic in enumerate(topics):
+        described = survey.topic(topic)
         parameters[f"topic{i}"] = topic
-        weight = survey.topic(topic)
-        parameters[f"weight{i}"] = weight.weight if weight else 1.0
-    sql = group_stats_sql(topics, level)
-    span = await _span(connection, wave_id)
-    slices = span.slices(RATINGS_SLICE)
-    for index, (first, last) in enumerate(slices, start=1):
-        cursor = await connection.execute(sql, {**parameters, "first": first, "last": last})
-        rows = await cursor.fetchall()
-        yield [group for row in rows for group in _groups(row, (*topics, OVERALL))]
-        if progress is not None:
-            progress(round(span.responses * index / len(slices)), span.responses)
+        parameters[f"weight{i}"] = described.weight if described else 1.0
+    sql = group_stats_sql(topics)
+    span = await _span(connections[0], wave_id)
+    slices = span.slices(SLICE_RESPONSES)
+    sums: dict[_GroupKey, list[float]] = {}
+    finished = 0
+
+    async def scan(connection: aiosqlite.Connection, mine: Sequence[tuple[int, int]]) -> None:
+        nonlocal finished
+        for first, last in mine:
+            cursor = await connection.execute(sql, {**parameters, "first": first, "last": last})
+            for row in await cursor.fetchall():
+                _add_sums(sums, row, all_topics)
+            finished += 1
+            if progress is not None:
+                progress(round(span.responses * finished / len(slices)), span.responses)
+
+    count = len(connections)
+    await asyncio.gather(*(scan(c, slices[i::count]) for i, c in enumerate(connections)))
+    return [
+        GroupStats(region, municipality, track, band, topic, Moments(int(n), t, t2, int(sat)))
+        for (region, municipality, track, band, topic), (n, t, t2, sat) in sums.items()
+    ]
 
 
-def _groups(row: Sequence[Any], topics: Sequence[str]) -> list[GroupStats]:
+#: region, municipality, track, age band, topic
+_GroupKey = tuple[str, str, Track, str, str]
+
+
+def _add_sums(
+    sums: dict[_GroupKey, list[float]], row: Sequence[Any], topics: Sequence[str]
+) -> None:
+    """One result row (a group's sums for every topic) into the running totals."""
     region, municipality, track, band = row[:4]
-    groups = []
     for i, topic in enumerate(topics):
         count, total, squares, satisfied = row[4 + 4 * i : 8 + 4 * i]
         if count:
-            moments = Moments(count, total, squares, int(satisfied))
-            groups.append(GroupStats(region, municipality, track, band, topic, moments))
-    return groups
+            key = (region, municipality, track, band, topic)
+            running = sums.setdefault(key, [0, 0.0, 0.0, 0])
+            running[0] += count
+            running[1] += total
+            running[2] += squares
+            running[3] += satisfied
 
 
 async def stream_answer_rows(
@@ -209,29 +262,73 @@ async def stream_answer_rows(
     pseudonym: Callable[[int], str],
     progress: Progress | None = None,
 ) -> AsyncIterator[list[AnswerRow]]:
-    """Every answer of the wave as export rows, a chunk at a time, in response order."""
+    """Every answer of the wave as export rows, a chunk at a time, in response order.
+
+    Works through slices of responses: a slice's responses (with their pseudonyms) are held
+    in a dict while its answers stream past, so memory stays at one slice. The caller must
+    hold a read transaction open for the slices to agree (`_readers`).
+    """
     span = await _span(connection, wave_id)
-    cursor = await connection.execute(
-        _ANSWERS_SQL, {"wave": wave_id, "first": span.first, "last": span.last}
-    )
-    last_response, respondent, done = None, "", 0
-    while rows := await cursor.fetchmany(ANSWERS_CHUNK):
-        chunk = []
-        for response_id, respondent_id, *place, question, topic, value, answered_at in rows:
-            if response_id != last_response:
-                last_response, respondent = response_id, pseudonym(respondent_id)
-                done += 1
-            chunk.append(
-                AnswerRow(wave_id, respondent, *place, question, topic, value, answered_at)
-            )
-        yield chunk
+    done = 0
+    for first, last in span.slices(SLICE_RESPONSES):
+        parameters = {"wave": wave_id, "first": first, "last": last}
+        cursor = await connection.execute(_RESPONSES_SQL, parameters)
+        heads = {
+            row[0]: (wave_id, pseudonym(row[1]), *row[2:]) for row in await cursor.fetchall()
+        }
+        cursor = await connection.execute(_ANSWERS_SQL, parameters)
+        cursor.row_factory = None  # plain tuples: a Row object per answer costs real time
+        async for rows in _prefetched(cursor):
+            yield [
+                AnswerRow._make(
+                    heads[response_id]
+                    + (question, topic, answer_value(value), export_time(answered_at))
+                )
+                for response_id, question, topic, value, answered_at in rows
+            ]
+        done += len(heads)
         if progress is not None:
             progress(done, span.responses)
 
 
-async def _snapshot(connection: aiosqlite.Connection) -> None:
-    """One read transaction, so a scan in slices sees one consistent state of the data."""
-    await connection.execute("BEGIN")
+async def _prefetched(cursor: aiosqlite.Cursor) -> AsyncIterator[list[Any]]:
+    """Chunks of a cursor; the reader thread fetches the next while this one is used."""
+    pending = asyncio.ensure_future(cursor.fetchmany(ANSWERS_CHUNK))
+    try:
+        while rows := await pending:
+            pending = asyncio.ensure_future(cursor.fetchmany(ANSWERS_CHUNK))
+            yield list(rows)
+    finally:
+        if not pending.done():
+            pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, sqlite3.Error):
+            await pending
+
+
+@contextlib.asynccontextmanager
+async def _readers(database: Database, count: int) -> AsyncIterator[list[aiosqlite.Connection]]:
+    """`count` read-only connections that all see one and the same state of the data.
+
+    Each opens a read transaction, so a scan in slices never mixes states. With several
+    connections, their snapshots are taken while the write lock is held, so no commit can
+    land between them; that blocks writers for a few milliseconds.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        connections = [
+            await stack.enter_async_context(database.reader()) for _ in range(count)
+        ]
+
+        async def snapshot() -> None:
+            for connection in connections:
+                await connection.execute("BEGIN")
+                await (await connection.execute("SELECT count(*) FROM waves")).fetchall()
+
+        if count > 1:
+            async with database.transaction():
+                await snapshot()
+        else:
+            await snapshot()
+        yield connections
 
 
 # Services -----------------------------------------------------------------------------------------
@@ -241,24 +338,16 @@ async def compute_ratings(
     database: Database,
     wave_id: int,
     *,
-    level: Level = "region",
     min_cell_size: int,
     population: PopulationTable | None = None,
     progress: Progress | None = None,
 ) -> tuple[Survey, Ratings]:
     """Every cell of a wave, suppressed, estimated and ranked. Raises `UnknownWave`."""
     _, survey = await wave_survey(database, wave_id)
-    groups: list[GroupStats] = []
-    async with database.reader() as connection:
-        await _snapshot(connection)
-        async for chunk in stream_group_stats(connection, wave_id, survey, level, progress):
-            groups.extend(chunk)
+    async with _readers(database, SCAN_WORKERS) as connections:
+        groups = await group_stats(connections, wave_id, survey, progress)
     ratings = build_ratings(
-        groups,
-        scored_topics(survey),
-        level=level,
-        min_cell_size=min_cell_size,
-        population=population,
+        groups, scored_topics(survey), min_cell_size=min_cell_size, population=population
     )
     return survey, ratings
 
@@ -304,13 +393,12 @@ async def ratings_rows(
     _, ratings = await compute_ratings(
         database,
         wave_id,
-        level=level,
         min_cell_size=min_cell_size,
         population=population,
         progress=progress,
     )
     catalog = catalog or load_catalog()
-    return [rating_row(wave_id, cell, catalog) for cell in ratings.rows()]
+    return [rating_row(wave_id, cell, catalog) for cell in ratings.rows(level)]
 
 
 async def write_ratings_csv(
@@ -339,8 +427,8 @@ async def write_ratings_csv(
         catalog=catalog,
         progress=progress,
     )
-    with ratings_csv(target, excel=excel) as out:
-        out.write_many(rows)
+    out = RatingsCsv(target, excel=excel)
+    out.write_many(rows)
     return out.rows
 
 
@@ -360,10 +448,10 @@ async def write_answers_csv(
     """
     await wave_survey(database, wave_id)
     pseudonym = Pseudonymizer(key)
-    async with database.reader() as connection:
-        with answers_csv(target, excel=excel) as out:
-            async for chunk in stream_answer_rows(connection, wave_id, pseudonym, progress):
-                out.write_many(chunk)
+    async with _readers(database, 1) as (connection,):
+        out = AnswersCsv(target, excel=excel)
+        async for chunk in stream_answer_rows(connection, wave_id, pseudonym, progress):
+            out.write_many(chunk)
     return out.rows
 
 
@@ -416,7 +504,7 @@ async def region_comparison(
     overall = ratings.cells.get(((region_code,), track, OVERALL))
     ranked = [
         cell
-        for area in ratings.areas(1)
+        for area in ratings.areas("region")
         if (cell := ratings.cell(area, track, OVERALL)).rank is not None
     ]
     return RegionComparison(
@@ -434,12 +522,15 @@ async def overall_chart_png(
     language: str = "ru",
 ) -> bytes:
     """The regions' overall index with 95% intervals, everyone and youth, as PNG bytes."""
+    # matplotlib costs half a second and 40 MB to import; only the chart needs it.
+    from surveys.chart import CHART_LABELS, ChartBar, overall_chart
+
     _, ratings = await compute_ratings(
         database, wave_id, min_cell_size=min_cell_size, population=population
     )
     catalog = catalog or load_catalog()
     bars = []
-    for area in ratings.areas(1):
+    for area in ratings.areas("region"):
         region = catalog.region(area[0])
         bars.append(
             ChartBar(

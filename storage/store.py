@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from storage.database import Database
+from storage.repositories.audit import AuditRepository
+from storage.repositories.invitations import InvitationRepository
+from storage.repositories.progress import ProgressRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import ResponseRepository
 from storage.repositories.surveys import SurveyRepository
@@ -16,3 +19,6 @@ class Store:
         self.surveys = SurveyRepository(database)
         self.waves = WaveRepository(database)
         self.responses = ResponseRepository(database)
+        self.invitations = InvitationRepository(database)
+        self.audit = AuditRepository(database)
+        self.progress = ProgressRepository(database)

@@ -64,7 +64,7 @@ def overall_chart(bars: Sequence[ChartBar], labels: ChartLabels | None = None) -
     """Regions from best to worst overall index (shown ones first), as a PNG."""
     labels = labels or CHART_LABELS["ru"]
     ordered = sorted(bars, key=lambda bar: (bar.all is None, -(bar.all.score if bar.all else 0)))
-    figure = Figure(figsize=(9, 1.6 + 0.34 * max(len(ordered), 1)), dpi=100)
+    figure = Figure(figsize=(9, 1.9 + 0.34 * max(len(ordered), 1)), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     height = 0.38
@@ -86,13 +86,12 @@ def overall_chart(bars: Sequence[ChartBar], labels: ChartLabels | None = None) -
         if bar.all is None and bar.youth is None:
             axes.text(1, index, labels.hidden, va="center", fontsize=8, color="#777777")
     axes.set_yticks(range(len(ordered)), [bar.label for bar in ordered], fontsize=8)
-    axes.set_ylim(len(ordered) - 0.5, -0.5)
+    axes.set_ylim(max(len(ordered), 1) - 0.5, -0.5)
     axes.set_xlim(0, 100)
     axes.set_xlabel(labels.axis)
     axes.set_title(labels.title)
     axes.grid(axis="x", alpha=0.3)
-    axes.legend(loc="lower right")
-    figure.tight_layout()
+    figure.legend(loc="outside lower center", ncols=2, frameon=False)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -16,10 +16,8 @@ needs no more memory than a ten-row one.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import codecs
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
@@ -31,12 +29,12 @@ _FORMULA_TRIGGERS = frozenset("=+-@\t\r\0")
 @dataclass(frozen=True, slots=True)
 class CsvFormat:
     delimiter: str
-    encoding: str
+    bom: bool
     decimal: str
 
 
-PLAIN = CsvFormat(delimiter=",", encoding="utf-8", decimal=".")
-EXCEL = CsvFormat(delimiter=";", encoding="utf-8-sig", decimal=",")
+PLAIN = CsvFormat(delimiter=",", bom=False, decimal=".")
+EXCEL = CsvFormat(delimiter=";", bom=True, decimal=",")
 
 
 def csv_format(excel: bool) -> CsvFormat:
@@ -90,23 +88,13 @@ def protect(text: str) -> str:
     return "'" + text if text and text[0] in _FORMULA_TRIGGERS else text
 
 
-class CsvWriter:
+class CellFormat:
     """Formats cells by their Python type: str is text, int and float are numbers."""
 
-    def __init__(
-        self, stream: io.TextIOBase, columns: Sequence[str], fmt: CsvFormat,
-        decimals: Mapping[str, int] | None = None,
-    ) -> None:
-        self._writer = csv.writer(stream, delimiter=fmt.delimiter, lineterminator="\r\n")
+    def __init__(self, fmt: CsvFormat) -> None:
         self._decimal = fmt.decimal
-        decimals = decimals or {}
-        self._digits = [decimals.get(name) for name in columns]
-        self._writer.writerow(columns)
 
-    def write(self, row: Sequence[object]) -> None:
-        self._writer.writerow([self.cell(v, d) for v, d in zip(row, self._digits, strict=True)])
-
-    def cell(self, value: object, digits: int | None = None) -> str:
+    def __call__(self, value: object, digits: int | None = None) -> str:
         if value is None:
             return ""
         if isinstance(value, str):
@@ -120,87 +108,108 @@ class CsvWriter:
             return text if self._decimal == "." else text.replace(".", self._decimal)
         raise TypeError(f"cannot write {value!r} in a column without a number format")
 
-    def writerow_raw(self, cells: Sequence[str]) -> None:
-        """Cells already formatted with `cell`: the answers file reuses repeated ones."""
-        self._writer.writerow(cells)
 
+class CsvSink:
+    """Formatted cells → RFC 4180 lines → UTF-8 bytes into the target, a batch at a time.
 
-@contextmanager
-def _csv_text(target: BinaryIO, fmt: CsvFormat) -> Iterator[io.TextIOWrapper]:
-    """Text on top of the caller's binary stream, which stays open (it may be stdout)."""
-    text = io.TextIOWrapper(target, encoding=fmt.encoding, newline="")
-    try:
-        yield text
-    finally:
-        text.flush()
-        text.detach()
+    Lines are joined by hand rather than by the csv module: in the answers file nearly every
+    cell is a code, a number or an id that needs no quoting, and the few that do are found
+    with four substring tests. Encoding a whole batch at once keeps the per-row cost down,
+    and memory holds one batch only. The target stays open: it may be stdout.
+    """
+
+    def __init__(self, target: BinaryIO, fmt: CsvFormat, columns: Sequence[str]) -> None:
+        self._target = target
+        self.delimiter = fmt.delimiter
+        if fmt.bom:
+            target.write(codecs.BOM_UTF8)
+        self.write([columns])
+
+    def field(self, cell: str) -> str:
+        """Quoted (with doubled quotes) only if it holds a delimiter, a quote or a line break."""
+        if self.delimiter in cell or '"' in cell or "\n" in cell or "\r" in cell:
+            return '"' + cell.replace('"', '""') + '"'
+        return cell
+
+    def line(self, cells: Iterable[str]) -> str:
+        return self.delimiter.join(map(self.field, cells)) + "\r\n"
+
+    def write(self, rows: Iterable[Iterable[str]]) -> None:
+        self.write_lines([self.line(cells) for cells in rows])
+
+    def write_lines(self, lines: list[str]) -> None:
+        # A lone surrogate (never valid text) must not abort a ten-million-row export.
+        self._target.write("".join(lines).encode("utf-8", "replace"))
 
 
 class RatingsCsv:
-    def __init__(self, stream: io.TextIOBase, fmt: CsvFormat) -> None:
-        self._writer = CsvWriter(stream, RATINGS_COLUMNS, fmt, RATINGS_DECIMALS)
+    """The ratings file: give it rows as they come; `rows` counts them."""
+
+    def __init__(self, target: BinaryIO, *, excel: bool = False) -> None:
+        fmt = csv_format(excel)
+        self._sink = CsvSink(target, fmt, RATINGS_COLUMNS)
+        self._cell = CellFormat(fmt)
+        self._digits = [RATINGS_DECIMALS.get(name) for name in RATINGS_COLUMNS]
         self.rows = 0
 
     def write_many(self, rows: Iterable[RatingRow]) -> None:
-        for row in rows:
-            self._writer.write(row)
-            self.rows += 1
+        cell, digits = self._cell, self._digits
+        batch = [[cell(v, d) for v, d in zip(row, digits, strict=True)] for row in rows]
+        self._sink.write(batch)
+        self.rows += len(batch)
 
 
 class AnswersCsv:
-    """Ten million rows make the per-cell work count: the first six cells of a row repeat
-    through a respondent's answers and question ids repeat across respondents, so their
-    formatted form is reused rather than checked again.
+    """The answers file, fed chunk by chunk; `rows` counts the rows written.
+
+    Ten million rows make the per-cell work count: the first six cells repeat through a
+    respondent's answers and question ids repeat across respondents, so their formatted
+    text is reused instead of being checked again.
     """
 
-    def __init__(self, stream: io.TextIOBase, fmt: CsvFormat) -> None:
-        self._writer = CsvWriter(stream, ANSWERS_COLUMNS, fmt)
+    def __init__(self, target: BinaryIO, *, excel: bool = False) -> None:
+        fmt = csv_format(excel)
+        self._sink = CsvSink(target, fmt, ANSWERS_COLUMNS)
+        self._cell = CellFormat(fmt)
         self._last_head: tuple[object, ...] = ()
-        self._head: list[str] = []
-        self._questions: dict[tuple[str, str], list[str]] = {}
+        self._head = ""
+        self._questions: dict[tuple[object, ...], str] = {}
         self.rows = 0
 
+    def _prefix(self, cells: Iterable[object]) -> str:
+        sink = self._sink
+        return "".join(sink.field(self._cell(value)) + sink.delimiter for value in cells)
+
     def write_many(self, rows: Iterable[AnswerRow]) -> None:
-        cell = self._writer.cell
-        write = self._writer.writerow_raw
-        questions = self._questions
+        field, delimiter, questions = self._sink.field, self._sink.delimiter, self._questions
+        last_head, head = self._last_head, self._head
+        lines = []
         for row in rows:
-            if row[:6] != self._last_head:
-                self._last_head = row[:6]
-                self._head = [cell(value) for value in self._last_head]
-            key = (row.question_id, row.topic)
-            question = questions.get(key)
+            if row[:6] != last_head:
+                last_head = row[:6]
+                head = self._prefix(last_head)
+            question = questions.get(row[6:8])
             if question is None:
-                question = questions[key] = [cell(row.question_id), cell(row.topic)]
-            write([*self._head, *question, cell(row.value), cell(row.answered_at)])
-            self.rows += 1
-
-
-@contextmanager
-def ratings_csv(target: BinaryIO, *, excel: bool = False) -> Iterator[RatingsCsv]:
-    """A ratings file being written into `target`; feed it rows as they come."""
-    fmt = csv_format(excel)
-    with _csv_text(target, fmt) as text:
-        yield RatingsCsv(text, fmt)
-
-
-@contextmanager
-def answers_csv(target: BinaryIO, *, excel: bool = False) -> Iterator[AnswersCsv]:
-    """An answers file being written into `target`; feed it rows chunk by chunk."""
-    fmt = csv_format(excel)
-    with _csv_text(target, fmt) as text:
-        yield AnswersCsv(text, fmt)
+                question = questions[row[6:8]] = self._prefix(row[6:8])
+            value = row[8]
+            text = "" if value is None else str(value) if isinstance(value, int) else field(
+                protect(value)
+            )
+            lines.append(f"{head}{question}{text}{delimiter}{field(protect(row[9]))}\r\n")
+        self._last_head, self._head = last_head, head
+        self._sink.write_lines(lines)
+        self.rows += len(lines)
 
 
 def write_ratings(rows: Iterable[RatingRow], target: BinaryIO, *, excel: bool = False) -> int:
     """The whole ratings file in one call; returns the number of data rows."""
-    with ratings_csv(target, excel=excel) as out:
-        out.write_many(rows)
+    out = RatingsCsv(target, excel=excel)
+    out.write_many(rows)
     return out.rows
 
 
 def write_answers(rows: Iterable[AnswerRow], target: BinaryIO, *, excel: bool = False) -> int:
     """The whole answers file in one call; returns the number of data rows."""
-    with answers_csv(target, excel=excel) as out:
-        out.write_many(rows)
+    out = AnswersCsv(target, excel=excel)
+    out.write_many(rows)
     return out.rows

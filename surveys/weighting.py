@@ -84,7 +84,7 @@ def load_population(path: Path) -> PopulationTable:
 def parse_population(lines: Iterable[str], source: str = "population file") -> PopulationTable:
     """Read the CSV described in the module docstring; every problem names its line."""
     lines = iter(lines)
-    header = next(lines, "")
+    header = next(lines, "").lstrip("\ufeff")
     delimiter = ";" if header.count(";") > header.count(",") else ","
     columns = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter))]
     if columns != list(POPULATION_COLUMNS):

@@ -9,14 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.app import Application
-from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
+from bot.sandbox.fake_telegram import (
+    ChatMessage,
+    FakeTelegram,
+    FakeUser,
+    RecordedRequest,
+    buttons,
+)
 from bot.settings import Settings
 from storage.wave_planning import WavePlan, create_wave
 from surveys.model import AnswerValue, Question, QuestionType, Survey
@@ -30,6 +36,8 @@ def make_settings(server: FakeTelegram, directory: Path, **overrides: Any) -> Se
         "telegram_api_url": server.base_url,
         "database_path": directory / "civicpulse.db",
         "min_cell_size": 1,
+        # Test citizens tap at machine speed; tests/test_throttle.py turns this back on.
+        "throttle_rate": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -192,3 +200,80 @@ async def table_snapshot(app: Application) -> dict[str, list[tuple[Any, ...]]]:
         table: [tuple(row) for row in await app.database.fetch_all(f"SELECT * FROM {table}")]
         for table in sorted(tables)
     }
+
+
+async def add_respondents(
+    app: Application, people: Sequence[tuple[int, str, str]], language: str = "ru"
+) -> None:
+    """Registered citizens (telegram id, region code, age band), stored as onboarding would."""
+    for telegram_id, region_code, age_band in people:
+        await app.store.respondents.record_consent(telegram_id, language, "test")
+        await app.store.respondents.update_profile(
+            telegram_id, region_code=region_code, age_band=age_band
+        )
+
+
+def wave_messages(
+    server: FakeTelegram, wave_id: int, *, reminders: bool = False, delivered: bool = True
+) -> list[RecordedRequest]:
+    """sendMessage requests carrying the wave's start button: invitations, or reminders.
+
+    `delivered=False` includes the attempts Telegram refused (429, 403, ...).
+    """
+    data = f"sw:{wave_id}"
+    found = []
+    for request in server.calls("sendMessage"):
+        markup = request.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard") or []
+        if not any(button.get("callback_data") == data for row in rows for button in row):
+            continue
+        text = str(request.params.get("text", ""))
+        is_reminder = text.startswith(("<b>Напоминание", "<b>Reminder"))
+        if is_reminder == reminders and (request.status == 200 or not delivered):
+            found.append(request)
+    return found
+
+
+async def wait_until_sent(app: Application, wave_id: int, timeout: float = 20.0) -> None:
+    """Wait until the wave's outbox has nothing waiting or in flight, all of it recorded."""
+
+    async def settled() -> bool:
+        return not await app.store.invitations.unsettled(wave_id) and app.broadcaster.idle
+
+    await wait_until(settled, timeout, f"wave {wave_id} still sending after {timeout} s")
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0, message: str = ""
+) -> None:
+    """Like `FakeTelegram.wait_for`, for conditions that need the database to tell."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+async def wave_state(app: Application, wave_id: int) -> str | None:
+    wave = await app.store.waves.get(wave_id)
+    return wave.state if wave else None
+
+
+def write_scale_survey(directory: Path, questions: int = 20, survey_id: str = "scale") -> Path:
+    """A survey of `questions` 1-5 scale questions (no conditions, no skips) in `directory`:
+    every step is one button press, which is what load and crash tests want to repeat."""
+    directory.mkdir(parents=True, exist_ok=True)
+    items = "".join(
+        f"  - id: q{n:02d}\n    type: likert5\n    topic: services\n"
+        f"    text: {{ru: Оцените услугу номер {n}, en: Rate service number {n}}}\n"
+        for n in range(1, questions + 1)
+    )
+    path = directory / f"{survey_id}.yaml"
+    path.write_text(
+        f"id: {survey_id}\nversion: 1\ntitle: {{ru: Шкала, en: Scale}}\n"
+        "topics:\n  - id: services\n    title: {ru: Услуги, en: Services}\n"
+        f"questions:\n{items}",
+        encoding="utf-8",
+    )
+    return path

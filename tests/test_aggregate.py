@@ -38,7 +38,6 @@ from storage.results import (
 )
 from surveys.aggregate import (
     OVERALL,
-    Cell,
     GroupStats,
     Moments,
     build_ratings,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from surveys.model import AnswerValue
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
+from surveys.model import AnswerValue
 from tests.harness import Citizen, RunningBot, open_wave, stored_answers
 
 YOUTH_ONLY = {"youth_first_job", "youth_study", "youth_leisure", "youth_move_plans"}

@@ -534,3 +534,48 @@ async def test_concurrent_sends_get_unique_ids(server: FakeTelegram, bot: Bot) -
         assert ids == list(range(1, 41))
     stamps = [r.at for r in server.calls("sendMessage")]
     assert len(stamps) == 200 and all(r.status == 200 for r in server.calls("sendmessage"))
+
+
+# --- live views and starting over (the sandbox page) ------------------------------------------
+
+
+async def test_watchers_hear_of_every_visible_change(server: FakeTelegram, bot: Bot) -> None:
+    changed: list[int] = []
+    unwatch = server.watch(changed.append)
+    user = server.user(USER_ID)
+
+    user.send_text("привет")  # the user's own message counts: the page shows it too
+    sent = await bot.send_message(USER_ID, "Вопрос", reply_markup=keyboard(("Да", "y")))
+    await bot.edit_message_reply_markup(chat_id=USER_ID, message_id=sent.message_id)
+    await bot.delete_message(USER_ID, sent.message_id)
+    with pytest.raises(TelegramBadRequest):
+        await bot.edit_message_text("x", chat_id=USER_ID, message_id=99)  # no change
+    assert changed == [USER_ID] * 4
+
+    unwatch()
+    await bot.send_message(USER_ID, "после")
+    assert changed == [USER_ID] * 4
+
+
+async def test_clear_forgets_chats_but_later_updates_still_arrive(
+    server: FakeTelegram, bot: Bot
+) -> None:
+    user = server.user(USER_ID)
+    first = user.send_text("до")
+    [update] = await bot.get_updates()
+    await bot.send_document(USER_ID, BufferedInputFile(b"a,b\n", filename="x.csv"))
+    user.send_text("не доставлено")
+    changed: list[int] = []
+    server.watch(changed.append)
+
+    server.clear()
+
+    assert changed == [USER_ID]
+    assert server.chat(USER_ID, include_user=True) == []
+    assert (server.pending_updates, server.requests) == (0, [])
+    # The bot's offset from before the reset still lets newer updates through.
+    later = user.send_text("после")
+    assert later > first
+    [fresh] = await bot.get_updates(offset=update.update_id + 1)
+    assert fresh.update_id == later and fresh.message is not None
+    assert [m.message_id for m in server.chat(USER_ID, include_user=True)] == [1]

@@ -532,6 +532,7 @@ class FakeTelegram:
         self._file_paths: dict[str, _StoredFile] = {}
         self._file_counter = itertools.count(1)
         self._fault_policy: FaultPolicy | None = None
+        self._watchers: list[Callable[[int], None]] = []
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._closing = False
@@ -705,6 +706,34 @@ class FakeTelegram:
         recorded with its status but creates no message.
         """
         self._fault_policy = policy
+
+    def watch(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback(chat_id)`` after every change a chat's user could see.
+
+        A message sent by either side, an edit, a deletion or :meth:`clear`: what a live
+        view of the chats (the sandbox page) must redraw.  Callbacks run inside request
+        handling, so they must be quick and must not raise.  Returns the function that
+        stops the notifications.
+        """
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback)
+
+    def clear(self) -> None:
+        """Forget every chat, pending update, callback query, file and recorded request.
+
+        For starting over without restarting the server (the sandbox's reset).  User
+        handles stay valid and update ids keep increasing, so a bot that confirmed updates
+        before the reset still receives every update pushed after it.
+        """
+        chats = list(self._chats)
+        self._chats.clear()
+        self._updates.clear()
+        self._callbacks.clear()
+        self._files.clear()
+        self._file_paths.clear()
+        self.requests.clear()
+        for chat_id in chats:
+            self._changed(chat_id)
 
     # -- waiting ----------------------------------------------------------------------
 
@@ -897,7 +926,12 @@ class FakeTelegram:
         state.by_id[message.message_id] = message
         if message.from_bot:
             state.version += 1
+        self._changed(chat_id)
         return message
+
+    def _changed(self, chat_id: int) -> None:
+        for watcher in list(self._watchers):
+            watcher(chat_id)
 
     def _next_message_id(self, chat_id: int) -> int:
         state = self._chat_state(chat_id)
@@ -1285,12 +1319,14 @@ class FakeTelegram:
         message.edited += 1
         message.edit_date = int(time.time())
         state.version += 1
+        self._changed(message.chat_id)
         return self._message_json(message)
 
     async def _delete_message(self, params: dict[str, Any]) -> bool:
         state, message = self._bot_message(params, "delete")
         message.deleted = True
         state.version += 1
+        self._changed(message.chat_id)
         return True
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:

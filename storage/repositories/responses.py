@@ -10,6 +10,12 @@ from storage.clock import now_db
 from storage.database import Database, Row
 from surveys.model import AnswerValue
 
+_SAVE_ANSWER = (
+    "INSERT INTO answers (response_id, question_id, topic, value, score, answered_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, question_id) DO UPDATE"
+    " SET value = excluded.value, score = excluded.score, answered_at = excluded.answered_at"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Response:
@@ -108,14 +114,12 @@ class ResponseRepository:
         Both happen in one transaction, committed before the bot shows the next question.
         """
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
+        row = (response_id, answer.question_id, answer.topic, value, answer.score, now_db())
+        if not drop:  # the usual case: one statement is atomic by itself
+            await self._db.execute(_SAVE_ANSWER, row)
+            return
         async with self._db.transaction() as connection:
-            await connection.execute(
-                "INSERT INTO answers (response_id, question_id, topic, value, score, answered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, question_id) DO UPDATE"
-                " SET value = excluded.value, score = excluded.score,"
-                " answered_at = excluded.answered_at",
-                (response_id, answer.question_id, answer.topic, value, answer.score, now_db()),
-            )
+            await connection.execute(_SAVE_ANSWER, row)
             await connection.executemany(
                 "DELETE FROM answers WHERE response_id = ? AND question_id = ?",
                 [(response_id, question_id) for question_id in drop],

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from surveys.loader import survey_fingerprint
-
 from storage.clock import now_db
 from storage.database import Database
+from surveys.loader import survey_fingerprint
 from surveys.model import Survey
 
 
@@ -23,6 +22,9 @@ def _parse(definition: str) -> Survey:
 class SurveyRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        # A stored version never changes, so it is read and parsed once per process; every
+        # answer needs its survey, and this saves a query and a several-KB read per answer.
+        self._versions: dict[int, Survey] = {}
 
     async def store(self, survey: Survey) -> int:
         """Returns the id of this exact version, storing it the first time it is seen."""
@@ -47,7 +49,13 @@ class SurveyRepository:
             return int(cursor.lastrowid or 0)
 
     async def get(self, version_id: int) -> Survey | None:
+        survey = self._versions.get(version_id)
+        if survey is not None:
+            return survey
         row = await self._db.fetch_one(
             "SELECT definition FROM survey_versions WHERE id = ?", (version_id,)
         )
-        return _parse(row["definition"]) if row else None
+        if row is None:
+            return None
+        survey = self._versions[version_id] = _parse(row["definition"])
+        return survey

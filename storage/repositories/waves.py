@@ -33,6 +33,8 @@ class Wave:
     tracks: TrackSelection
     remind_after_hours: float | None
     state: WaveState
+    #: The administrator (Telegram id) who created it in chat; None from the command line.
+    created_by: int | None = None
 
     def covers_region(self, region_code: str | None) -> bool:
         return self.all_regions or region_code in self.regions
@@ -55,6 +57,7 @@ class Wave:
             tracks=row["tracks"],
             remind_after_hours=row["remind_after_hours"],
             state=row["state"],
+            created_by=row["created_by"],
         )
 
 

@@ -1,0 +1,314 @@
+"""Benchmark: N citizens answer a 20-question survey at once through the real bot.
+
+Not a test: it prints its figures. The bot runs as `python -m bot run` in its own process
+(as in production, with the Telegram side elsewhere), polling the fake Bot API server
+that lives in this process together with the simulated citizens — so the two sides get
+one core each on a two-core machine.
+
+What happens:
+
+1. A fresh database gets N registered citizens of one region and an open wave of a
+   survey of Q scale questions. The bot starts, opens the wave and broadcasts the
+   invitations; each citizen presses the invitation's button and sees question 1.
+2. Measured: every citizen answers each question the moment it appears (plus an optional
+   think time), by pressing a random scale button. The bot stores the answer and edits
+   the message into the next question; that edit is the reply we time.
+3. SIGTERM; the bot must exit with status 0, and the database must hold exactly N × Q
+   answers and N completed responses.
+
+Figures: answers stored per second over the measured phase, and p50 / p99 of the time
+from an update's arrival at the server (the citizen's press) to the bot's reply (the
+edit recorded by the server).
+
+    .venv/bin/python bench/answers.py                      # 2,000 citizens × 20 questions
+    .venv/bin/python bench/answers.py --citizens 500 --think 1.0
+    .venv/bin/python bench/answers.py --profile /tmp/bot.prof   # the bot under cProfile
+
+Target: at least 1,000 answers per second with every answer stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import pstats
+import random
+import re
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.store import Store  # noqa: E402
+from storage.survey_sync import sync_surveys  # noqa: E402
+from storage.wave_planning import WavePlan, create_wave  # noqa: E402
+from tests.bot_process import BotProcess, bot_environment  # noqa: E402
+from tests.harness import TOKEN, write_scale_survey  # noqa: E402
+
+SURVEY_ID = "scale"
+REGION = "49"
+AGE_BAND = "36-44"
+FIRST_USER_ID = 700_000
+_POSITION = re.compile(r"вопрос (\d+) / (\d+)")
+
+
+@dataclass
+class Citizen:
+    """One simulated person: which screen they look at and what they are waiting for."""
+
+    user_id: int
+    screen: int | None = None  # message id of the question message
+    position: int = 0  # question number on screen (1-based), 0 before the first
+    pressed_at: float | None = None  # when the unanswered press was made
+    done: bool = False
+
+
+@dataclass
+class Crowd:
+    """All citizens, driven by the server's change notifications (no polling, no sleeps)."""
+
+    server: FakeTelegram
+    users: dict[int, FakeUser]
+    citizens: dict[int, Citizen]
+    questions: int
+    think: float
+    rng: random.Random
+    latencies: list[float] = field(default_factory=list)
+    first_press: float = 0.0
+    last_reply: float = 0.0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiting: int = 0
+
+    def __post_init__(self) -> None:
+        self._waiting = len(self.citizens)
+        self.server.watch(self._changed)
+
+    def _changed(self, chat_id: int) -> None:
+        """Runs inside the server's request handling: must be quick and must not raise."""
+        citizen = self.citizens.get(chat_id)
+        if citizen is None or citizen.done:
+            return
+        now = time.monotonic()
+        messages = self.server.chat(chat_id)
+        if citizen.screen is None:
+            self._on_invitation_or_first_question(citizen, messages)
+            return
+        screen = next((m for m in messages if m.message_id == citizen.screen), None)
+        text = screen.text if screen is not None else None
+        if text is None or citizen.pressed_at is None:
+            return
+        if "Спасибо" in text:
+            position = self.questions + 1
+        else:
+            match = _POSITION.search(text)
+            position = int(match.group(1)) if match else citizen.position
+        if position <= citizen.position:
+            return  # not the reply to this press (e.g. the keyboard being removed)
+        self.latencies.append(now - citizen.pressed_at)
+        self.last_reply = now
+        citizen.position, citizen.pressed_at = position, None
+        if position > self.questions:
+            citizen.done = True
+            self._waiting -= 1
+            if not self._waiting:
+                self.finished.set()
+        else:
+            self._press_later(citizen)
+
+    def _on_invitation_or_first_question(
+        self, citizen: Citizen, messages: list[ChatMessage]
+    ) -> None:
+        for message in reversed(messages):
+            text = message.text or ""
+            if _POSITION.search(text):
+                citizen.screen, citizen.position = message.message_id, 1
+                self._waiting -= 1
+                if not self._waiting:
+                    self.ready.set()
+                return
+            start = [data for _, data in buttons(message) if data.startswith("sw:")]
+            if start and citizen.pressed_at is None:
+                citizen.pressed_at = time.monotonic()
+                self.users[citizen.user_id].press(message.message_id, start[0])
+                return
+
+    def _press_later(self, citizen: Citizen) -> None:
+        delay = self.rng.expovariate(1 / self.think) if self.think > 0 else 0.0
+        loop = asyncio.get_running_loop()
+        if delay:
+            loop.call_later(delay, self._press, citizen)
+        else:
+            loop.call_soon(self._press, citizen)
+
+    def _press(self, citizen: Citizen) -> None:
+        screen = next(
+            m for m in self.server.chat(citizen.user_id) if m.message_id == citizen.screen
+        )
+        answers = [data for _, data in buttons(screen) if data.startswith("a:")]
+        citizen.pressed_at = time.monotonic()
+        self.users[citizen.user_id].press(screen.message_id, self.rng.choice(answers))
+
+    def begin_answering(self) -> None:
+        self._waiting = len(self.citizens)
+        self.first_press = time.monotonic()
+        for citizen in self.citizens.values():
+            self._press_later(citizen)
+
+
+async def prepare(directory: Path, citizens: int, questions: int) -> int:
+    """Database with the citizens and a wave that the bot opens on start; returns its id."""
+    surveys_dir = directory / "surveys"
+    write_scale_survey(surveys_dir, questions, SURVEY_ID)
+    database = await Database.open(directory / "civicpulse.db")
+    try:
+        store = Store(database)
+        stored = await sync_surveys(store, surveys_dir)
+        for n in range(citizens):
+            telegram_id = FIRST_USER_ID + n
+            await store.respondents.record_consent(telegram_id, "ru", "bench")
+            await store.respondents.update_profile(
+                telegram_id, region_code=REGION, age_band=AGE_BAND
+            )
+        now = datetime.now(UTC)
+        plan = WavePlan(SURVEY_ID, now - timedelta(seconds=1), now + timedelta(days=1), None, "all")
+        return await create_wave(store, stored, plan)
+    finally:
+        await database.close()
+
+
+def check_database(path: Path, wave_id: int) -> tuple[int, int]:
+    """(answers, completed responses) of the wave, read after the bot has exited."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        answers = db.execute(
+            "SELECT count(*) FROM answers a JOIN responses r ON r.id = a.response_id"
+            " WHERE r.wave_id = ?",
+            (wave_id,),
+        ).fetchone()[0]
+        completed = db.execute(
+            "SELECT count(*) FROM responses WHERE wave_id = ? AND completed_at IS NOT NULL",
+            (wave_id,),
+        ).fetchone()[0]
+    return answers, completed
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of this process (None) or of a child still running."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="civicpulse-bench-") as tmp:
+        directory = Path(tmp)
+        started = time.monotonic()
+        wave_id = await prepare(directory, args.citizens, args.questions)
+        print(f"prepared {args.citizens} citizens in {time.monotonic() - started:.1f} s")
+        async with FakeTelegram(token=TOKEN) as server:
+            ids = range(FIRST_USER_ID, FIRST_USER_ID + args.citizens)
+            crowd = Crowd(
+                server,
+                {user_id: server.user(user_id, f"Citizen {user_id}") for user_id in ids},
+                {user_id: Citizen(user_id) for user_id in ids},
+                args.questions,
+                args.think,
+                random.Random(args.seed),
+            )
+            env = bot_environment(
+                server,
+                directory,
+                surveys_dir=str(directory / "surveys"),
+                broadcast_rate=str(args.broadcast_rate),
+                throttle_rate=str(args.throttle_rate),
+            )
+            profiler = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+            bot = BotProcess(env, directory, python_args=profiler)
+            await bot.start()
+            try:
+                started = time.monotonic()
+                await asyncio.wait_for(crowd.ready.wait(), args.timeout)
+                print(
+                    f"wave opened, {args.citizens} invitations sent and surveys started "
+                    f"in {time.monotonic() - started:.1f} s"
+                )
+                crowd.latencies.clear()
+                cpu_before = cpu_seconds(None), cpu_seconds(bot.pid)
+                crowd.begin_answering()
+                await asyncio.wait_for(crowd.finished.wait(), args.timeout)
+                cpu_after = cpu_seconds(None), cpu_seconds(bot.pid)
+            except TimeoutError:
+                stuck = sum(not c.done for c in crowd.citizens.values())
+                print(f"timed out with {stuck} citizens unfinished; bot log:\n{bot.log()[-3000:]}")
+                await bot.kill()
+                return 1
+            status = await bot.terminate()
+        stored, completed = check_database(directory / "civicpulse.db", wave_id)
+        total = args.citizens * args.questions
+        elapsed = crowd.last_reply - crowd.first_press
+        print(f"answers: {total} in {elapsed:.2f} s = {total / elapsed:,.0f} answers/s")
+        print(
+            "update → reply: "
+            f"p50 {percentile(crowd.latencies, 0.50) * 1000:.1f} ms, "
+            f"p99 {percentile(crowd.latencies, 0.99) * 1000:.1f} ms, "
+            f"mean {statistics.fmean(crowd.latencies) * 1000:.1f} ms "
+            f"({len(crowd.latencies)} replies)"
+        )
+        bench_cpu, bot_cpu = (
+            after - before for after, before in zip(cpu_after, cpu_before, strict=True)
+        )
+        print(
+            f"CPU per answer: bot {bot_cpu / total * 1e6:.0f} µs, fake Telegram + citizens "
+            f"{bench_cpu / total * 1e6:.0f} µs (busy {bot_cpu / elapsed:.0%} and "
+            f"{bench_cpu / elapsed:.0%} of a core)"
+        )
+        print(
+            f"stored: {stored} answers, {completed} completed responses; bot exit status {status}"
+        )
+        if args.profile:
+            pstats.Stats(args.profile).sort_stats("cumulative").print_stats(args.profile_lines)
+        ok = stored == total and completed == args.citizens and status == 0
+        print("OK: every answer stored" if ok else "FAILED: answers missing or unclean exit")
+        return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--citizens", type=int, default=2000)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds between reply and next press"
+    )
+    parser.add_argument("--broadcast-rate", type=float, default=1000.0)
+    parser.add_argument(
+        "--throttle-rate", type=float, default=0.0, help="THROTTLE_RATE for the bot (0: off)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--profile", help="run the bot under cProfile, writing stats here")
+    parser.add_argument("--profile-lines", type=int, default=40)
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""Benchmark of the invitation broadcaster (`bot.broadcast`) against the fake Bot API server.
+
+Not a test: it prints its figures. Two runs over one database of N respondents:
+
+1. Rate-limited: N invitations at a configured rate, with 1% of sends answered 429
+   (retry_after 1 s) and 2% of chats blocked (403). Prints the achieved rate ÷ the
+   configured rate over the time Telegram let us send (every pause it asked for is
+   honoured, and is reported apart), the busiest second, duplicates and missing.
+2. Unlimited: a second wave to everyone still reachable with the limit lifted and no
+   faults: the most messages per second the broadcaster pushes on this machine.
+
+The fake server runs in its own process, as Telegram would, so that the two do not share
+one core; the broadcaster is the real one, with the real aiogram client and SQLite.
+
+    .venv/bin/python bench/broadcast.py                    # 20,000 at 1,000/s, then unlimited
+    .venv/bin/python bench/broadcast.py --count 5000 --rate 500
+
+Targets: achieved ÷ configured ≥ 0.97, duplicates 0, missing 0; unlimited ≥ 1,500/s
+(Telegram's paid-broadcast ceiling is 1,000/s, so our own code is never the limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import make_bot
+from bot.broadcast import Broadcaster
+from bot.invitations import InvitationComposer, WaveOutbox
+from bot.sandbox.fake_telegram import FakeTelegram, Fault, FaultResult
+from bot.settings import Settings
+from storage.clock import now_db
+from storage.database import Database
+from storage.store import Store
+from storage.survey_sync import StoredSurvey, sync_surveys
+from storage.wave_planning import WavePlan, create_wave
+
+TOKEN = "123456:BENCH-token"
+FIRST_CHAT = 10_000_000
+REGIONS = ("49", "65", "05", "45", "71")
+AGE_BANDS = ("18-24", "25-30", "36-44", "45-54", "55-64", "65+")
+
+Send = tuple[int, float, int]  # chat id, server arrival time, HTTP status
+
+
+# -- the fake Telegram, in its own process -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    """Which sends fail: a fixed share of chats gets one 429, another share is blocked."""
+
+    retry_after_share: float
+    blocked_share: float
+
+    def blocked(self, chat_id: int) -> bool:
+        return _bucket(chat_id) < self.blocked_share
+
+    def __call__(self, method: str, chat_id: int, attempt: int) -> FaultResult | None:
+        if method != "sendMessage":
+            return None
+        if self.blocked(chat_id):
+            return Fault.forbidden()
+        if attempt == 0 and _bucket(chat_id * 7 + 3) < self.retry_after_share:
+            return Fault.retry_after(1)
+        return None
+
+
+def _bucket(number: int) -> float:
+    """A fixed pseudo-random number in [0, 1) for a chat (Knuth's multiplicative hash)."""
+    return ((number * 2654435761) % 2**32) / 2**32
+
+
+def serve(connection: Connection) -> None:
+    # The server keeps every request and message it saw; with the default thresholds its
+    # growing heap means long collector pauses, after which the requests that queued up
+    # meanwhile arrive as one burst — noise in its arrival times, not our sending.
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
+    asyncio.run(_serve(connection))
+
+
+async def _serve(connection: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    async with FakeTelegram(token=TOKEN) as server:
+        connection.send(server.base_url)
+        while True:
+            command, argument = await loop.run_in_executor(None, connection.recv)
+            if command == "faults":
+                server.fail_sends(argument)
+            elif command == "collect":
+                sends = [
+                    (int(r.params.get("chat_id", 0)), r.at, r.status)
+                    for r in server.requests
+                    if r.method == "sendMessage"
+                ]
+                server.requests.clear()
+                connection.send(sends)
+            else:
+                return
+
+
+class Telegram:
+    """The parent's handle on the server process."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=serve, args=(child,), daemon=True)
+        self._process.start()
+        self.url: str = self._connection.recv()
+
+    async def ask(self, command: str, argument: object = None) -> object:
+        self._connection.send((command, argument))
+        if command != "collect":
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, self._connection.recv)
+
+    def close(self) -> None:
+        self._connection.send(("stop", None))
+        self._process.join(5)
+
+
+# -- the bot side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    wave_id: int
+    queued: int
+    paused: float
+    sends: list[Send]
+    issued: list[float]
+
+
+class IssueTimes:
+    """An aiogram request middleware noting when each request leaves the broadcaster.
+
+    The server's arrival times also carry its own queueing (it shares this machine's
+    cores); these show what the broadcaster itself did.
+    """
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    async def __call__(self, make_request: Any, bot: Any, method: Any) -> Any:
+        self.times.append(time.monotonic())
+        return await make_request(bot, method)
+
+
+async def add_people(store: Store, count: int) -> list[int]:
+    now = now_db()
+    chats = list(range(FIRST_CHAT, FIRST_CHAT + count))
+    async with store.database.transaction() as connection:
+        await connection.executemany(
+            "INSERT INTO respondents (telegram_id, language, region_code, age_band,"
+            " consent_version, consented_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'bench', ?, ?, ?)",
+            [
+                (
+                    chat,
+                    "ru" if chat % 4 else "en",
+                    REGIONS[chat % len(REGIONS)],
+                    AGE_BANDS[chat % len(AGE_BANDS)],
+                    now,
+                    now,
+                    now,
+                )
+                for chat in chats
+            ],
+        )
+    return chats
+
+
+async def fan_out(
+    store: Store,
+    surveys: dict[str, StoredSurvey],
+    settings: Settings,
+    telegram: Telegram,
+    rate: float | None,
+    concurrency: int | None,
+) -> Run:
+    """Open a wave to everyone active and let a fresh broadcaster send it all."""
+    bot = make_bot(settings)
+    issued = IssueTimes()
+    bot.session.middleware(issued)
+    try:
+        now = datetime.now(UTC)
+        plan = WavePlan("pulse", now, now + timedelta(days=1), None, "all")
+        wave_id = await create_wave(store, surveys, plan)
+        await store.waves.transition(wave_id, ("scheduled",), "open")
+        wave = await store.waves.get(wave_id)
+        assert wave is not None
+        composer = InvitationComposer(store, settings.zone)
+        broadcaster = Broadcaster(
+            bot, store.invitations, composer, rate=rate, concurrency=concurrency
+        )
+        queued = await WaveOutbox(store, broadcaster.wake).open(wave)
+        await broadcaster.start()
+        while not broadcaster.idle or await store.invitations.unsettled(wave_id):
+            await asyncio.sleep(0.05)
+        await broadcaster.stop()
+        sends = await telegram.ask("collect")
+        assert isinstance(sends, list)
+        return Run(wave_id, queued, broadcaster.paused_seconds, sends, issued.times)
+    finally:
+        await bot.session.close()
+
+
+def busiest_second(times: list[float]) -> int:
+    ordered, most, first = sorted(times), 0, 0
+    for last, moment in enumerate(ordered):
+        while ordered[first] <= moment - 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+async def main(args: argparse.Namespace) -> int:
+    # Each 429 is logged as a warning; hundreds of them would bury the figures.
+    logging.getLogger("bot.broadcast").setLevel(logging.ERROR)
+    telegram = Telegram()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            bot_token=TOKEN,
+            telegram_api_url=telegram.url,
+            database_path=Path(folder) / "bench.db",
+        )
+        database = await Database.open(settings.database_path)
+        try:
+            store = Store(database)
+            surveys = await sync_surveys(store, settings.surveys_dir)
+            chats = await add_people(store, args.count)
+            faults = FaultPlan(args.retry_after_share, args.blocked_share)
+            await telegram.ask("faults", faults)
+            limited = await fan_out(store, surveys, settings, telegram, args.rate, None)
+            report_limited(limited, chats, faults, args, store)
+            await check_database(store, limited, faults, chats)
+
+            await telegram.ask("faults", None)
+            unlimited = await fan_out(store, surveys, settings, telegram, None, args.concurrency)
+            report_unlimited(unlimited)
+        finally:
+            await database.close()
+            telegram.close()
+    return 0
+
+
+def report_limited(
+    run: Run, chats: list[int], faults: FaultPlan, args: argparse.Namespace, store: Store
+) -> None:
+    times = [at for _, at, _ in run.sends]
+    span = max(times) - min(times)
+    sending = span - run.paused
+    delivered = Counter(chat for chat, _, status in run.sends if status == 200)
+    refused = Counter(status for _, _, status in run.sends if status != 200)
+    blocked = {chat for chat in chats if faults.blocked(chat)}
+    duplicates = sum(count - 1 for count in delivered.values() if count > 1)
+    missing = len(set(chats) - blocked - set(delivered))
+    achieved = len(run.sends) / sending
+    print(
+        f"Rate-limited run: {run.queued:,} invitations at BROADCAST_RATE={args.rate:g}/s, "
+        f"{args.retry_after_share:.0%} of sends answered 429 (retry_after 1 s), "
+        f"{args.blocked_share:.0%} of chats blocked"
+    )
+    print(f"  requests            {len(run.sends):,} ({dict(refused)} refused) in {span:.1f} s")
+    print(f"  paused by Telegram  {run.paused:.1f} s (every retry_after honoured)")
+    print(
+        f"  achieved rate       {achieved:.1f}/s while allowed to send"
+        f" → {achieved / args.rate:.3f} of the configured rate (target ≥ 0.97)"
+    )
+    print(
+        f"  busiest second      {busiest_second(run.issued):,} requests as sent, "
+        f"{busiest_second(times):,} as the server received them (limit {args.rate:g})"
+    )
+    print(f"  delivered           {len(delivered):,}; blocked {len(blocked):,}")
+    print(f"  duplicates          {duplicates} (target 0)")
+    print(f"  missing             {missing} (target 0)")
+
+
+async def check_database(store: Store, run: Run, faults: FaultPlan, chats: list[int]) -> None:
+    """The outbox must say what the server saw: every row settled, blocked people inactive."""
+    rows = await store.database.fetch_all(
+        "SELECT state, COUNT(*) AS n FROM invitations WHERE wave_id = ? GROUP BY state",
+        (run.wave_id,),
+    )
+    states = {row["state"]: row["n"] for row in rows}
+    inactive = await store.database.fetch_one(
+        "SELECT COUNT(*) AS n FROM respondents WHERE active = 0"
+    )
+    blocked = sum(1 for chat in chats if faults.blocked(chat))
+    print(f"  outbox              {states}; respondents marked inactive {inactive['n']:,}")
+    assert states.get("blocked", 0) == blocked == inactive["n"]
+
+
+def report_unlimited(run: Run) -> None:
+    times = [at for _, at, _ in run.sends]
+    delivered = sum(1 for _, _, status in run.sends if status == 200)
+    span = max(times) - min(times)
+    print(f"Unlimited run: {run.queued:,} invitations, no faults, rate limit lifted")
+    print(
+        f"  throughput          {delivered / span:,.0f} messages/s "
+        f"({delivered:,} in {span:.1f} s; target ≥ 1,500/s)"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=20_000, help="respondents (invitations)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="BROADCAST_RATE of run 1")
+    parser.add_argument("--retry-after-share", type=float, default=0.01)
+    parser.add_argument("--blocked-share", type=float, default=0.02)
+    parser.add_argument("--concurrency", type=int, default=None, help="requests in flight in run 2")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse_args())))

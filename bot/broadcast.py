@@ -1,0 +1,385 @@
+"""Drains the invitation outbox into Telegram as fast as Telegram allows, losing nothing.
+
+The delivery guarantee (docs/waves.md states it for operators):
+
+* A row is claimed — committed as `sending` — before its request starts, and settled —
+  committed as `delivered`, `blocked`, `failed` or `pending` again — after the answer.
+* An orderly stop (SIGTERM, `stop()`) stops claiming, hands back rows whose request has
+  not started, waits for the requests in flight and commits their outcomes: across stops
+  and restarts every targeted person gets the invitation exactly once.
+* After a crash (kill -9, power cut, OOM) rows left `sending` are sent again at start-up.
+  Nobody is left out; the only people who can get a second copy are those whose request
+  was in flight, or answered but not yet committed (outcomes are committed in batches
+  every FLUSH_INTERVAL), at the moment of the crash. A network error, whose outcome is
+  unknown, is likewise retried.
+
+Limits (`bot.send_limits`): at most `rate` requests in any one-second window (every
+attempt counts), at most one request per chat per second, and a `retry_after` from
+Telegram pauses every send for that long. 403 settles the row as `blocked` and
+deactivates the respondent; 400 is permanent; other errors are retried with exponential
+back-off `RetryPolicy.max_failures` times, then settled `failed` with the reason.
+
+Two tasks share the work: the claimer keeps up to two batches claimed ahead, so the
+sender never waits on SQLite; the sender paces requests and starts each as a task, up to
+`concurrency` in flight. Outcomes are committed in batches by a third, the flusher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import Bot
+from aiogram.client.default import Default
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.methods.base import Response, TelegramMethod
+from pydantic import BaseModel, ConfigDict
+
+from bot.send_limits import (
+    PER_CHAT_INTERVAL,
+    ChatSpacing,
+    Clock,
+    RateLimiter,
+    RateWindow,
+    RetryPolicy,
+)
+from storage.clock import utc_now
+from storage.repositories.invitations import InvitationRepository, Outcome, Outgoing
+
+log = logging.getLogger(__name__)
+
+#: Outcomes are committed in batches at least this often (seconds), or every FLUSH_SIZE.
+FLUSH_INTERVAL = 0.05
+FLUSH_SIZE = 256
+#: Even without a wake-up, the outbox is looked at this often (seconds).
+MAX_IDLE = 30.0
+#: Requests in flight when the rate is lifted; enough to hide the round trip.
+UNLIMITED_CONCURRENCY = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An outbox message ready to go: HTML text and its keyboard already as JSON."""
+
+    text: str
+    reply_markup: str
+
+
+Composer = Callable[[Outgoing], Awaitable[Prepared]]
+
+
+class SentMessage(BaseModel):
+    """What the outbox keeps of Telegram's answer: the message id, nothing more."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: int
+
+
+class SendInvitation(TelegramMethod[SentMessage]):
+    """`sendMessage` for broadcasts, shaped for speed.
+
+    aiogram's own SendMessage re-serialises the keyboard for every request and parses the
+    whole answer (chat, sender, the echoed keyboard) into a Message; at a thousand sends
+    a second that is most of the cost. Here the keyboard arrives as JSON made once per
+    wave, kind and language, and only the message id is read back.
+    """
+
+    __returning__ = SentMessage
+    __api_method__ = "sendMessage"
+
+    chat_id: int
+    text: str
+    parse_mode: str | Default | None = Default("parse_mode")
+    reply_markup: str | None = None
+    allow_paid_broadcast: bool | None = None
+
+
+# aiogram parses each answer as `Response[<returning>]`; pydantic keeps parametrised
+# generics only weakly, so without a strong reference the class is rebuilt whenever the
+# garbage collector drops it — and that rebuild costs more than the send itself.
+_RESPONSE_TYPE = Response[SentMessage]
+
+
+class Broadcaster:
+    """One per bot: claims due outbox rows, sends them within the limits, records outcomes."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        outbox: InvitationRepository,
+        compose: Composer,
+        *,
+        rate: float | None,
+        paid: bool = False,
+        concurrency: int | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._bot = bot
+        self._outbox = outbox
+        self._compose = compose
+        self._paid = paid
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._limiter = RateLimiter(rate, clock)
+        self._window = RateWindow(rate, clock)
+        self._spacing = ChatSpacing(PER_CHAT_INTERVAL, clock)
+        if concurrency is None:
+            # Enough requests in flight to cover a 250 ms round trip at the full rate.
+            concurrency = (
+                UNLIMITED_CONCURRENCY if rate is None else max(4, min(256, math.ceil(rate / 4)))
+            )
+        self._slots = asyncio.Semaphore(concurrency)
+        # About half a second of sending per claim, so a wave closed meanwhile stops soon.
+        self._batch = 500 if rate is None else max(1, min(500, math.ceil(rate / 2)))
+        self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue()
+        self._queued_chats: set[int] = set()
+        self._room = asyncio.Event()
+        self._paused_until = 0.0
+        #: Seconds Telegram has made us wait in total (overlapping pauses counted once).
+        self.paused_seconds = 0.0
+        self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopping = False
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._outcomes: list[Outcome] = []
+        self._dirty = asyncio.Event()
+        self._flush_due = asyncio.Event()
+        self._drained = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume where the last run stopped, then drain the outbox until stopped."""
+        if self._tasks:
+            return
+        interrupted = await self._outbox.recover_interrupted()
+        if interrupted:
+            log.warning(
+                "%d messages were in flight when the bot last stopped abruptly; sending them again",
+                interrupted,
+            )
+        self._tasks = [
+            asyncio.create_task(self._flush_loop(), name="broadcast-flush"),
+            asyncio.create_task(self._claim_loop(), name="broadcast-claim"),
+            asyncio.create_task(self._send_loop(), name="broadcast-send"),
+        ]
+
+    def wake(self) -> None:
+        """New rows are due (a wave opened, reminders queued): look at the outbox now."""
+        self._wake.set()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming, let requests in flight finish and commit every outcome."""
+        if not self._tasks or self._stopping:
+            return
+        flusher, claimer, sender = self._tasks
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        self._room.set()
+        self._queue.put_nowait(None)
+        await asyncio.gather(claimer, sender)
+        unsent = [item for item in _drain(self._queue) if item is not None]
+        if unsent:
+            await self._outbox.release(item.id for item in unsent)
+        if self._inflight:
+            _, late = await asyncio.wait(self._inflight, timeout=timeout)
+            if late:
+                log.warning("%d sends still running at shutdown; resent on restart", len(late))
+        self._drained = True
+        self._dirty.set()
+        self._flush_due.set()
+        await flusher
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, in flight or waiting to be committed (for tests and benchmarks)."""
+        return self._queue.empty() and not self._inflight and not self._outcomes
+
+    # -- claiming ------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            if self._queue.qsize() > self._batch:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            self._wake.clear()
+            try:
+                claim = await self._outbox.claim(utc_now(), self._batch, self._busy)
+            except Exception:
+                log.exception("could not claim outbox rows; trying again")
+                await self._sleep(1.0)
+                continue
+            for item in claim.items:
+                self._queued_chats.add(item.chat_id)
+                self._queue.put_nowait(item)
+            if not claim.items and not claim.skipped:
+                await self._idle(claim.deferred)
+
+    def _busy(self, chat_id: int) -> bool:
+        """Not claimable yet: a row for this chat is queued or was sent under a second ago."""
+        return chat_id in self._queued_chats or self._spacing.busy(chat_id)
+
+    async def _idle(self, deferred: int) -> None:
+        wait = MAX_IDLE
+        due = await self._outbox.next_due()
+        if due is not None:
+            wait = min(wait, (due - utc_now()).total_seconds())
+        if deferred:
+            wait = min(wait, self._spacing.seconds_until_free())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(wait, 0.01))
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            if self._queue.qsize() <= self._batch:
+                self._room.set()
+            await self._slots.acquire()
+            if not await self._ready():
+                self._slots.release()
+                self._queue.put_nowait(item)  # handed back to the outbox by stop()
+                return
+            task = asyncio.create_task(self._send(item))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _ready(self) -> bool:
+        """Wait out any pause and take a rate token; False if stopping meanwhile."""
+        while not self._stopping:
+            await self._wait_out_pause()
+            await self._limiter.acquire()
+            if self._paused_until <= self._clock():
+                return True
+        return False
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep that ends early when the broadcaster is stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+
+    def _pause(self, seconds: float) -> None:
+        now = self._clock()
+        until = now + seconds
+        if until > self._paused_until:
+            self.paused_seconds += until - max(self._paused_until, now)
+            self._paused_until = until
+            log.warning("Telegram asked to wait %s s; all sending paused", seconds)
+
+    async def _send(self, item: Outgoing) -> None:
+        try:
+            outcome = await self._attempt(item)
+        finally:
+            self._slots.release()
+            self._queued_chats.discard(item.chat_id)
+        self._outcomes.append(outcome)
+        self._dirty.set()
+        if len(self._outcomes) >= FLUSH_SIZE or outcome.state == "pending":
+            self._flush_due.set()
+
+    async def _attempt(self, item: Outgoing) -> Outcome:
+        """One request, and what its answer means for the row."""
+        try:
+            prepared = await self._compose(item)
+            if not await self._issue(item):
+                return Outcome(item.id, item.chat_id, "pending", item.failures)
+            message = await self._bot(
+                SendInvitation(
+                    chat_id=item.chat_id,
+                    text=prepared.text,
+                    reply_markup=prepared.reply_markup,
+                    allow_paid_broadcast=True if self._paid else None,
+                )
+            )
+        except TelegramRetryAfter as error:
+            self._pause(error.retry_after)
+            retry_at = utc_now() + timedelta(seconds=error.retry_after)
+            return Outcome(
+                item.id, item.chat_id, "pending", item.failures, error.message, retry_at=retry_at
+            )
+        except TelegramForbiddenError as error:
+            return Outcome(item.id, item.chat_id, "blocked", item.failures, error.message)
+        except TelegramBadRequest as error:
+            return Outcome(item.id, item.chat_id, "failed", item.failures + 1, error.message)
+        except TelegramAPIError as error:
+            return self._transient(item, error.message)
+        except Exception as error:
+            log.exception("unexpected error sending message %s", item.id)
+            return self._transient(item, repr(error))
+        return Outcome(
+            item.id, item.chat_id, "delivered", item.failures, message_id=message.message_id
+        )
+
+    async def _issue(self, item: Outgoing) -> bool:
+        """The last checks before the request leaves: the hard rate cap, and any pause that
+        began since the send was scheduled. False if stopping in a pause: not sent."""
+        while True:
+            await self._wait_out_pause()
+            await self._window.admit()
+            if self._paused_until <= self._clock():
+                break
+            if self._stopping:
+                return False
+        self._spacing.started(item.chat_id)
+        return True
+
+    async def _wait_out_pause(self) -> None:
+        while (pause := self._paused_until - self._clock()) > 0 and not self._stopping:
+            await self._sleep(pause)
+
+    def _transient(self, item: Outgoing, reason: str) -> Outcome:
+        failures = item.failures + 1
+        if failures >= self.retry.max_failures:
+            return Outcome(item.id, item.chat_id, "failed", failures, f"gave up: {reason}")
+        retry_at = utc_now() + timedelta(seconds=self.retry.delay(failures))
+        return Outcome(item.id, item.chat_id, "pending", failures, reason, retry_at=retry_at)
+
+    # -- committing outcomes -------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        """Commit outcomes in batches: one transaction per FLUSH_INTERVAL or FLUSH_SIZE."""
+        while True:
+            await self._dirty.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_due.wait(), FLUSH_INTERVAL)
+            self._dirty.clear()
+            self._flush_due.clear()
+            batch, self._outcomes = self._outcomes, []
+            if batch:
+                try:
+                    await self._outbox.settle(batch, utc_now())
+                except Exception:
+                    log.exception("could not record %d outcomes; retrying", len(batch))
+                    self._outcomes[:0] = batch
+                    self._dirty.set()
+                    await asyncio.sleep(FLUSH_INTERVAL)
+                    continue
+                if any(outcome.state == "pending" for outcome in batch):
+                    self.wake()  # a retry is scheduled; the idle claimer must know its time
+            if self._outcomes:
+                self._dirty.set()
+            elif self._drained:
+                return
+
+
+def _drain(queue: asyncio.Queue[Outgoing | None]) -> list[Outgoing | None]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items

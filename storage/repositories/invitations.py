@@ -1,0 +1,277 @@
+"""The outbox of invitations and reminders: what each respondent is owed, and what happened.
+
+A row is the only record that a message is due, so every step of its life is a committed
+state change: filled when the wave opens, claimed (`sending`) before its request leaves,
+and settled (`delivered`, `blocked`, `failed`, or back to `pending` for a retry) after.
+Whatever the process forgets in a crash, these rows still say.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from storage.clock import from_db, to_db
+from storage.database import Database
+
+InvitationKind = Literal["invitation", "reminder"]
+Settled = Literal["delivered", "blocked", "failed", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A claimed row, with what the broadcaster needs to write the message."""
+
+    id: int
+    wave_id: int
+    kind: InvitationKind
+    chat_id: int
+    language: str
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Rows now `sending`; how many due rows wait for a busy chat; how many were dropped."""
+
+    items: list[Outgoing]
+    deferred: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one send ended; `state="pending"` with `retry_at` schedules another attempt."""
+
+    invitation_id: int
+    chat_id: int
+    state: Settled
+    failures: int = 0
+    error: str | None = None
+    message_id: int | None = None
+    retry_at: datetime | None = None
+
+
+class InvitationRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def fill(self, wave_id: int, age_bands: Sequence[str], now: datetime) -> int | None:
+        """Invite every active respondent the wave targets, once; None if already filled.
+
+        One INSERT … SELECT, in one transaction with the wave's `invited_at` mark: either the
+        whole audience is in the outbox and the wave says so, or neither.
+        """
+        stamp = to_db(now)
+        async with self._db.transaction() as connection:
+            marked = await connection.execute(
+                "UPDATE waves SET invited_at = ? WHERE id = ? AND state = 'open'"
+                " AND invited_at IS NULL",
+                (stamp, wave_id),
+            )
+            if marked.rowcount == 0:
+                return None
+            cursor = await connection.execute(
+                "INSERT INTO invitations (wave_id, respondent_id, kind, region_code,"
+                " next_attempt_at, created_at, updated_at)"
+                " SELECT w.id, r.id, 'invitation', r.region_code, ?, ?, ?"
+                " FROM waves w JOIN respondents r"
+                " WHERE w.id = ? AND r.active = 1 AND r.region_code IS NOT NULL"
+                " AND r.age_band IN (SELECT value FROM json_each(?))"
+                " AND (w.all_regions = 1 OR r.region_code IN"
+                "      (SELECT region_code FROM wave_regions WHERE wave_id = w.id))"
+                " ORDER BY r.id"
+                " ON CONFLICT (wave_id, respondent_id, kind) DO NOTHING",
+                (stamp, stamp, stamp, wave_id, json.dumps(list(age_bands))),
+            )
+            return cursor.rowcount
+
+    async def unfilled_open_waves(self) -> list[int]:
+        """Open waves whose outbox was never filled (a crash right after opening)."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM waves WHERE state = 'open' AND invited_at IS NULL ORDER BY id"
+        )
+        return [row["id"] for row in rows]
+
+    async def queue_reminders(self, wave_id: int, invited_before: datetime, now: datetime) -> int:
+        """One reminder to each respondent invited before the cutoff who has not completed."""
+        stamp = to_db(now)
+        return await self._db.execute(
+            "INSERT INTO invitations (wave_id, respondent_id, kind, region_code,"
+            " next_attempt_at, created_at, updated_at)"
+            " SELECT i.wave_id, i.respondent_id, 'reminder', i.region_code, ?, ?, ?"
+            " FROM invitations i"
+            " WHERE i.wave_id = ? AND i.kind = 'invitation' AND i.state = 'delivered'"
+            " AND i.sent_at <= ?"
+            f" AND NOT {_COMPLETED.format(alias='i')}"
+            " ON CONFLICT (wave_id, respondent_id, kind) DO NOTHING",
+            (stamp, stamp, stamp, wave_id, to_db(invited_before)),
+        )
+
+    async def first_unreminded(self, wave_id: int) -> datetime | None:
+        """When the earliest invitation still owed a reminder was delivered."""
+        row = await self._db.fetch_one(
+            "SELECT MIN(i.sent_at) AS first FROM invitations i"
+            " WHERE i.wave_id = ? AND i.kind = 'invitation' AND i.state = 'delivered'"
+            " AND NOT EXISTS (SELECT 1 FROM invitations m WHERE m.wave_id = i.wave_id"
+            "   AND m.respondent_id = i.respondent_id AND m.kind = 'reminder')"
+            f" AND NOT {_COMPLETED.format(alias='i')}",
+            (wave_id,),
+        )
+        return from_db(row["first"]) if row and row["first"] else None
+
+    async def recover_interrupted(self) -> int:
+        """After a crash: rows left `sending` may or may not have reached Telegram.
+
+        They go back to `pending` and are sent again (at-least-once; see docs/waves.md).
+        Call only when no broadcaster is running, i.e. at start-up.
+        """
+        return await self._db.execute(
+            "UPDATE invitations SET state = 'pending' WHERE state = 'sending'"
+        )
+
+    async def claim(self, now: datetime, limit: int, busy: Callable[[int], bool]) -> Claim:
+        """Mark up to `limit` due rows `sending` and return them, oldest due first.
+
+        In the same transaction, rows that are no longer owed (wave not open, reminder
+        after completion, respondent inactive) are settled as `skipped`. Rows whose chat
+        is `busy` (written to less than a second ago) or repeated in this batch stay
+        pending, counted as deferred so the caller knows work is waiting.
+        """
+        stamp = to_db(now)
+        claimed: list[Outgoing] = []
+        skipped: list[tuple[str, str, int]] = []
+        deferred = 0
+        chats: set[int] = set()
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "SELECT i.id, i.wave_id, i.kind, i.failures, p.telegram_id, p.language,"
+                " p.active, w.state AS wave_state,"
+                f" i.kind = 'reminder' AND {_COMPLETED.format(alias='i')} AS completed"
+                " FROM invitations i"
+                " JOIN respondents p ON p.id = i.respondent_id"
+                " JOIN waves w ON w.id = i.wave_id"
+                " WHERE i.state = 'pending' AND i.next_attempt_at <= ?"
+                " ORDER BY i.next_attempt_at, i.id LIMIT ?",
+                (stamp, limit),
+            )
+            for row in await cursor.fetchall():
+                reason = _not_owed(row["wave_state"], bool(row["completed"]), row["active"])
+                chat_id = row["telegram_id"]
+                if reason is not None:
+                    skipped.append((reason, stamp, row["id"]))
+                elif chat_id in chats or busy(chat_id):
+                    deferred += 1
+                else:
+                    chats.add(chat_id)
+                    claimed.append(
+                        Outgoing(
+                            id=row["id"],
+                            wave_id=row["wave_id"],
+                            kind=row["kind"],
+                            chat_id=chat_id,
+                            language=row["language"],
+                            failures=row["failures"],
+                        )
+                    )
+            if skipped:
+                await connection.executemany(
+                    "UPDATE invitations SET state = 'skipped', error = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    skipped,
+                )
+            await connection.execute(
+                "UPDATE invitations SET state = 'sending', updated_at = ?"
+                " WHERE id IN (SELECT value FROM json_each(?))",
+                (stamp, json.dumps([item.id for item in claimed])),
+            )
+        return Claim(claimed, deferred, len(skipped))
+
+    async def release(self, ids: Iterable[int]) -> None:
+        """Give back claimed rows whose request never started (orderly shutdown)."""
+        await self._db.execute(
+            "UPDATE invitations SET state = 'pending'"
+            " WHERE state = 'sending' AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+
+    async def settle(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Record a batch of outcomes at once; a 403 also deactivates the person.
+
+        One statement when nobody blocked the bot (the common case, and one round trip to
+        the database thread), a transaction of two otherwise.
+        """
+        stamp = to_db(now)
+        rows = json.dumps(
+            [
+                (
+                    outcome.invitation_id,
+                    outcome.state,
+                    outcome.failures,
+                    outcome.error,
+                    outcome.message_id,
+                    stamp if outcome.state == "delivered" else None,
+                    to_db(outcome.retry_at) if outcome.retry_at else None,
+                )
+                for outcome in outcomes
+            ],
+            ensure_ascii=False,
+        )
+        blocked = json.dumps([o.chat_id for o in outcomes if o.state == "blocked"])
+        if blocked == "[]":
+            await self._db.execute(_SETTLE, (stamp, rows))
+            return
+        async with self._db.transaction() as connection:
+            await connection.execute(_SETTLE, (stamp, rows))
+            await connection.execute(
+                "UPDATE respondents SET active = 0, updated_at = ?"
+                " WHERE telegram_id IN (SELECT value FROM json_each(?))",
+                (stamp, blocked),
+            )
+
+    async def next_due(self) -> datetime | None:
+        row = await self._db.fetch_one(
+            "SELECT MIN(next_attempt_at) AS due FROM invitations WHERE state = 'pending'"
+        )
+        return from_db(row["due"]) if row and row["due"] else None
+
+    async def unsettled(self, wave_id: int) -> int:
+        """Rows of the wave still waiting or in flight."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM invitations"
+            " WHERE wave_id = ? AND state IN ('pending', 'sending')",
+            (wave_id,),
+        )
+        return int(row["n"]) if row else 0
+
+
+#: Outcomes arrive as a JSON array of [id, state, failures, error, message_id, sent_at,
+#: next_attempt_at]; only rows still `sending` are settled. (`+i.state` keeps SQLite off
+#: the state index, so that each row is found by its id.)
+_SETTLE = (
+    "UPDATE invitations AS i SET state = o.value ->> 1, failures = o.value ->> 2,"
+    " error = o.value ->> 3, message_id = COALESCE(o.value ->> 4, i.message_id),"
+    " sent_at = o.value ->> 5, next_attempt_at = COALESCE(o.value ->> 6, i.next_attempt_at),"
+    " updated_at = ?1"
+    " FROM json_each(?2) AS o WHERE i.id = o.value ->> 0 AND +i.state = 'sending'"
+)
+
+#: "This respondent has completed this wave", for a row aliased `{alias}`.
+_COMPLETED = (
+    "EXISTS (SELECT 1 FROM responses s WHERE s.wave_id = {alias}.wave_id"
+    " AND s.respondent_id = {alias}.respondent_id AND s.completed_at IS NOT NULL)"
+)
+
+
+def _not_owed(wave_state: str, completed: bool, active: int) -> str | None:
+    """Why a due row should not be sent any more, or None if it should."""
+    if wave_state != "open":
+        return f"wave {wave_state}"
+    if completed:
+        return "already completed"
+    if not active:
+        return "respondent inactive"
+    return None

@@ -1,0 +1,96 @@
+"""The bot as a separate process, exactly as `civicpulse run` starts it, for kill -9 tests.
+
+A bot inside the test's own event loop cannot be killed half-way through a write; a child
+process can, at any instruction. The fake Bot API server stays in the test process, so it
+keeps every update the dead bot had not confirmed and every reply it had already sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.sandbox.fake_telegram import FakeTelegram
+
+
+def bot_environment(server: FakeTelegram, directory: Path, **settings: str) -> dict[str, str]:
+    """Environment for a child bot: the fake server, a database in `directory`, no `.env`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.upper() not in {"BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "SURVEYS_DIR"}
+    }
+    env.update(
+        BOT_TOKEN=server.token,
+        TELEGRAM_API_URL=server.base_url,
+        DATABASE_PATH=str(directory / "civicpulse.db"),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({key.upper(): value for key, value in settings.items()})
+    return env
+
+
+class BotProcess:
+    """`python -m bot run` in `directory` (so no stray `.env` is read), logging to a file."""
+
+    def __init__(
+        self, env: dict[str, str], directory: Path, python_args: Sequence[str] = ()
+    ) -> None:
+        """`python_args` go before `-m bot run`, e.g. `-m cProfile -o FILE` (bench)."""
+        self._env = env
+        self._python_args = tuple(python_args)
+        self._directory = directory
+        self._process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self._directory / "bot.log"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the bot was not started"
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def start(self) -> None:
+        assert not self.running, "the bot is already running"
+        with self.log_path.open("ab") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *self._python_args,
+                "-m",
+                "bot",
+                "run",
+                cwd=self._directory,
+                env=self._env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        self.starts += 1
+
+    async def kill(self) -> int:
+        """SIGKILL: no handler, no flush, no goodbye — a crash or an OOM kill."""
+        return await self._signal(signal.SIGKILL)
+
+    async def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, as systemd or docker stop sends; returns the exit status."""
+        return await self._signal(signal.SIGTERM, timeout)
+
+    async def _signal(self, signum: int, timeout: float = 10.0) -> int:
+        assert self._process is not None
+        if self._process.returncode is None:
+            self._process.send_signal(signum)
+        return await asyncio.wait_for(self._process.wait(), timeout)
+
+    def log(self) -> str:
+        """What the bot wrote, for assertion messages."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")

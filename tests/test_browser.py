@@ -1,0 +1,228 @@
+"""The sandbox page in a real browser: headless Chromium driven by Playwright.
+
+The storyline is the one the sandbox exists to show: a citizen registers, the
+administrator creates a wave in the admin chat, the invitation appears in the citizen's
+chat, the citizen answers the survey and the administrator sees the wave's figures.
+Every step waits for what the page shows, never for time to pass. A screenshot of the
+finished chat is saved under test-artifacts/ for a person to look at.
+
+Chromium comes from the system's packages (`.ci/run` installs it); Playwright only
+drives it, so nothing is downloaded. Without Chromium the test is skipped on a
+developer's machine and fails in CI, where its absence would be a broken set-up.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiogram.types import BufferedInputFile
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from bot.sandbox.personas import ADMIN_ID
+from tests.sandbox_harness import Sandbox, running_sandbox
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium phones home at start-up, which a closed network refuses.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STEP_TIMEOUT_MS = 10_000
+NEWEST_MESSAGE_ID = """() => Math.max(0, ...[...document.querySelectorAll("#messages .msg")]
+    .map((m) => Number(m.dataset.messageId)))"""
+IMAGE_SHOWN = """() => [...document.querySelectorAll("#messages img.photo")]
+    .some((img) => img.complete && img.naturalWidth > 0)"""
+REPLY_AFTER = """([after, text]) => {
+    const bots = document.querySelectorAll("#messages .msg.bot");
+    const last = bots[bots.length - 1];
+    return !!last && Number(last.dataset.messageId) > after && last.textContent.includes(text);
+}"""
+
+
+def find_chromium() -> str | None:
+    for candidate in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = find_chromium()
+    if executable is None:
+        reason = "no Chromium installed (apt-get install chromium); .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with running_sandbox(tmp_path, long_poll_seconds=25) as running:
+        yield running
+
+
+def chart_png() -> bytes:
+    """A small bar chart, standing in for the charts the admin chat sends."""
+    figure = Figure(figsize=(4, 2.4), dpi=100)
+    axes = figure.subplots()
+    axes.bar(["49", "65", "05"], [75.0, 62.5, 58.0], color="#3b6ea8")
+    axes.set_ylim(0, 100)
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+class ChatPage:
+    """The sandbox page as a person uses it: pick a persona, type, tap buttons."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    @property
+    def last_bot_message(self) -> Locator:
+        return self.page.locator("#messages .msg.bot").last
+
+    async def act_as(self, name: str) -> None:
+        persona = self.page.locator("#personas .persona", has_text=name)
+        await persona.click()
+        await expect(persona).to_have_attribute("aria-pressed", "true")
+        await expect(self.page.locator("#acting-as")).to_contain_text(name)
+
+    async def say(self, text: str, then: str) -> None:
+        """Type and send ``text``; wait for a reply *after* it that contains ``then``.
+
+        An earlier screen may contain ``then`` too, so the reply is recognised by its
+        message id, which Telegram numbers upwards within a chat.
+        """
+        newest = await self.page.evaluate(NEWEST_MESSAGE_ID)
+        await self.page.locator("#text").fill(text)
+        await self.page.locator("#text").press("Enter")
+        await self.page.wait_for_function(REPLY_AFTER, arg=[newest, then])
+
+    async def tap(self, label: str, then: str, *, exact: bool = False) -> None:
+        """Tap the newest button labelled ``label``; wait for the screen that follows.
+
+        Matching is case-sensitive (a plain string in Playwright is not, and "Согласен"
+        would match "Не согласен"); ``exact`` tells "4" from "14".
+        """
+        pattern = re.escape(label)
+        if exact:
+            pattern = f"^{pattern}$"
+        await self.page.locator("#messages .kb").filter(has_text=re.compile(pattern)).last.click()
+        await expect(self.last_bot_message).to_contain_text(then)
+
+
+async def test_onboarding_a_wave_and_a_survey_in_the_browser(
+    browser: Browser, sandbox: Sandbox
+) -> None:
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    chat = ChatPage(page)
+    await page.goto(sandbox.url)
+    await expect(page.locator("#personas .persona")).to_have_count(4)
+    await expect(page.locator("#messages")).to_contain_text("/start")  # the empty-chat hint
+
+    # A citizen registers: consent, language, region and municipality by search, age.
+    await chat.act_as("Анна")
+    await chat.say("/start", then="согласие")
+    await chat.tap("Согласен", then="Выберите язык")
+    await chat.tap("Русский", then="В каком регионе")
+    await chat.say("Новгород", then="Выберите регион")
+    await chat.tap("Новгородская область", then="муниципалитет")
+    await chat.say("Великий", then="муниципалитет")
+    await chat.tap("Великий Новгород", then="Сколько вам лет")
+    await chat.tap("25-30 лет", then="Проверьте данные")
+    await chat.tap("Всё верно", then="нет открытых опросов")
+
+    # The administrator creates a wave in the admin chat.
+    await chat.act_as("Ольга")
+    await chat.say("/admin", then="Администрирование")
+    await chat.tap("Новая волна", then="шаг 1 из 6")
+    await chat.tap("Ежемесячный опрос о работе госуслуг", then="Шаг 2 из 6")
+    await chat.tap("Все регионы", then="Шаг 3 из 6")
+    await chat.tap("Все", then="Шаг 4 из 6", exact=True)
+    await chat.tap("Сейчас", then="Шаг 5 из 6")
+    await chat.tap("+7 дн.", then="Шаг 6 из 6")
+    await chat.tap("Не напоминать", then="Проверьте волну")
+    await chat.tap("Создать", then="Волна #1")
+    await expect(chat.last_bot_message).to_contain_text("приглашения разосланы")
+
+    # The invitation arrives in the citizen's chat, flagged as unread in the sidebar.
+    anna = page.locator("#personas .persona", has_text="Анна")
+    await expect(anna.locator(".badge.unread")).to_be_visible()
+    await chat.act_as("Анна")
+    await expect(chat.last_bot_message).to_contain_text("Ежемесячный опрос о работе госуслуг")
+    await expect(anna.locator(".badge.unread")).to_have_count(0)
+
+    # The survey, one question per screen, with a skip and a typed answer.
+    await chat.tap("Пройти опрос", then="вопрос 1 /")
+    await chat.tap("4", then="вопрос 2 /", exact=True)
+    await chat.tap("5", then="вопрос 3 /", exact=True)
+    await chat.tap("Пропустить", then="вопрос 4 /")
+    await chat.tap("Стала лучше", then="вопрос 5 /")
+    await chat.tap("9", then="вопрос 6 /", exact=True)
+    await chat.say("Больше врачей в поликлиниках", then="Спасибо")
+    await page.locator("#messages .msg").last.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "sandbox-citizen.png")
+
+    # The administrator sees the completed answer counted.
+    await chat.act_as("Ольга")
+    await chat.say("/stats 1", then="Завершили: 1")
+
+    # Results as files: a chart is shown in the chat and a CSV export downloads.
+    bot = sandbox.runtime.app.bot
+    await bot.send_photo(ADMIN_ID, BufferedInputFile(chart_png(), "chart.png"), caption="Индекс")
+    csv = b"wave_id,region_code,score\n1,49,75.0\n"
+    await bot.send_document(ADMIN_ID, BufferedInputFile(csv, "ratings.csv"), caption="Рейтинг")
+    await expect(chat.last_bot_message).to_contain_text("ratings.csv")
+    await page.wait_for_function(IMAGE_SHOWN)
+    async with page.expect_download() as downloading:
+        await page.locator("#messages a.document").last.click()
+    download = await downloading.value
+    assert download.suggested_filename == "ratings.csv"
+    assert Path(await download.path()).read_bytes() == csv
+    await page.screenshot(path=ARTIFACTS / "sandbox-admin.png")
+
+    # The command menu offers what the bot announced; the reset starts everything over.
+    await page.locator("#menu-button").click()
+    await expect(page.locator("#menu")).to_contain_text("/privacy")
+    await page.locator("#menu-button").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.locator("#reset").click()
+    await expect(page.locator("#messages .msg")).to_have_count(0)
+    await expect(page.locator("#personas .persona .badge.unread")).to_have_count(0)
+
+    assert problems == []
+    assert sandbox.runtime.telegram.unanswered_callbacks() == []

@@ -1,0 +1,167 @@
+"""Webhook mode: Telegram's secret header is checked, a failed update is retried."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import ValidationError
+
+from bot.app import Application
+from bot.sandbox.fake_telegram import FakeTelegram, Fault
+from bot.webhook import WebhookConfig, make_config, parse_listen
+from tests.harness import make_settings, table_snapshot
+
+URL = "https://bot.example.org/civicpulse/hook"
+SECRET = "correct-horse_battery-staple"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+_update_ids = itertools.count(1)
+
+
+@dataclass
+class WebhookBot:
+    app: Application
+    task: asyncio.Task[None]
+    endpoint: str
+    http: aiohttp.ClientSession
+
+    async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
+        headers = {HEADER: secret} if secret is not None else {}
+        async with self.http.post(self.endpoint, json=update, headers=headers) as response:
+            return response.status
+
+
+def start_command(user_id: int) -> dict[str, Any]:
+    return {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": 1,
+            "date": 1,
+            "chat": {"id": user_id, "type": "private", "first_name": "Вика"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Вика", "language_code": "ru"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+def consent_press(user_id: int, server: FakeTelegram) -> dict[str, Any]:
+    """Agreeing to take part: the first press that stores something about a citizen."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Вика", "language_code": "ru"}
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": f"webhook-{user_id}",
+            "from": user,
+            "chat_instance": str(user_id),
+            "data": "c:yes:ru",
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": user_id, "type": "private", "first_name": "Вика"},
+                "from": server.bot_user,
+                "text": "consent",
+            },
+        },
+    }
+
+
+@pytest.fixture
+async def webhook_bot(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[WebhookBot]:
+    app = await Application.create(make_settings(server, tmp_path, webhook_secret=SECRET))
+    config = make_config(app.settings, URL, "127.0.0.1:0")
+    task = asyncio.create_task(app.run_webhook(config, handle_signals=False))
+    await server.wait_for(lambda: server.webhook is not None or task.done())
+    assert app.webhook is not None
+    host, port = app.webhook.address
+    async with aiohttp.ClientSession() as http:
+        bot = WebhookBot(app, task, f"http://{host}:{port}{config.path}", http)
+        try:
+            yield bot
+        finally:
+            if not task.done():
+                await app.stop()
+            await asyncio.wait_for(task, 20)
+
+
+async def test_start_registers_the_webhook_with_its_secret(
+    server: FakeTelegram, webhook_bot: WebhookBot
+) -> None:
+    assert server.webhook == {"url": URL, "secret_token": SECRET}
+    (registration,) = server.calls("setWebhook")
+    assert "callback_query" in registration.params["allowed_updates"]
+
+
+async def test_an_update_with_the_secret_is_served(
+    server: FakeTelegram, webhook_bot: WebhookBot
+) -> None:
+    assert await webhook_bot.post(start_command(4001)) == 200
+    # Handled before the HTTP answer: the reply is already there.
+    assert "согласие" in (server.last_message(4001).text or "")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x"])
+async def test_a_request_without_the_right_secret_is_rejected_and_changes_nothing(
+    server: FakeTelegram, webhook_bot: WebhookBot, secret: str | None
+) -> None:
+    before = await table_snapshot(webhook_bot.app)
+    assert await webhook_bot.post(consent_press(4002, server), secret=secret) == 401
+    assert await webhook_bot.post(start_command(4002), secret=secret) == 401
+    assert await table_snapshot(webhook_bot.app) == before
+    assert server.chat(4002) == []
+    # The same press with the secret does store the consent: the refusal was the header's.
+    assert await webhook_bot.post(consent_press(4002, server)) == 200
+    assert await webhook_bot.app.store.respondents.by_telegram_id(4002) is not None
+
+
+async def test_a_failed_update_is_answered_with_an_error_so_telegram_sends_it_again(
+    server: FakeTelegram, webhook_bot: WebhookBot
+) -> None:
+    server.fail_sends(lambda method, chat, attempt: Fault.server_error() if attempt == 0 else None)
+    update = start_command(4003)
+    assert await webhook_bot.post(update) == 500
+    assert server.chat(4003) == []
+    assert await webhook_bot.post(update) == 200  # Telegram's redelivery
+    assert len(server.chat(4003)) == 1
+
+
+async def test_stopping_deletes_the_webhook_and_closes_the_database(
+    server: FakeTelegram, webhook_bot: WebhookBot, tmp_path: Path
+) -> None:
+    await webhook_bot.app.stop()
+    await asyncio.wait_for(webhook_bot.task, 20)
+    assert server.webhook is None and server.calls("deleteWebhook")
+    # The last connection to a WAL database checkpoints and removes the log on close.
+    assert not (tmp_path / "civicpulse.db-wal").exists()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await webhook_bot.post(start_command(4004))
+
+
+def test_the_command_line_is_checked(server: FakeTelegram, tmp_path: Path) -> None:
+    settings = make_settings(server, tmp_path)
+    config = make_config(settings, "https://example.org/tg", "0.0.0.0:8443")
+    assert (config.host, config.port, config.path) == ("0.0.0.0", 8443, "/tg")
+    assert config.secret and config.secret != make_config(settings, URL).secret
+    assert WebhookConfig("https://example.org", "h", 1, "s").path == "/"
+    assert parse_listen("[::1]:8080") == ("::1", 8080)
+    for url in ("http://example.org/tg", "example.org", "https:///tg"):
+        with pytest.raises(ValueError, match="https"):
+            make_config(settings, url)
+    for listen in ("8080", "localhost", ":80", "host:http", "host:70000"):
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            parse_listen(listen)
+
+
+@pytest.mark.parametrize("secret", ["has space", "ключ", "x" * 257])
+def test_a_secret_telegram_would_refuse_is_refused_at_start(
+    server: FakeTelegram, tmp_path: Path, secret: str
+) -> None:
+    with pytest.raises(ValidationError, match="webhook_secret"):
+        make_settings(server, tmp_path, webhook_secret=secret)
