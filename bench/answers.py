@@ -221,7 +221,8 @@ def percentile(values: list[float], share: float) -> float:
 
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="civicpulse-bench-") as tmp:
-        directory = Path(tmp)
+        directory = Path(args.keep or tmp)
+        directory.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         wave_id = await prepare(directory, args.citizens, args.questions)
         print(f"prepared {args.citizens} citizens in {time.monotonic() - started:.1f} s")
@@ -307,6 +308,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--profile", help="run the bot under cProfile, writing stats here")
     parser.add_argument("--profile-lines", type=int, default=40)
+    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (database, bot.log)")
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -138,3 +138,10 @@ class WaveCancelCb(CallbackData, prefix="wx"):
 
     wave: int
     step: Literal["ask", "yes", "no"]
+
+
+class ResultsCb(CallbackData, prefix="rs"):
+    """An admin's choice of wave for /export (CSV files) or /report (chart)."""
+
+    wave: int
+    kind: Literal["export", "report"]

@@ -12,12 +12,14 @@ from bot.handlers import (
     onboarding,
     privacy,
     questionnaire,
+    results,
 )
 from bot.inline_filters import inline_magic_filters
 from bot.middlewares.callback_answer import CallbackAnswerMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.respondent import RespondentMiddleware
 from bot.middlewares.throttle import RateLimiter, ThrottleMiddleware
+from bot.results_cache import ClosedWaveResults
 from bot.settings import Settings
 from storage.fsm import SQLiteStorage
 from storage.participation import Participation
@@ -39,6 +41,7 @@ def build_dispatcher(
         store=store,
         catalog=catalog,
         participation=Participation(store),
+        closed_results=ClosedWaveResults(store.database, settings.min_cell_size),
     )
     dispatcher.update.outer_middleware(inflight)
     if settings.throttle_rate > 0:
@@ -59,6 +62,8 @@ def build_dispatcher(
         # answers; for anyone else they match nothing and the update goes on.
         admin.create_router(),
         admin_wizard.create_router(),
+        results.create_admin_router(),
+        results.create_router(),
         onboarding.create_router(),
         questionnaire.create_router(),
         fallback.create_router(),

@@ -385,6 +385,58 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Delivered: {delivered} of {total}",
     },
     "duration": {"ru": "{minutes} мин {seconds} с", "en": "{minutes} min {seconds} s"},
+    "results.pick_wave": {
+        "ru": "Результаты какой волны нужны?",
+        "en": "Which wave's results do you need?",
+    },
+    "results.wave_button": {"ru": "#{wave} · {survey}", "en": "#{wave} · {survey}"},
+    "results.preparing": {
+        "ru": "Готовлю результаты волны #{wave}…",
+        "en": "Preparing the results of wave #{wave}…",
+    },
+    "results.ratings_caption": {
+        "ru": "Рейтинг регионов, волна #{wave} (для Excel: UTF-8, «;»)",
+        "en": "Regional ratings, wave #{wave} (Excel-ready: UTF-8, “;”)",
+    },
+    "results.answers_caption": {
+        "ru": "Ответы волны #{wave}, обезличенные ({rows} строк)",
+        "en": "Answers of wave #{wave}, pseudonymised ({rows} rows)",
+    },
+    "results.answers_too_big": {
+        "ru": "Файл ответов ({size} МБ) больше лимита Telegram. Выгрузите его командой "
+        "<code>civicpulse export answers --wave {wave}</code> на сервере.",
+        "en": "The answers file ({size} MB) exceeds Telegram's limit. Export it on the server "
+        "with <code>civicpulse export answers --wave {wave}</code>.",
+    },
+    "results.chart_caption": {
+        "ru": "Индекс удовлетворённости по регионам, волна #{wave}",
+        "en": "Satisfaction index by region, wave #{wave}",
+    },
+    "results.none_closed": {
+        "ru": "Результаты появятся, когда закроется опрос, в котором вы участвовали.",
+        "en": "Results appear once a survey you took part in has closed.",
+    },
+    "results.header": {
+        "ru": "<b>{survey}: как ответил ваш регион — {region}</b>\n"
+        "Оценки от 0 до 100; в скобках — по всем участникам опроса.",
+        "en": "<b>{survey}: how your region answered — {region}</b>\n"
+        "Scores from 0 to 100; in brackets, all participants of the survey.",
+    },
+    "results.overall": {"ru": "Общий индекс", "en": "Overall index"},
+    "results.line": {
+        "ru": "{topic}: <b>{region}</b> ({wave})",
+        "en": "{topic}: <b>{region}</b> ({wave})",
+    },
+    "results.rank": {
+        "ru": "Место региона: {rank} из {total}.",
+        "en": "Your region ranks {rank} of {total}.",
+    },
+    "results.hidden": {
+        "ru": "Ответов из вашего региона пока слишком мало, чтобы показать оценки: "
+        "так мы защищаем анонимность участников.",
+        "en": "Too few people from your region answered to show scores: this protects "
+        "participants' anonymity.",
+    },
 }
 
 

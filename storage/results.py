@@ -492,6 +492,13 @@ async def region_comparison(
     its regions there too), so the chat never shows a number the files withhold.
     """
     survey, ratings = await compute_ratings(database, wave_id, min_cell_size=min_cell_size)
+    return compare_region(survey, ratings, wave_id, region_code, track)
+
+
+def compare_region(
+    survey: Survey, ratings: Ratings, wave_id: int, region_code: str, track: CellTrack = "all"
+) -> RegionComparison:
+    """`region_comparison` on figures already computed, so one scan serves every region."""
     topics = []
     for topic in (OVERALL, *ratings.topics[:-1]):
         region = ratings.cells.get(((region_code,), track, topic))

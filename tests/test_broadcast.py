@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, FaultResult, RecordedRequest
-from bot.send_limits import RetryPolicy
+from bot.send_limits import ChatSpacing, RateLimiter, RetryPolicy
 from bot.settings import Settings
 from storage.database import Database
 from storage.store import Store
@@ -230,3 +230,43 @@ def _chats_in_state(path: Path, state: str) -> set[int]:
             (state,),
         )
         return {row[0] for row in rows.fetchall()}
+
+
+class FakeClock:
+    """Time that moves only when told to, for the limits' arithmetic."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_token_bucket_keeps_every_second_within_the_rate_and_loses_little() -> None:
+    for rate in (0.5, 1, 25, 30, 1000):
+        clock = FakeClock()
+        limiter = RateLimiter(rate, clock)
+        taken: list[float] = []
+        while clock.now < 160.0:
+            wait = limiter.reserve()
+            if wait:
+                clock.now += wait + 0.0003  # the event loop wakes a little late
+            else:
+                taken.append(clock.now)
+        assert most_in_window(taken, 1.0) <= max(1, rate)
+        assert len(taken) / 60.0 >= 0.97 * rate
+
+
+def test_chat_spacing_remembers_one_second_and_back_off_is_capped() -> None:
+    clock = FakeClock()
+    spacing = ChatSpacing(1.0, clock)
+    spacing.started(1)
+    clock.now += 0.5
+    spacing.started(2)
+    assert spacing.busy(1) and spacing.busy(2) and not spacing.busy(3)
+    assert spacing.seconds_until_free() == 0.5
+    clock.now += 0.5
+    assert not spacing.busy(1) and spacing.busy(2)
+    spacing.started(3)  # forgets chat 1
+    assert not spacing.busy(1)
+    assert RetryPolicy(first_delay=2.0, max_delay=5.0).delay(3) == 5.0

@@ -85,20 +85,41 @@ class Dialog:
         await self.forget_screen(target)
         question = session.progress().question
         assert question is not None, "a session that is not completed has a next question"
-        sent = await target.answer(
-            question_text(session, question, self.texts),
-            reply_markup=question_keyboard(session, question, self.texts),
-        )
-        await self.remember(session, question, sent.message_id)
+        await self.present(target, session, question)
+
+    async def present(
+        self,
+        event: CallbackQuery | Message,
+        session: Session,
+        question: Question,
+        selected: list[str] | None = None,
+    ) -> None:
+        """Show a question, its dialog state written *first*.
+
+        The citizen can press a button the moment the screen appears, and a crash can
+        come right after it appears: written afterwards, the state would still name the
+        previous question, the press would be refused as stale, and a typed answer would
+        be stored under the previous question. A question message sent anew gets its id
+        recorded once Telegram has assigned it.
+        """
+        edited = event.message if isinstance(event, CallbackQuery) else None
+        known = edited.message_id if edited is not None else None
+        await self.remember(session, question, known, selected)
+        texts = self.texts
+        markup = question_keyboard(session, question, texts, selected or [])
+        screen = await show(event, question_text(session, question, texts), markup)
+        if screen is not None and screen.message_id != known:
+            await self.remember(session, question, screen.message_id, selected)
 
     async def remember(
         self,
         session: Session,
         question: Question,
-        message_id: int,
+        message_id: int | None,
         selected: list[str] | None = None,
     ) -> None:
-        await self.state.set_state(Questionnaire.answering)
+        if await self.state.get_state() != Questionnaire.answering.state:
+            await self.state.set_state(Questionnaire.answering)
         await self.state.set_data(
             {
                 "response": session.response.id,
@@ -140,11 +161,7 @@ class Dialog:
     async def show_question(
         self, event: CallbackQuery, session: Session, question: Question, selected: list[str]
     ) -> None:
-        texts = self.texts
-        text = question_text(session, question, texts)
-        screen = await show(event, text, question_keyboard(session, question, texts, selected))
-        if screen is not None:
-            await self.remember(session, question, screen.message_id, selected)
+        await self.present(event, session, question, selected)
 
     async def advance(
         self,
@@ -165,14 +182,7 @@ class Dialog:
             title = escape(updated.survey.title.get(self.texts.language))
             await show(event, self.texts("survey.thanks", title=title))
             return None
-        texts = self.texts
-        screen = await show(
-            event,
-            question_text(updated, following, texts),
-            question_keyboard(updated, following, texts),
-        )
-        if screen is not None:
-            await self.remember(updated, following, screen.message_id)
+        await self.present(event, updated, following)
         return None
 
 

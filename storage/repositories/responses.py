@@ -97,6 +97,16 @@ class ResponseRepository:
         )
         return Response.from_row(row) if row else None
 
+    async def latest_in_closed_wave(self, respondent_id: int) -> Response | None:
+        """The respondent's response to the most recently ended closed wave, if any."""
+        row = await self._db.fetch_one(
+            "SELECT r.* FROM responses r JOIN waves w ON w.id = r.wave_id"
+            " WHERE r.respondent_id = ? AND w.state = 'closed'"
+            " ORDER BY w.ends_at DESC, w.id DESC LIMIT 1",
+            (respondent_id,),
+        )
+        return Response.from_row(row) if row else None
+
     async def answers(self, response_id: int) -> dict[str, AnswerValue]:
         rows = await self._db.fetch_all(
             "SELECT question_id, value FROM answers WHERE response_id = ?", (response_id,)
