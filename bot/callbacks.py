@@ -140,8 +140,11 @@ class WaveCancelCb(CallbackData, prefix="wx"):
     step: Literal["ask", "yes", "no"]
 
 
+ResultsKind = Literal["export", "report"]
+
+
 class ResultsCb(CallbackData, prefix="rs"):
     """An admin's choice of wave for /export (CSV files) or /report (chart)."""
 
     wave: int
-    kind: Literal["export", "report"]
+    kind: ResultsKind

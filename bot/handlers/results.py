@@ -16,7 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ResultsCb
+from bot.callbacks import ResultsCb, ResultsKind
 from bot.middlewares.admin import admin_only
 from bot.results_cache import ClosedWaveResults
 from bot.settings import Settings
@@ -32,7 +32,7 @@ UPLOAD_LIMIT = 49 * 1024 * 1024
 WAVES_OFFERED = 10
 
 
-async def _wave_choice(message: Message, store: Store, texts: Texts, kind: str) -> None:
+async def _wave_choice(message: Message, store: Store, texts: Texts, kind: ResultsKind) -> None:
     waves = list(reversed((await store.waves.all())[-WAVES_OFFERED:]))
     if not waves:
         await message.answer(texts("admin.no_waves"))
@@ -40,7 +40,7 @@ async def _wave_choice(message: Message, store: Store, texts: Texts, kind: str) 
     builder = InlineKeyboardBuilder()
     for wave in waves:
         label = texts("results.wave_button", wave=wave.id, survey=wave.survey_id)
-        builder.button(text=label, callback_data=ResultsCb(wave=wave.id, kind=kind))  # type: ignore[arg-type]
+        builder.button(text=label, callback_data=ResultsCb(wave=wave.id, kind=kind))
     builder.adjust(1)
     await message.answer(texts("results.pick_wave"), reply_markup=builder.as_markup())
 
@@ -50,24 +50,16 @@ def _wave_argument(command: CommandObject) -> int | None:
     return int(argument) if argument.isdigit() and len(argument) < 12 else None
 
 
-async def export_command(
+async def results_command(
     message: Message, command: CommandObject, store: Store, texts: Texts, settings: Settings
 ) -> None:
+    """`/export [ID]` and `/report [ID]`: without an id, offer the recent waves."""
+    kind: ResultsKind = "export" if command.command == "export" else "report"
     wave_id = _wave_argument(command)
     if wave_id is None:
-        await _wave_choice(message, store, texts, "export")
+        await _wave_choice(message, store, texts, kind)
     else:
-        await send_exports(message, wave_id, store, texts, settings)
-
-
-async def report_command(
-    message: Message, command: CommandObject, store: Store, texts: Texts, settings: Settings
-) -> None:
-    wave_id = _wave_argument(command)
-    if wave_id is None:
-        await _wave_choice(message, store, texts, "report")
-    else:
-        await send_report(message, wave_id, store, texts, settings)
+        await SENDERS[kind](message, wave_id, store, texts, settings)
 
 
 async def on_results_choice(
@@ -79,8 +71,7 @@ async def on_results_choice(
 ) -> None:
     if not isinstance(callback.message, Message):
         return
-    send = send_exports if callback_data.kind == "export" else send_report
-    await send(callback.message, callback_data.wave, store, texts, settings)
+    await SENDERS[callback_data.kind](callback.message, callback_data.wave, store, texts, settings)
 
 
 async def send_exports(
@@ -131,6 +122,9 @@ async def send_report(
     )
 
 
+SENDERS = {"export": send_exports, "report": send_report}
+
+
 def _score(estimate: Estimate | None) -> str:
     return "—" if estimate is None else f"{estimate.score:.1f}"
 
@@ -177,8 +171,7 @@ async def my_results(
 def create_admin_router() -> Router:
     """A new router each call: aiogram attaches a router to one dispatcher only."""
     router = admin_only(Router(name="results_admin"))
-    router.message.register(export_command, Command("export"))
-    router.message.register(report_command, Command("report"))
+    router.message.register(results_command, Command("export", "report"))
     router.callback_query.register(on_results_choice, ResultsCb.filter())
     return router
 
@@ -189,4 +182,3 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(my_results, Command("results"))
     return router
-
