@@ -142,7 +142,8 @@ class Broadcaster:
                 UNLIMITED_CONCURRENCY if rate is None else max(4, min(256, math.ceil(rate / 4)))
             )
         self._slots = asyncio.Semaphore(concurrency)
-        # About half a second of sending per claim, so a wave closed meanwhile stops soon.
+        # Claims of about half a second of sending, at most two ahead: a wave closed or
+        # cancelled meanwhile has nothing more sent after a second or so.
         self._batch = 500 if rate is None else max(1, min(500, math.ceil(rate / 2)))
         self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue()
         self._queued_chats: set[int] = set()

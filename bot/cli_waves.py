@@ -56,7 +56,7 @@ async def create_command(args: argparse.Namespace, settings: Settings) -> int:
             await context.store.audit.record(
                 "cli", getpass.getuser(), "wave.create", {"wave": wave_id, **asked}
             )
-    except (ValueError, WavePlanError) as error:
+    except (ValueError, OverflowError, WavePlanError) as error:
         print(f"civicpulse: wave not created: {error}", file=sys.stderr)
         return 1
     print(wave_id)
