@@ -186,12 +186,14 @@ class Application:
         commands = {
             "ru": [
                 ("survey", "Пройти опрос"),
+                ("results", "Результаты моего региона"),
                 ("profile", "Изменить профиль"),
                 ("privacy", "Какие данные хранятся"),
                 ("delete_me", "Удалить мои данные"),
             ],
             "en": [
                 ("survey", "Take a survey"),
+                ("results", "My region's results"),
                 ("profile", "Change your profile"),
                 ("privacy", "What data is stored"),
                 ("delete_me", "Erase my data"),
