@@ -13,7 +13,6 @@ developer's machine and fails in CI, where its absence would be a broken set-up.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -21,12 +20,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiogram.types import BufferedInputFile
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from bot.sandbox.personas import ADMIN_ID
 from tests.sandbox_harness import Sandbox, running_sandbox
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -81,17 +76,6 @@ async def browser() -> AsyncIterator[Browser]:
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     async with running_sandbox(tmp_path, long_poll_seconds=25) as running:
         yield running
-
-
-def chart_png() -> bytes:
-    """A small bar chart, standing in for the charts the admin chat sends."""
-    figure = Figure(figsize=(4, 2.4), dpi=100)
-    axes = figure.subplots()
-    axes.bar(["49", "65", "05"], [75.0, 62.5, 58.0], color="#3b6ea8")
-    axes.set_ylim(0, 100)
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
-    return buffer.getvalue()
 
 
 class ChatPage:
@@ -201,18 +185,17 @@ async def test_onboarding_a_wave_and_a_survey_in_the_browser(
     await chat.act_as("Ольга")
     await chat.say("/stats 1", then="Завершили: 1")
 
-    # Results as files: a chart is shown in the chat and a CSV export downloads.
-    bot = sandbox.runtime.app.bot
-    await bot.send_photo(ADMIN_ID, BufferedInputFile(chart_png(), "chart.png"), caption="Индекс")
-    csv = b"wave_id,region_code,score\n1,49,75.0\n"
-    await bot.send_document(ADMIN_ID, BufferedInputFile(csv, "ratings.csv"), caption="Рейтинг")
-    await expect(chat.last_bot_message).to_contain_text("ratings.csv")
+    # Results as the admin asks for them: the chart is shown, the CSV files download.
+    await chat.say("/report 1", then="Индекс удовлетворённости")
     await page.wait_for_function(IMAGE_SHOWN)
+    await chat.say("/export 1", then="answers_wave1.csv")
     async with page.expect_download() as downloading:
-        await page.locator("#messages a.document").last.click()
+        await page.locator("#messages a.document", has_text="ratings_wave1.csv").click()
     download = await downloading.value
-    assert download.suggested_filename == "ratings.csv"
-    assert Path(await download.path()).read_bytes() == csv
+    assert download.suggested_filename == "ratings_wave1.csv"
+    ratings = Path(await download.path()).read_bytes().decode("utf-8-sig")
+    assert ratings.startswith("wave_id;region_code;region_name;")
+    assert ";49;" in ratings
     await page.screenshot(path=ARTIFACTS / "sandbox-admin.png")
 
     # The command menu offers what the bot announced; the reset starts everything over.
