@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,16 +50,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.store import Store  # noqa: E402
-from storage.survey_sync import sync_surveys  # noqa: E402
-from storage.wave_planning import WavePlan, create_wave  # noqa: E402
-from tests.bot_process import BotProcess, bot_environment  # noqa: E402
-from tests.harness import TOKEN, write_scale_survey  # noqa: E402
+from tests.bot_process import BotProcess, bot_environment, seed_wave  # noqa: E402
+from tests.harness import TOKEN  # noqa: E402
 
-SURVEY_ID = "scale"
-REGION = "49"
-AGE_BAND = "36-44"
 FIRST_USER_ID = 700_000
 _POSITION = re.compile(r"вопрос (\d+) / (\d+)")
 
@@ -169,27 +161,6 @@ class Crowd:
             self._press_later(citizen)
 
 
-async def prepare(directory: Path, citizens: int, questions: int) -> int:
-    """Database with the citizens and a wave that the bot opens on start; returns its id."""
-    surveys_dir = directory / "surveys"
-    write_scale_survey(surveys_dir, questions, SURVEY_ID)
-    database = await Database.open(directory / "civicpulse.db")
-    try:
-        store = Store(database)
-        stored = await sync_surveys(store, surveys_dir)
-        for n in range(citizens):
-            telegram_id = FIRST_USER_ID + n
-            await store.respondents.record_consent(telegram_id, "ru", "bench")
-            await store.respondents.update_profile(
-                telegram_id, region_code=REGION, age_band=AGE_BAND
-            )
-        now = datetime.now(UTC)
-        plan = WavePlan(SURVEY_ID, now - timedelta(seconds=1), now + timedelta(days=1), None, "all")
-        return await create_wave(store, stored, plan)
-    finally:
-        await database.close()
-
-
 def check_database(path: Path, wave_id: int) -> tuple[int, int]:
     """(answers, completed responses) of the wave, read after the bot has exited."""
     with contextlib.closing(sqlite3.connect(path)) as db:
@@ -224,10 +195,10 @@ async def run(args: argparse.Namespace) -> int:
         directory = Path(args.keep or tmp)
         directory.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        wave_id = await prepare(directory, args.citizens, args.questions)
+        ids = range(FIRST_USER_ID, FIRST_USER_ID + args.citizens)
+        wave_id = await seed_wave(directory, ids, args.questions)
         print(f"prepared {args.citizens} citizens in {time.monotonic() - started:.1f} s")
         async with FakeTelegram(token=TOKEN) as server:
-            ids = range(FIRST_USER_ID, FIRST_USER_ID + args.citizens)
             crowd = Crowd(
                 server,
                 {user_id: server.user(user_id, f"Citizen {user_id}") for user_id in ids},

@@ -1,27 +1,41 @@
-"""Drains the invitation outbox into Telegram as fast as Telegram allows, losing nothing.
+"""Drains the invitation outbox into Telegram as fast as Telegram allows: to each person at
+most once, and to everyone unless the process dies at one precise instant.
 
 The delivery guarantee (docs/waves.md states it for operators):
 
-* A row is claimed — committed as `sending` — before its request starts, and settled —
-  committed as `delivered`, `blocked`, `failed` or `pending` again — after the answer.
-* An orderly stop (SIGTERM, `stop()`) stops claiming, hands back rows whose request has
-  not started, waits for the requests in flight and commits their outcomes: across stops
+* Every step of a row is committed. The claimer reserves due rows a moment ahead as
+  `claimed`; immediately before the sender starts the requests of a group — those it is
+  about to start this tick, each already holding a rate token and a concurrency slot —
+  it commits the group as `sending` in one UPDATE, and only then do their requests start.
+  After Telegram answers, the row is settled `delivered`, `blocked`, `failed` or `pending`
+  again (a retry); outcomes are committed in batches every FLUSH_INTERVAL.
+* Nobody ever gets the same message twice. A row is sent again only after an answer that
+  says it was not delivered (429, 5xx, …) or when no connection could be made, never
+  because the process stopped or the answer was lost.
+* An orderly stop (SIGTERM, `stop()`) stops claiming, hands `claimed` rows back to
+  `pending`, waits for the requests in flight and commits their outcomes: across stops
   and restarts every targeted person gets the invitation exactly once.
-* After a crash (kill -9, power cut, OOM) rows left `sending` are sent again at start-up.
-  Nobody is left out; the only people who can get a second copy are those whose request
-  was in flight, or answered but not yet committed (outcomes are committed in batches
-  every FLUSH_INTERVAL), at the moment of the crash. A network error, whose outcome is
-  unknown, is likewise retried.
+* After a crash (kill -9, OOM) start-up puts `claimed` rows back to `pending` — their
+  requests never started — and records `sending` rows as `unconfirmed`: their request
+  had started, Telegram most likely accepted it, and it is NOT sent again. A person is
+  missed only if the process died between committing `sending` and the request reaching
+  Telegram (a millisecond or so; at most the `concurrency` requests then in flight); they
+  can still open the wave with /survey. (A power cut can also undo SQLite's last commits,
+  and with them this guarantee for the last moment's rows: docs/waves.md.)
 
 Limits (`bot.send_limits`): at most `rate` requests in any one-second window (every
 attempt counts), at most one request per chat per second, and a `retry_after` from
 Telegram pauses every send for that long. 403 settles the row as `blocked` and
-deactivates the respondent; 400 is permanent; other errors are retried with exponential
-back-off `RetryPolicy.max_failures` times, then settled `failed` with the reason.
+deactivates the respondent; 400 is permanent; other error answers (5xx, …) and a
+connection that could not be made are retried with exponential back-off
+`RetryPolicy.max_failures` times, then settled `failed` with the reason. A network error
+after the request went out (a timeout, a dropped connection) leaves its fate unknown: it
+is settled `unconfirmed` and not retried.
 
-Two tasks share the work: the claimer keeps up to two batches claimed ahead, so the
-sender never waits on SQLite; the sender paces requests and starts each as a task, up to
-`concurrency` in flight. Outcomes are committed in batches by a third, the flusher.
+Three tasks share the work: the claimer keeps up to two batches claimed ahead, so the
+sender never waits on a SELECT; the sender paces requests, commits each group `sending`
+and starts each request as a task, up to `concurrency` in flight; the flusher commits
+outcomes in batches.
 """
 
 from __future__ import annotations
@@ -41,9 +55,11 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
 )
 from aiogram.methods.base import Response, TelegramMethod
+from aiohttp import ClientConnectorError
 from pydantic import BaseModel, ConfigDict
 
 from bot.send_limits import (
@@ -66,6 +82,8 @@ FLUSH_SIZE = 256
 MAX_IDLE = 30.0
 #: Requests in flight when the rate is lifted; enough to hide the round trip.
 UNLIMITED_CONCURRENCY = 16
+#: Rows about to start are committed `sending` at most this often (seconds), in one UPDATE.
+START_INTERVAL = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +173,11 @@ class Broadcaster:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._inflight: set[asyncio.Task[None]] = set()
+        #: Rows ready to start (rate token and slot taken), waiting for the next commit.
+        self._to_start: list[tuple[Outgoing, Prepared | None]] = []
+        self._start_due = asyncio.Event()
+        #: Rows taken off the queue whose request has not started yet.
+        self._unstarted = 0
         self._outcomes: list[Outcome] = []
         self._dirty = asyncio.Event()
         self._flush_due = asyncio.Event()
@@ -167,16 +190,24 @@ class Broadcaster:
         """Resume where the last run stopped, then drain the outbox until stopped."""
         if self._tasks:
             return
-        interrupted = await self._outbox.recover_interrupted()
-        if interrupted:
+        recovered = await self._outbox.recover_interrupted(utc_now())
+        if recovered.released:
+            log.info(
+                "%d claimed messages had not been started when the bot last stopped abruptly;"
+                " they go out now",
+                recovered.released,
+            )
+        if recovered.unconfirmed:
             log.warning(
-                "%d messages were in flight when the bot last stopped abruptly; sending them again",
-                interrupted,
+                "%d messages were being sent when the bot last stopped abruptly; recorded as"
+                " unconfirmed and not sent again, so that nobody gets one twice",
+                recovered.unconfirmed,
             )
         self._tasks = [
             asyncio.create_task(self._flush_loop(), name="broadcast-flush"),
             asyncio.create_task(self._claim_loop(), name="broadcast-claim"),
             asyncio.create_task(self._send_loop(), name="broadcast-send"),
+            asyncio.create_task(self._start_loop(), name="broadcast-start"),
         ]
 
     def wake(self) -> None:
@@ -187,20 +218,26 @@ class Broadcaster:
         """Stop claiming, let requests in flight finish and commit every outcome."""
         if not self._tasks or self._stopping:
             return
-        flusher, claimer, sender = self._tasks
+        flusher, claimer, sender, starter = self._tasks
         self._stopping = True
         self._stopped.set()
         self._wake.set()
         self._room.set()
+        self._start_due.set()
         self._queue.put_nowait(None)
-        await asyncio.gather(claimer, sender)
+        await asyncio.gather(claimer, sender, starter)
         unsent = [item for item in _drain(self._queue) if item is not None]
+        unsent += [item for item, _ in self._to_start]
+        self._to_start = []
         if unsent:
             await self._outbox.release(item.id for item in unsent)
         if self._inflight:
             _, late = await asyncio.wait(self._inflight, timeout=timeout)
             if late:
-                log.warning("%d sends still running at shutdown; resent on restart", len(late))
+                log.warning(
+                    "%d sends still running at shutdown; recorded unconfirmed at the next start",
+                    len(late),
+                )
         self._drained = True
         self._dirty.set()
         self._flush_due.set()
@@ -209,7 +246,12 @@ class Broadcaster:
     @property
     def idle(self) -> bool:
         """Nothing queued, in flight or waiting to be committed (for tests and benchmarks)."""
-        return self._queue.empty() and not self._inflight and not self._outcomes
+        return (
+            self._queue.empty()
+            and not self._unstarted
+            and not self._inflight
+            and not self._outcomes
+        )
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -249,17 +291,68 @@ class Broadcaster:
     # -- sending -------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
+        """Pace the queue: each row takes a concurrency slot and a rate token, is rendered,
+        and is handed to the starter. Nothing here waits on the database."""
         while (item := await self._queue.get()) is not None:
+            self._unstarted += 1
             if self._queue.qsize() <= self._batch:
                 self._room.set()
             await self._slots.acquire()
             if not await self._ready():
                 self._slots.release()
+                self._unstarted -= 1
                 self._queue.put_nowait(item)  # handed back to the outbox by stop()
                 return
-            task = asyncio.create_task(self._send(item))
+            self._to_start.append((item, await self._prepare(item)))
+            self._start_due.set()
+
+    async def _start_loop(self) -> None:
+        """Group commit: every row ready since the last commit is committed `sending` in one
+        UPDATE, then its request starts. One commit at a time, at most one per
+        START_INTERVAL: a commit costs about as much as ten rows in it, so a busy sender
+        commits a few milliseconds' worth at once, while a row ready after a quiet spell
+        goes at once."""
+        last = -math.inf
+        while True:
+            await self._start_due.wait()
+            if (wait := last + START_INTERVAL - self._clock()) > 0:
+                await asyncio.sleep(wait)
+            if self._stopping:
+                return  # rows not committed are released by stop()
+            self._start_due.clear()
+            group, self._to_start = self._to_start, []
+            last = self._clock()
+            if group:
+                await self._launch(group)
+
+    async def _launch(self, group: list[tuple[Outgoing, Prepared | None]]) -> None:
+        """Commit the group `sending`, then start its requests — in that order, so that a
+        crash can never leave a started request looking unstarted (and send it again)."""
+        try:
+            committed = await self._outbox.start_sending([item.id for item, _ in group], utc_now())
+        except Exception:
+            log.exception("could not commit %d messages as sending; trying again", len(group))
+            self._to_start[:0] = group
+            await self._sleep(1.0)
+            self._start_due.set()
+            return
+        for item, prepared in group:
+            self._unstarted -= 1
+            if not committed:
+                self._slots.release()
+                self._queued_chats.discard(item.chat_id)
+                continue
+            task = asyncio.create_task(self._send(item, prepared))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
+
+    async def _prepare(self, item: Outgoing) -> Prepared | None:
+        """The message, rendered before the commit so nothing slow sits between the commit
+        and the request (it is cached); None if it cannot be — the send then fails."""
+        try:
+            return await self._compose(item)
+        except Exception:
+            return None
 
     async def _ready(self) -> bool:
         """Wait out any pause and take a rate token; False if stopping meanwhile."""
@@ -283,9 +376,9 @@ class Broadcaster:
             self._paused_until = until
             log.warning("Telegram asked to wait %s s; all sending paused", seconds)
 
-    async def _send(self, item: Outgoing) -> None:
+    async def _send(self, item: Outgoing, prepared: Prepared | None) -> None:
         try:
-            outcome = await self._attempt(item)
+            outcome = await self._attempt(item, prepared)
         finally:
             self._slots.release()
             self._queued_chats.discard(item.chat_id)
@@ -294,12 +387,22 @@ class Broadcaster:
         if len(self._outcomes) >= FLUSH_SIZE or outcome.state == "pending":
             self._flush_due.set()
 
-    async def _attempt(self, item: Outgoing) -> Outcome:
+    async def _attempt(self, item: Outgoing, prepared: Prepared | None) -> Outcome:
         """One request, and what its answer means for the row."""
         try:
-            prepared = await self._compose(item)
+            if prepared is None:
+                prepared = await self._compose(item)
             if not await self._issue(item):
-                return Outcome(item.id, item.chat_id, "pending", item.failures)
+                # A pause began since the group was committed: not sent; due after it.
+                retry_at = utc_now() + timedelta(seconds=self._paused_until - self._clock())
+                return Outcome(
+                    item.id,
+                    item.chat_id,
+                    "pending",
+                    item.failures,
+                    "not sent: Telegram asked to wait",
+                    retry_at=retry_at,
+                )
             message = await self._bot(
                 SendInvitation(
                     chat_id=item.chat_id,
@@ -318,6 +421,12 @@ class Broadcaster:
             return Outcome(item.id, item.chat_id, "blocked", item.failures, error.message)
         except TelegramBadRequest as error:
             return Outcome(item.id, item.chat_id, "failed", item.failures + 1, error.message)
+        except TelegramNetworkError as error:
+            if isinstance(error.__cause__, ClientConnectorError):
+                return self._transient(item, error.message)  # never left: safe to retry
+            # A timeout or a dropped connection after the request went out: Telegram may
+            # well have delivered it, so it is not sent again (never twice).
+            return Outcome(item.id, item.chat_id, "unconfirmed", item.failures, error.message)
         except TelegramAPIError as error:
             return self._transient(item, error.message)
         except Exception as error:
@@ -329,14 +438,13 @@ class Broadcaster:
 
     async def _issue(self, item: Outgoing) -> bool:
         """The last checks before the request leaves: the hard rate cap, and any pause that
-        began since the send was scheduled. False if stopping in a pause: not sent."""
-        while True:
-            await self._wait_out_pause()
-            await self._window.admit()
-            if self._paused_until <= self._clock():
-                break
-            if self._stopping:
-                return False
+        began since the group was committed. False if paused: not sent, and not waiting
+        either — a row committed `sending` must not linger unstarted."""
+        if self._paused_until > self._clock():
+            return False
+        await self._window.admit()
+        if self._paused_until > self._clock():
+            return False
         self._spacing.started(item.chat_id)
         return True
 

@@ -1,6 +1,8 @@
 """`civicpulse wave stats`: a wave's figures as a plain-text table for the terminal.
 
 The same `WaveStats` as the chat's `/stats` and progress message, laid out for a console.
+"delivered" includes invitations recorded `unconfirmed` after a crash; their number is
+printed below the table when there are any.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def stats_report(
         lines.append(_row(label, figures))
     lines.append(_row("all regions", total))
     lines.append("")
+    if total.unconfirmed:
+        lines.append(
+            f"delivered includes {total.unconfirmed} unconfirmed: the request had started when"
+            " the bot crashed, so Telegram most likely accepted it; not sent again"
+        )
     lines.append("rate = completed ÷ reached (invitation delivered, or started on their own)")
     return "\n".join(lines)
 

@@ -84,7 +84,7 @@ class SQLiteStorage(BaseStorage):
         storage_key = self._keys.build(key)
         row = self._rows.get(storage_key)
         if row is None:
-            found = await self._db.fetch_one(
+            found = await self._db.point_fetch(
                 "SELECT state, data FROM fsm_states WHERE storage_key = ?", (storage_key,)
             )
             state, data = (found["state"], found["data"]) if found else (None, _EMPTY)
@@ -102,11 +102,11 @@ class SQLiteStorage(BaseStorage):
         self._remember(storage_key, _Row(key.user_id, state, data))
         try:
             if state is None and data == _EMPTY:
-                await self._db.execute(
+                await self._db.point_execute(
                     "DELETE FROM fsm_states WHERE storage_key = ?", (storage_key,)
                 )
             else:
-                await self._db.execute(
+                await self._db.point_execute(
                     "INSERT INTO fsm_states (storage_key, user_id, state, data)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (storage_key) DO UPDATE"
                     " SET state = excluded.state, data = excluded.data",

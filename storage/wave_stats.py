@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 from storage.clock import from_db, to_db, utc_now
+from storage.repositories.invitations import DELIVERED, UNSETTLED
 from storage.repositories.waves import Wave
 from storage.store import Store
 
@@ -22,12 +23,17 @@ RATE_WINDOW = timedelta(seconds=10)
 class Figures:
     """Counts for one region (or the whole wave).
 
-    `reached` counts people the wave got to: an invitation was delivered, or they started
-    on their own (e.g. registered while it was open). Completion rate is completed ÷ reached.
+    `delivered` includes `unconfirmed`: invitations whose request had started when the bot
+    crashed, so their answer was never recorded; Telegram most likely accepted them, and
+    they are not sent again (docs/waves.md, "The delivery guarantee"). `unconfirmed` is
+    that part of `delivered`, shown apart. `reached` counts people the wave got to: an
+    invitation was delivered, or they started on their own (e.g. registered while it was
+    open). Completion rate is completed ÷ reached.
     """
 
     invited: int = 0
     delivered: int = 0
+    unconfirmed: int = 0
     blocked: int = 0
     failed: int = 0
     waiting: int = 0
@@ -88,19 +94,21 @@ async def wave_stats(store: Store, wave: Wave, now: datetime | None = None) -> W
     ):
         region, n, state = row["region_code"], row["n"], row["state"]
         if row["kind"] == "reminder":
-            bump(region, reminded=n if state == "delivered" else 0)
-            bump(region, waiting=n if state in ("pending", "sending") else 0)
+            bump(region, reminded=n if state in DELIVERED else 0)
+            bump(region, waiting=n if state in UNSETTLED else 0)
             continue
         bump(region, invited=n)
-        if state in ("pending", "sending"):
+        if state in UNSETTLED:
             bump(region, waiting=n)
+        elif state == "unconfirmed":
+            bump(region, delivered=n, unconfirmed=n)
         else:
             bump(region, **{state: n})
     for row in await db.fetch_all(
         "SELECT region_code, COUNT(*) AS started, SUM(completed_at IS NOT NULL) AS completed,"
         " SUM(NOT EXISTS (SELECT 1 FROM invitations i WHERE i.wave_id = s.wave_id"
         "   AND i.respondent_id = s.respondent_id AND i.kind = 'invitation'"
-        "   AND i.state = 'delivered')) AS uninvited"
+        "   AND i.state IN ('delivered', 'unconfirmed'))) AS uninvited"
         " FROM responses s WHERE s.wave_id = ? GROUP BY region_code",
         (wave.id,),
     ):
@@ -119,6 +127,8 @@ async def wave_stats(store: Store, wave: Wave, now: datetime | None = None) -> W
 
 
 async def _rate(store: Store, wave_id: int, now: datetime) -> float:
+    """Sends settled recently; `unconfirmed` rows are left out: they are settled in one go
+    at start-up, not sent at any rate."""
     row = await store.database.fetch_one(
         "SELECT COUNT(*) AS n, MIN(updated_at) AS first FROM invitations"
         " WHERE wave_id = ? AND state IN ('delivered', 'blocked', 'failed') AND updated_at >= ?",

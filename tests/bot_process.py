@@ -12,9 +12,19 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.fake_telegram import FakeTelegram
+from storage.database import Database
+from storage.store import Store
+from storage.survey_sync import sync_surveys
+from storage.wave_planning import WavePlan, create_wave
+from tests.harness import write_scale_survey
+
+#: Where `seed_wave` puts its citizens: Novgorod region, general track.
+SEED_REGION = "49"
+SEED_AGE_BAND = "36-44"
 
 
 def bot_environment(server: FakeTelegram, directory: Path, **settings: str) -> dict[str, str]:
@@ -32,6 +42,28 @@ def bot_environment(server: FakeTelegram, directory: Path, **settings: str) -> d
     )
     env.update({key.upper(): value for key, value in settings.items()})
     return env
+
+
+async def seed_wave(directory: Path, telegram_ids: Sequence[int], questions: int) -> int:
+    """A database in `directory` with registered citizens and a wave of a scale survey
+    (`directory/surveys`) that the bot opens when it starts; returns the wave id."""
+    surveys_dir = directory / "surveys"
+    write_scale_survey(surveys_dir, questions)
+    database = await Database.open(directory / "civicpulse.db")
+    try:
+        store = Store(database)
+        stored = await sync_surveys(store, surveys_dir)
+        for telegram_id in telegram_ids:
+            await store.respondents.record_consent(telegram_id, "ru", "test")
+            await store.respondents.update_profile(
+                telegram_id, region_code=SEED_REGION, age_band=SEED_AGE_BAND
+            )
+        now = datetime.now(UTC)
+        (survey_id,) = stored
+        plan = WavePlan(survey_id, now - timedelta(seconds=1), now + timedelta(days=1), None, "all")
+        return await create_wave(store, stored, plan)
+    finally:
+        await database.close()
 
 
 class BotProcess:
@@ -77,6 +109,12 @@ class BotProcess:
             )
         self.starts += 1
 
+    def send_signal(self, signum: int) -> None:
+        """Deliver a signal now, without waiting (e.g. from inside the fake server)."""
+        assert self._process is not None
+        if self._process.returncode is None:
+            self._process.send_signal(signum)
+
     async def kill(self) -> int:
         """SIGKILL: no handler, no flush, no goodbye — a crash or an OOM kill."""
         return await self._signal(signal.SIGKILL)
@@ -84,6 +122,11 @@ class BotProcess:
     async def terminate(self, timeout: float = 30.0) -> int:
         """SIGTERM, as systemd or docker stop sends; returns the exit status."""
         return await self._signal(signal.SIGTERM, timeout)
+
+    async def wait(self, timeout: float = 30.0) -> int:
+        """The exit status, once the process has ended by itself or by a signal."""
+        assert self._process is not None
+        return await asyncio.wait_for(self._process.wait(), timeout)
 
     async def _signal(self, signum: int, timeout: float = 10.0) -> int:
         assert self._process is not None

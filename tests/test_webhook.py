@@ -68,6 +68,9 @@ def consent_press(user_id: int, server: FakeTelegram) -> dict[str, Any]:
                 "chat": {"id": user_id, "type": "private", "first_name": "Вика"},
                 "from": server.bot_user,
                 "text": "consent",
+                "reply_markup": {
+                    "inline_keyboard": [[{"text": "Согласен", "callback_data": "c:yes:ru"}]]
+                },
             },
         },
     }

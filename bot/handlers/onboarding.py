@@ -25,6 +25,7 @@ from bot.callbacks import (
     RegionCb,
     SummaryCb,
 )
+from bot.filters import ButtonOnMessage
 from bot.handlers.questionnaire import offer_surveys
 from bot.handlers.replies import show
 from bot.keyboards import (
@@ -290,7 +291,8 @@ def create_router() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     router.message.register(start, CommandStart())
     router.message.register(profile, Command("profile"))
-    router.callback_query.register(on_consent, ConsentCb.filter())
+    # No dialog state guards consent: the button itself must be on the message pressed.
+    router.callback_query.register(on_consent, ConsentCb.filter(), ButtonOnMessage())
     router.callback_query.register(
         on_language, StateFilter(Onboarding.language), LanguageCb.filter()
     )

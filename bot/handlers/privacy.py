@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import DeleteMeCb
+from bot.filters import ButtonOnMessage
 from bot.handlers.replies import show
 from bot.keyboards import delete_keyboard
 from bot.texts import Texts
@@ -47,5 +48,6 @@ def create_router() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     router.message.register(privacy, Command("privacy"))
     router.message.register(delete_me, Command("delete_me"))
-    router.callback_query.register(on_delete_me, DeleteMeCb.filter())
+    # Erasure needs no dialog state, so the button must really be on the message pressed.
+    router.callback_query.register(on_delete_me, DeleteMeCb.filter(), ButtonOnMessage())
     return router

@@ -104,12 +104,14 @@ class Dialog:
         """
         edited = event.message if isinstance(event, CallbackQuery) else None
         known = edited.message_id if edited is not None else None
-        await self.remember(session, question, known, selected)
+        # The message that led here: the same message delivered again is not a new answer.
+        after = event.message_id if isinstance(event, Message) else None
+        await self.remember(session, question, known, selected, after)
         texts = self.texts
         markup = question_keyboard(session, question, texts, selected or [])
         screen = await show(event, question_text(session, question, texts), markup)
         if screen is not None and screen.message_id != known:
-            await self.remember(session, question, screen.message_id, selected)
+            await self.remember(session, question, screen.message_id, selected, after)
 
     async def remember(
         self,
@@ -117,15 +119,19 @@ class Dialog:
         question: Question,
         message_id: int | None,
         selected: list[str] | None = None,
+        after: int | None = None,
     ) -> None:
         if await self.state.get_state() != Questionnaire.answering.state:
             await self.state.set_state(Questionnaire.answering)
+        if after is None:
+            after = (await self.state.get_data()).get("after")
         await self.state.set_data(
             {
                 "response": session.response.id,
                 "question": session.survey.questions.index(question),
                 "message": message_id,
                 "selected": selected or [],
+                "after": after,
             }
         )
 
@@ -140,9 +146,14 @@ class Dialog:
             )
 
     async def on_screen(
-        self, press: QuestionPress, answer: CallbackAnswer
+        self, press: QuestionPress, answer: CallbackAnswer, callback: CallbackQuery | None = None
     ) -> tuple[Session, Question, list[str]] | None:
-        """The session and question a press refers to, if that question is the one on screen."""
+        """The session and question a press refers to, if that question is the one on screen.
+
+        A press on the live message that names another question means the message shows an
+        older screen than the dialog has reached — a crash came between storing a step and
+        showing the next question. The press is refused and the live question shown.
+        """
         session = await self.participation.session(self.respondent, press.response)
         if isinstance(session, Refusal):
             answer.text = refusal_text(session, self.texts)
@@ -155,8 +166,20 @@ class Dialog:
             press.question,
         ):
             answer.text = self.texts("error.stale_button")
+            if shown and callback is not None and data.get("response") == press.response:
+                await self.resync(callback, session, data)
             return None
         return session, session.survey.questions[press.question], list(data.get("selected") or [])
+
+    async def resync(self, callback: CallbackQuery, session: Session, data: dict[str, Any]) -> None:
+        """Show the dialog's current question on the message pressed, if that is its screen."""
+        message, index = callback.message, data.get("question")
+        questions = session.survey.questions
+        if not isinstance(message, Message) or message.message_id != data.get("message"):
+            return
+        if isinstance(index, int) and 0 <= index < len(questions):
+            selected = list(data.get("selected") or [])
+            await self.present(callback, session, questions[index], selected)
 
     async def show_question(
         self, event: CallbackQuery, session: Session, question: Question, selected: list[str]
@@ -229,7 +252,7 @@ async def on_answer(
     dialog: Dialog,
     callback_answer: CallbackAnswer,
 ) -> None:
-    found = await dialog.on_screen(callback_data, callback_answer)
+    found = await dialog.on_screen(callback_data, callback_answer, callback)
     if found is None:
         return
     session, question, _ = found
@@ -254,7 +277,7 @@ async def on_toggle(
     callback_answer: CallbackAnswer,
 ) -> None:
     """Multi-choice ticks live in the dialog state until Done commits them as one answer."""
-    found = await dialog.on_screen(callback_data, callback_answer)
+    found = await dialog.on_screen(callback_data, callback_answer, callback)
     if found is None:
         return
     session, question, selected = found
@@ -277,7 +300,7 @@ async def on_step(
     callback_answer: CallbackAnswer,
 ) -> None:
     """Back shows the previous question; Done commits the ticks; Skip stores "no answer"."""
-    found = await dialog.on_screen(callback_data, callback_answer)
+    found = await dialog.on_screen(callback_data, callback_answer, callback)
     if found is None:
         return
     session, question, selected = found
@@ -311,6 +334,8 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
     """Free-text answers arrive as messages; anything else gets a hint and changes nothing."""
     texts = dialog.texts
     data = await dialog.state.get_data()
+    if message.message_id <= int(data.get("after") or 0):
+        return  # delivered again after a restart: it has been handled already
     session = await dialog.participation.session(dialog.respondent, int(data.get("response", 0)))
     if isinstance(session, Refusal):
         await dialog.state.clear()
@@ -322,6 +347,11 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
     )
     if question is None or question.type is not QuestionType.TEXT:
         await message.answer(texts("error.use_buttons"))
+        return
+    if data.get("message") is None:
+        # The question was stored as current but its message was never confirmed sent (a
+        # crash in between): the citizen may be answering the previous one. Ask again.
+        await dialog.present(message, session, question)
         return
     text = (message.text or "").strip()
     if not text or text.startswith("/"):

@@ -9,12 +9,18 @@ ALTER TABLE waves ADD COLUMN invited_at TEXT;
 -- One row per message owed to a respondent: the wave's invitation and, later, at most one
 -- reminder. UNIQUE (wave_id, respondent_id, kind) makes filling idempotent; `state` is the
 -- record of what happened to the message:
---   pending   waiting to be sent at or after next_attempt_at (new, or retry after an error)
---   sending   claimed by the broadcaster; its request may be in flight
---   delivered Telegram accepted it (message_id, sent_at)
---   blocked   403: the respondent blocked the bot; never retried
---   failed    a permanent error or too many transient ones (error says which)
---   skipped   no longer due: wave closed or cancelled, reminder after completion, inactive
+--   pending     waiting to be sent at or after next_attempt_at (new, or retry after an error)
+--   claimed     reserved by the broadcaster a moment ahead; its request has NOT started
+--               (after a crash: back to pending)
+--   sending     committed immediately before its request started; it may be in flight
+--               (after a crash: unconfirmed, never sent again)
+--   delivered   Telegram accepted it (message_id, sent_at)
+--   unconfirmed the request started (sent_at) but the process died before the answer was
+--               recorded; most likely delivered, and never sent again, so nobody gets a
+--               message twice (counted as delivered; docs/waves.md)
+--   blocked     403: the respondent blocked the bot; never retried
+--   failed      a permanent error or too many transient ones (error says which)
+--   skipped     no longer due: wave closed or cancelled, reminder after completion, inactive
 -- region_code is the respondent's region when the wave opened, for per-region figures.
 CREATE TABLE invitations (
     id              INTEGER PRIMARY KEY,
@@ -23,8 +29,8 @@ CREATE TABLE invitations (
     kind            TEXT    NOT NULL CHECK (kind IN ('invitation', 'reminder')),
     region_code     TEXT    NOT NULL,
     state           TEXT    NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'sending', 'delivered', 'blocked', 'failed',
-                                     'skipped')),
+                    CHECK (state IN ('pending', 'claimed', 'sending', 'delivered',
+                                     'unconfirmed', 'blocked', 'failed', 'skipped')),
     next_attempt_at TEXT    NOT NULL,
     failures        INTEGER NOT NULL DEFAULT 0,
     error           TEXT,

@@ -1,14 +1,18 @@
 """The outbox of invitations and reminders: what each respondent is owed, and what happened.
 
 A row is the only record that a message is due, so every step of its life is a committed
-state change: filled when the wave opens, claimed (`sending`) before its request leaves,
-and settled (`delivered`, `blocked`, `failed`, or back to `pending` for a retry) after.
-Whatever the process forgets in a crash, these rows still say.
+state change: filled when the wave opens (`pending`), reserved by the broadcaster a moment
+ahead (`claimed`), committed as `sending` immediately before its request starts, and
+settled (`delivered`, `blocked`, `failed`, or back to `pending` for a retry) after.
+Whatever the process forgets in a crash, these rows still say — and they say which
+requests may have started: only `sending` ones. After a crash `claimed` rows go back to
+`pending` and `sending` ones become `unconfirmed`, never sent again (docs/waves.md).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +21,15 @@ from typing import Literal
 from storage.clock import from_db, to_db
 from storage.database import Database
 
+log = logging.getLogger(__name__)
+
 InvitationKind = Literal["invitation", "reminder"]
-Settled = Literal["delivered", "blocked", "failed", "pending"]
+Settled = Literal["delivered", "unconfirmed", "blocked", "failed", "pending"]
+#: States in which a row still awaits its outcome (waiting, reserved, or in flight).
+UNSETTLED = ("pending", "claimed", "sending")
+#: States that count as delivered: accepted by Telegram, or (`unconfirmed`) started before a
+#: crash and therefore presumed accepted — the answer was lost with the process.
+DELIVERED = ("delivered", "unconfirmed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +46,21 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Rows now `sending`; how many due rows wait for a busy chat; how many were dropped."""
+    """Rows now `claimed`; how many due rows wait for a busy chat; how many were dropped."""
 
     items: list[Outgoing]
     deferred: int
     skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """What start-up found of a run that ended abruptly."""
+
+    #: `claimed` rows, whose request had not started: back to `pending`, sent as usual.
+    released: int
+    #: `sending` rows, whose request had started: now `unconfirmed`, never sent again.
+    unconfirmed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +125,8 @@ class InvitationRepository:
             " next_attempt_at, created_at, updated_at)"
             " SELECT i.wave_id, i.respondent_id, 'reminder', i.region_code, ?, ?, ?"
             " FROM invitations i"
-            " WHERE i.wave_id = ? AND i.kind = 'invitation' AND i.state = 'delivered'"
-            " AND i.sent_at <= ?"
+            " WHERE i.wave_id = ? AND i.kind = 'invitation'"
+            " AND i.state IN ('delivered', 'unconfirmed') AND i.sent_at <= ?"
             f" AND NOT {_COMPLETED.format(alias='i')}"
             " ON CONFLICT (wave_id, respondent_id, kind) DO NOTHING",
             (stamp, stamp, stamp, wave_id, to_db(invited_before)),
@@ -115,7 +136,8 @@ class InvitationRepository:
         """When the earliest invitation still owed a reminder was delivered."""
         row = await self._db.fetch_one(
             "SELECT MIN(i.sent_at) AS first FROM invitations i"
-            " WHERE i.wave_id = ? AND i.kind = 'invitation' AND i.state = 'delivered'"
+            " WHERE i.wave_id = ? AND i.kind = 'invitation'"
+            " AND i.state IN ('delivered', 'unconfirmed')"
             " AND NOT EXISTS (SELECT 1 FROM invitations m WHERE m.wave_id = i.wave_id"
             "   AND m.respondent_id = i.respondent_id AND m.kind = 'reminder')"
             f" AND NOT {_COMPLETED.format(alias='i')}",
@@ -123,18 +145,34 @@ class InvitationRepository:
         )
         return from_db(row["first"]) if row and row["first"] else None
 
-    async def recover_interrupted(self) -> int:
-        """After a crash: rows left `sending` may or may not have reached Telegram.
+    async def recover_interrupted(self, now: datetime) -> Recovered:
+        """After a crash: settle what the last run left between claiming and its outcome.
 
-        They go back to `pending` and are sent again (at-least-once; see docs/waves.md).
-        Call only when no broadcaster is running, i.e. at start-up.
+        `claimed` rows never had a request started (that is committed as `sending` first),
+        so they go back to `pending` and are sent as usual. `sending` rows had their request
+        started: Telegram most likely accepted it, and there is no way to ask, so they are
+        recorded `unconfirmed` (sent_at: when the request started) and NOT sent again —
+        at most once, never twice (docs/waves.md). One transaction; call only when no
+        broadcaster is running, i.e. at start-up.
         """
-        return await self._db.execute(
-            "UPDATE invitations SET state = 'pending' WHERE state = 'sending'"
-        )
+        stamp = to_db(now)
+        async with self._db.transaction() as connection:
+            released = await connection.execute(
+                "UPDATE invitations SET state = 'pending', updated_at = ? WHERE state = 'claimed'",
+                (stamp,),
+            )
+            unconfirmed = await connection.execute(
+                "UPDATE invitations SET state = 'unconfirmed', sent_at = updated_at,"
+                " error = 'request started before a crash; outcome unknown, not sent again',"
+                " updated_at = ? WHERE state = 'sending'",
+                (stamp,),
+            )
+            return Recovered(released.rowcount, unconfirmed.rowcount)
 
     async def claim(self, now: datetime, limit: int, busy: Callable[[int], bool]) -> Claim:
-        """Mark up to `limit` due rows `sending` and return them, oldest due first.
+        """Reserve up to `limit` due rows as `claimed` and return them, oldest due first.
+
+        A claimed row's request has not started: that takes `start_sending` first.
 
         In the same transaction, rows that are no longer owed (wave not open, reminder
         after completion, respondent inactive) are settled as `skipped`. Rows whose chat
@@ -184,17 +222,39 @@ class InvitationRepository:
                     skipped,
                 )
             await connection.execute(
-                "UPDATE invitations SET state = 'sending', updated_at = ?"
+                "UPDATE invitations SET state = 'claimed', updated_at = ?"
                 " WHERE id IN (SELECT value FROM json_each(?))",
                 (stamp, json.dumps([item.id for item in claimed])),
             )
         return Claim(claimed, deferred, len(skipped))
 
+    async def start_sending(self, ids: Sequence[int], now: datetime) -> bool:
+        """Commit claimed rows as `sending`: their requests start as soon as this returns.
+
+        One statement, one commit; each row is found by its id (`+state` keeps SQLite off
+        the state index, which would scan every claimed row). False if any row was not
+        found `claimed` — nothing in this process touches a claimed row meanwhile, so only a
+        second bot on the same database could have; then no request of the group may start
+        (the rows it did move stay `sending`, recorded `unconfirmed` at the next start:
+        never twice).
+        """
+        changed = await self._db.execute(
+            "UPDATE invitations SET state = 'sending', updated_at = ?"
+            " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
+            (to_db(now), json.dumps(list(ids))),
+        )
+        if changed == len(ids):
+            return True
+        log.error(
+            "%d of %d claimed messages were taken by another bot", len(ids) - changed, len(ids)
+        )
+        return False
+
     async def release(self, ids: Iterable[int]) -> None:
         """Give back claimed rows whose request never started (orderly shutdown)."""
         await self._db.execute(
             "UPDATE invitations SET state = 'pending'"
-            " WHERE state = 'sending' AND id IN (SELECT value FROM json_each(?))",
+            " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
             (json.dumps(list(ids)),),
         )
 
@@ -213,7 +273,7 @@ class InvitationRepository:
                     outcome.failures,
                     outcome.error,
                     outcome.message_id,
-                    stamp if outcome.state == "delivered" else None,
+                    stamp if outcome.state in DELIVERED else None,
                     to_db(outcome.retry_at) if outcome.retry_at else None,
                 )
                 for outcome in outcomes
@@ -239,10 +299,10 @@ class InvitationRepository:
         return from_db(row["due"]) if row and row["due"] else None
 
     async def unsettled(self, wave_id: int) -> int:
-        """Rows of the wave still waiting or in flight."""
+        """Rows of the wave still waiting, claimed or in flight."""
         row = await self._db.fetch_one(
             "SELECT COUNT(*) AS n FROM invitations"
-            " WHERE wave_id = ? AND state IN ('pending', 'sending')",
+            " WHERE wave_id = ? AND state IN ('pending', 'claimed', 'sending')",
             (wave_id,),
         )
         return int(row["n"]) if row else 0

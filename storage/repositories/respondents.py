@@ -46,7 +46,7 @@ class RespondentRepository:
         self._db = database
 
     async def by_telegram_id(self, telegram_id: int) -> Respondent | None:
-        row = await self._db.fetch_one(
+        row = await self._db.point_fetch(
             "SELECT * FROM respondents WHERE telegram_id = ?", (telegram_id,)
         )
         return Respondent.from_row(row) if row else None
@@ -56,11 +56,14 @@ class RespondentRepository:
     ) -> Respondent:
         """Consent is the first thing stored about a citizen; before it, nothing is."""
         now = now_db()
-        await self._db.execute(
+        await self._db.point_execute(
             "INSERT INTO respondents (telegram_id, language, consent_version, consented_at,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (telegram_id) DO UPDATE SET consent_version = excluded.consent_version,"
-            " consented_at = excluded.consented_at, active = 1, updated_at = excluded.updated_at",
+            " consented_at = excluded.consented_at, active = 1, updated_at = excluded.updated_at"
+            # Agreeing again to the same text (a double tap, a redelivered press) keeps the
+            # time of the first agreement.
+            " WHERE consent_version IS NOT excluded.consent_version OR active = 0",
             (telegram_id, language, consent_version, now, now, now),
         )
         respondent = await self.by_telegram_id(telegram_id)
@@ -73,7 +76,7 @@ class RespondentRepository:
             raise ValueError(f"not profile fields: {sorted(unknown)}")
         if fields:
             assignments = ", ".join(f"{name} = ?" for name in fields)
-            await self._db.execute(
+            await self._db.point_execute(
                 f"UPDATE respondents SET {assignments}, updated_at = ? WHERE telegram_id = ?",
                 (*fields.values(), now_db(), telegram_id),
             )

@@ -10,10 +10,13 @@ from storage.clock import now_db
 from storage.database import Database, Row
 from surveys.model import AnswerValue
 
+#: The same answer given again (a double tap, an update delivered twice) changes nothing,
+#: not even the time: only a different value replaces the stored one.
 _SAVE_ANSWER = (
     "INSERT INTO answers (response_id, question_id, topic, value, score, answered_at)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, question_id) DO UPDATE"
     " SET value = excluded.value, score = excluded.score, answered_at = excluded.answered_at"
+    " WHERE answers.value IS NOT excluded.value"
 )
 
 
@@ -67,7 +70,7 @@ class ResponseRepository:
         track: str,
     ) -> Response:
         """Idempotent: a second start (a double tap, a redelivered update) reuses the first."""
-        await self._db.execute(
+        await self._db.point_execute(
             "INSERT INTO responses (wave_id, respondent_id, survey_version_id, region_code,"
             " municipality_code, age_band, track, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (wave_id, respondent_id) DO NOTHING",
@@ -87,11 +90,11 @@ class ResponseRepository:
         return response
 
     async def get(self, response_id: int) -> Response | None:
-        row = await self._db.fetch_one("SELECT * FROM responses WHERE id = ?", (response_id,))
+        row = await self._db.point_fetch("SELECT * FROM responses WHERE id = ?", (response_id,))
         return Response.from_row(row) if row else None
 
     async def for_respondent(self, wave_id: int, respondent_id: int) -> Response | None:
-        row = await self._db.fetch_one(
+        row = await self._db.point_fetch(
             "SELECT * FROM responses WHERE wave_id = ? AND respondent_id = ?",
             (wave_id, respondent_id),
         )
@@ -108,7 +111,7 @@ class ResponseRepository:
         return Response.from_row(row) if row else None
 
     async def answers(self, response_id: int) -> dict[str, AnswerValue]:
-        rows = await self._db.fetch_all(
+        rows = await self._db.point_fetch_all(
             "SELECT question_id, value FROM answers WHERE response_id = ?", (response_id,)
         )
         return {
@@ -126,7 +129,7 @@ class ResponseRepository:
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
         row = (response_id, answer.question_id, answer.topic, value, answer.score, now_db())
         if not drop:  # the usual case: one statement is atomic by itself
-            await self._db.execute(_SAVE_ANSWER, row)
+            await self._db.point_execute(_SAVE_ANSWER, row)
             return
         async with self._db.transaction() as connection:
             await connection.execute(_SAVE_ANSWER, row)
@@ -138,7 +141,7 @@ class ResponseRepository:
     async def complete(self, response_id: int) -> bool:
         """True only for the call that actually completed it, so thanks are sent once."""
         return (
-            await self._db.execute(
+            await self._db.point_execute(
                 "UPDATE responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
                 (now_db(), response_id),
             )

@@ -99,7 +99,7 @@ class WaveRepository:
         return wave_id
 
     async def get(self, wave_id: int) -> Wave | None:
-        row = await self._db.fetch_one(f"{_SELECT} WHERE w.id = ?", (wave_id,))
+        row = await self._db.point_fetch(f"{_SELECT} WHERE w.id = ?", (wave_id,))
         return Wave.from_row(row) if row else None
 
     async def all(self) -> list[Wave]:

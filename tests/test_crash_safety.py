@@ -1,0 +1,305 @@
+"""Crash safety: kill -9 at any moment loses no acknowledged answer; SIGTERM shuts down cleanly.
+
+The bot runs as its own process (`python -m bot run`), the fake Bot API server in the
+test. An answer counts as acknowledged once the server has recorded the bot's reply to it
+(the question message edited into the next question): that is the moment a citizen
+believes the answer was taken, so it must be in the database whatever happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
+from tests.bot_process import BotProcess, bot_environment, seed_wave
+from tests.harness import Citizen, make_settings, open_wave, start_bot, table_snapshot
+from tests.harness import stored_answers as stored_answers_of
+
+QUESTIONS = 8
+FIRST_ID = 810_000
+_POSITION = re.compile(r"вопрос (\d+) / \d+")
+#: How long a citizen waits for a reply before pressing again (the bot may be dead).
+PATIENCE = 3.0
+
+
+def planned_value(user_id: int, position: int) -> int:
+    """What a citizen answers at a question: the same on every retry, as a person would."""
+    return 1 + (user_id + position) % 5
+
+
+@dataclass
+class AnsweringCitizen:
+    """Answers a survey through whatever happens to the bot, pressing again when ignored."""
+
+    server: FakeTelegram
+    user: FakeUser
+    acknowledged: dict[int, int] = field(default_factory=dict)  # position -> value
+
+    def screen(self) -> tuple[ChatMessage | None, int | None]:
+        """The survey message and the question on it (QUESTIONS + 1 once thanked)."""
+        messages = self.user.messages
+        for message in reversed(messages):
+            text = message.text or ""
+            if "Спасибо" in text:
+                return message, QUESTIONS + 1
+            match = _POSITION.search(text)
+            if match and buttons(message):
+                return message, int(match.group(1))
+        invitations = [m for m in messages if any(d.startswith("sw:") for _, d in buttons(m))]
+        return (invitations[-1] if invitations else None), None
+
+    async def answer_everything(self) -> None:
+        while True:
+            message, position = self.screen()
+            if position is not None and position > QUESTIONS:
+                return
+            version = self.server.chat_version(self.user.id)
+            if message is not None and position is None:
+                start = next(d for _, d in buttons(message) if d.startswith("sw:"))
+                self.user.press(message.message_id, start)
+            elif message is not None and position is not None:
+                value = planned_value(self.user.id, position)
+                data = next(d for label, d in buttons(message) if label == str(value))
+                self.user.press(message.message_id, data)
+            with contextlib.suppress(AssertionError):  # ignored: press again, as people do
+                await self.server.wait_for(
+                    lambda v=version: self.server.chat_version(self.user.id) > v, PATIENCE
+                )
+            _, now_at = self.screen()
+            if position is not None and now_at is not None and now_at > position:
+                self.acknowledged[position] = planned_value(self.user.id, position)
+
+
+@dataclass
+class Trap:
+    """A server watcher that acts once, when armed, at the next change in any chat.
+
+    It runs inside the server's handling of the bot's request: the bot has sent its reply
+    and is waiting for the answer, the moment between "stored" and "acknowledged".
+    """
+
+    action: Callable[[], None]
+    armed: bool = False
+
+    def __call__(self, chat_id: int) -> None:
+        if self.armed:
+            self.armed = False
+            self.action()
+
+
+def stored_answers(database: Path) -> dict[tuple[int, int], int]:
+    """(telegram id, question position) -> stored value, read with the bot stopped."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = db.execute(
+            "SELECT p.telegram_id, a.question_id, a.value FROM answers a"
+            " JOIN responses r ON r.id = a.response_id JOIN respondents p ON p.id = r.respondent_id"
+        ).fetchall()
+    return {(user, int(question[1:])): json.loads(value) for user, question, value in rows}
+
+
+def unstored(citizens: list[AnsweringCitizen], database: Path) -> list[tuple[int, int, int]]:
+    stored = stored_answers(database)
+    return [
+        (citizen.user.id, position, value)
+        for citizen in citizens
+        for position, value in citizen.acknowledged.items()
+        if stored.get((citizen.user.id, position)) != value
+    ]
+
+
+async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    rng = random.Random(20261123)
+    ids = list(range(FIRST_ID, FIRST_ID + 12))
+    wave_id = await seed_wave(tmp_path, ids, QUESTIONS)
+    env = bot_environment(
+        server, tmp_path, surveys_dir=str(tmp_path / "surveys"), throttle_rate="0"
+    )
+    bot = BotProcess(env, tmp_path)
+    citizens = [AnsweringCitizen(server, server.user(user_id, "Житель")) for user_id in ids]
+    database = tmp_path / "civicpulse.db"
+    await bot.start()
+    answering = [asyncio.create_task(citizen.answer_everything()) for citizen in citizens]
+
+    def acknowledged() -> int:
+        return sum(len(citizen.acknowledged) for citizen in citizens)
+
+    trap = Trap(lambda: os.kill(bot.pid, signal.SIGKILL))
+    stop_watching = server.watch(trap)
+    try:
+        for _ in range(5):
+            target = acknowledged() + rng.randint(3, 15)
+            await server.wait_for(
+                lambda target=target: acknowledged() >= target or all(t.done() for t in answering),
+                timeout=60,
+            )
+            if rng.random() < 0.5:
+                trap.armed = True  # kill between the bot's request and its answer
+                await server.wait_for(lambda: not trap.armed, timeout=10)
+            status = await bot.kill()
+            assert status == -signal.SIGKILL
+            assert unstored(citizens, database) == [], bot.log()[-2000:]
+            await bot.start()
+        await asyncio.wait_for(asyncio.gather(*answering), 120)
+        assert await bot.terminate() == 0, bot.log()[-2000:]
+    finally:
+        stop_watching()
+        for task in answering:
+            task.cancel()
+        if bot.running:
+            await bot.kill()
+        print(bot.log()[-8000:])  # shown by pytest only when the test fails
+
+    # Every citizen finished without a new /survey: each dialog resumed where it was.
+    stored = stored_answers(database)
+    assert stored == {
+        (user_id, position): planned_value(user_id, position)
+        for user_id in ids
+        for position in range(1, QUESTIONS + 1)
+    }
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("SELECT state FROM waves WHERE id = ?", (wave_id,)).fetchall() == [
+            ("open",)
+        ]
+        assert db.execute(
+            "SELECT count(*) FROM responses WHERE wave_id = ? AND completed_at IS NOT NULL",
+            (wave_id,),
+        ).fetchone() == (len(ids),)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert bot.starts == 6
+
+
+async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    user_id = FIRST_ID + 500
+    await seed_wave(tmp_path, [user_id], QUESTIONS)
+    env = bot_environment(server, tmp_path, surveys_dir=str(tmp_path / "surveys"))
+    bot = BotProcess(env, tmp_path)
+    citizen = AnsweringCitizen(server, server.user(user_id, "Жительница"))
+    await bot.start()
+    answering = asyncio.create_task(citizen.answer_everything())
+
+    def terminate() -> None:
+        answering.cancel()  # no press after this one: the bot is going away
+        bot.send_signal(signal.SIGTERM)
+
+    trap = Trap(terminate)
+    stop_watching = server.watch(trap)
+    try:
+        await server.wait_for(lambda: len(citizen.acknowledged) >= 3, timeout=30)
+        trap.armed = True  # SIGTERM while the bot waits for Telegram's answer to a reply
+        status = await bot.wait()
+    finally:
+        stop_watching()
+        answering.cancel()
+        if bot.running:
+            await bot.kill()
+
+    assert status == 0, bot.log()[-2000:]
+    # The update being handled at SIGTERM was finished: its button press was answered.
+    assert server.unanswered_callbacks() == []
+    assert "Polling stopped" in bot.log()
+    # Closed cleanly: the last connection checkpointed the log into the file and removed it.
+    assert not (tmp_path / "civicpulse.db-wal").exists()
+    with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    _, position = citizen.screen()
+    assert position is not None and position >= 4
+    stored = stored_answers(tmp_path / "civicpulse.db")
+    assert stored == {(user_id, p): planned_value(user_id, p) for p in range(1, position)}
+
+
+TWO_TEXTS = """\
+id: notes
+version: 1
+title: {ru: Заметки, en: Notes}
+topics:
+  - id: services
+    title: {ru: Услуги, en: Services}
+questions:
+  - id: rating
+    type: likert5
+    topic: services
+    text: {ru: Оцените услуги, en: Rate the services}
+  - id: liked
+    type: text
+    topic: services
+    text: {ru: "Что понравилось?", en: "What did you like?"}
+  - id: disliked
+    type: text
+    topic: services
+    text: {ru: "Что не понравилось?", en: "What did you dislike?"}
+"""
+
+
+class Redelivery:
+    """Records the updates users send, to deliver one again as Telegram does after a restart.
+
+    (The fake server gives the copy a new update_id; nothing in the bot looks at it.)
+    """
+
+    def __init__(self, server: FakeTelegram) -> None:
+        self.sent: list[dict[str, object]] = []
+        self._push = server.push_update
+        server.push_update = self._record  # type: ignore[method-assign]
+
+    def _record(self, update: dict[str, object]) -> int:
+        self.sent.append(update)
+        return self._push(update)
+
+    def again(self) -> None:
+        self._push(dict(self.sent[-1]))
+
+
+async def test_an_update_delivered_twice_changes_nothing_the_second_time(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    (surveys / "notes.yaml").write_text(TWO_TEXTS, encoding="utf-8")
+    running = await start_bot(make_settings(server, tmp_path, surveys_dir=surveys))
+    redelivery = Redelivery(server)
+    citizen = Citizen(server, server.user(820_001, "Инна"))
+
+    async def then_again(step: Callable[[], Awaitable[object]]) -> None:
+        await step()
+        await server.wait_until_idle()
+        before = await table_snapshot(running.app)
+        redelivery.again()
+        await server.wait_until_idle()
+        assert await table_snapshot(running.app) == before, redelivery.sent[-1]
+
+    try:
+        await open_wave(running.app, survey_id="notes", regions=["49"])
+        await then_again(lambda: citizen.command("/start"))
+        await then_again(lambda: citizen.tap("Согласен"))
+        await then_again(lambda: citizen.tap("Русский"))
+        await then_again(lambda: citizen.say("Новгород"))
+        await then_again(lambda: citizen.tap("Новгородская"))
+        await then_again(lambda: citizen.tap("Другой / не знаю"))
+        await then_again(lambda: citizen.tap("36-44 лет"))
+        await then_again(lambda: citizen.tap("Всё верно"))
+        await then_again(lambda: citizen.tap("4"))
+        await then_again(lambda: citizen.say("Вежливые сотрудники"))
+        await then_again(lambda: citizen.say("Долгие очереди"))
+        assert any("Спасибо" in (m.text or "") for m in citizen.user.messages)
+        assert await stored_answers_of(running.app, 820_001) == {
+            "rating": 4,
+            "liked": "Вежливые сотрудники",
+            "disliked": "Долгие очереди",
+        }
+        assert server.internal_errors == []
+    finally:
+        await running.stop()
