@@ -317,6 +317,7 @@ class Broadcaster:
             await self._start_due.wait()
             if (wait := last + START_INTERVAL - self._clock()) > 0:
                 await asyncio.sleep(wait)
+            await self._wait_out_pause()  # meanwhile the rows stay `claimed`: safe
             if self._stopping:
                 return  # rows not committed are released by stop()
             self._start_due.clear()

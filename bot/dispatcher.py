@@ -18,6 +18,7 @@ from bot.inline_filters import inline_magic_filters
 from bot.middlewares.callback_answer import CallbackAnswerMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.respondent import RespondentMiddleware
+from bot.middlewares.serial import SerialPerUser
 from bot.middlewares.throttle import RateLimiter, ThrottleMiddleware
 from bot.results_cache import ClosedWaveResults
 from bot.settings import Settings
@@ -50,6 +51,7 @@ def build_dispatcher(
         dispatcher.update.outer_middleware(
             ThrottleMiddleware(limiter, store, settings.default_locale)
         )
+    dispatcher.update.outer_middleware(SerialPerUser())
     # Outer and first, so that even a press no handler accepts is answered.
     dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
     respondents = RespondentMiddleware(store, settings.default_locale)

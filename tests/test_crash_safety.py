@@ -18,11 +18,21 @@ import signal
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
+from storage.database import Database
+from storage.store import Store
 from tests.bot_process import BotProcess, bot_environment, seed_wave
-from tests.harness import Citizen, make_settings, open_wave, start_bot, table_snapshot
+from tests.harness import (
+    Citizen,
+    make_settings,
+    open_wave,
+    start_bot,
+    table_snapshot,
+    wave_messages,
+)
 from tests.harness import stored_answers as stored_answers_of
 
 QUESTIONS = 8
@@ -47,16 +57,14 @@ class AnsweringCitizen:
 
     def screen(self) -> tuple[ChatMessage | None, int | None]:
         """The survey message and the question on it (QUESTIONS + 1 once thanked)."""
-        messages = self.user.messages
-        for message in reversed(messages):
+        for message in reversed(self.user.messages):
             text = message.text or ""
             if "Спасибо" in text:
                 return message, QUESTIONS + 1
             match = _POSITION.search(text)
             if match and buttons(message):
                 return message, int(match.group(1))
-        invitations = [m for m in messages if any(d.startswith("sw:") for _, d in buttons(m))]
-        return (invitations[-1] if invitations else None), None
+        return None, None
 
     async def answer_everything(self) -> None:
         while True:
@@ -64,10 +72,12 @@ class AnsweringCitizen:
             if position is not None and position > QUESTIONS:
                 return
             version = self.server.chat_version(self.user.id)
-            if message is not None and position is None:
-                start = next(d for _, d in buttons(message) if d.startswith("sw:"))
-                self.user.press(message.message_id, start)
-            elif message is not None and position is not None:
+            if message is None or position is None:
+                # Not waiting for an invitation, which is the broadcaster's business. Once a
+                # question was shown, though, the dialog must resume without /survey.
+                assert not self.acknowledged, f"{self.user.id} lost the survey message"
+                self.user.send_command("/survey")
+            else:
                 value = planned_value(self.user.id, position)
                 data = next(d for label, d in buttons(message) if label == str(value))
                 self.user.press(message.message_id, data)
@@ -95,6 +105,20 @@ class Trap:
         if self.armed:
             self.armed = False
             self.action()
+
+
+def describe(citizens: list[AnsweringCitizen], bot: BotProcess) -> str:
+    """Who is stuck where, and what the bot logged: what a failure needs to be understood."""
+    lines = []
+    for citizen in citizens:
+        _, position = citizen.screen()
+        if position is None or position <= QUESTIONS:
+            seen = [
+                (m.message_id, (m.text or "")[:30], buttons(m)[:2]) for m in citizen.user.messages
+            ]
+            lines.append(f"stuck {citizen.user.id} at {position}: {seen}")
+    lines += [line for line in bot.log().splitlines() if "apscheduler" not in line][-60:]
+    return "\n".join(lines)
 
 
 def stored_answers(database: Path) -> dict[tuple[int, int], int]:
@@ -159,9 +183,9 @@ async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
             task.cancel()
         if bot.running:
             await bot.kill()
-        print(bot.log()[-8000:])  # shown by pytest only when the test fails
+        print(describe(citizens, bot))  # shown by pytest only when the test fails
 
-    # Every citizen finished without a new /survey: each dialog resumed where it was.
+    # Once shown a question, nobody needed /survey again: each dialog resumed where it was.
     stored = stored_answers(database)
     assert stored == {
         (user_id, position): planned_value(user_id, position)
@@ -303,3 +327,90 @@ async def test_an_update_delivered_twice_changes_nothing_the_second_time(
         assert server.internal_errors == []
     finally:
         await running.stop()
+
+
+async def add_waves_around(directory: Path) -> tuple[int, int]:
+    """A wave that ended while the bot was down, and one that starts tomorrow."""
+    database = await Database.open(directory / "civicpulse.db")
+    try:
+        store = Store(database)
+        (version_id,) = [
+            row["id"] for row in await database.fetch_all("SELECT id FROM survey_versions")
+        ]
+        now = datetime.now(UTC)
+        ended = await store.waves.create(
+            version_id, now - timedelta(days=2), now - timedelta(days=1), None, "all"
+        )
+        later = await store.waves.create(
+            version_id, now + timedelta(days=1), now + timedelta(days=2), None, "all"
+        )
+        return ended, later
+    finally:
+        await database.close()
+
+
+def outbox_rows(database: Path, wave_id: int) -> dict[int, str]:
+    """Telegram id -> invitation state, read while the bot runs (WAL: a snapshot)."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = db.execute(
+            "SELECT p.telegram_id, i.state FROM invitations i"
+            " JOIN respondents p ON p.id = i.respondent_id"
+            " WHERE i.wave_id = ? AND i.kind = 'invitation'",
+            (wave_id,),
+        ).fetchall()
+    return dict(rows)
+
+
+async def test_kill_9_during_a_broadcast_invites_everyone_at_most_once(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    rng = random.Random(7)
+    ids = list(range(FIRST_ID + 1000, FIRST_ID + 1240))
+    wave_id = await seed_wave(tmp_path, ids, QUESTIONS)
+    ended, later = await add_waves_around(tmp_path)
+    env = bot_environment(
+        server, tmp_path, surveys_dir=str(tmp_path / "surveys"), broadcast_rate="120"
+    )
+    bot = BotProcess(env, tmp_path)
+    database = tmp_path / "civicpulse.db"
+
+    def delivered() -> list[int]:
+        return [r.params["chat_id"] for r in wave_messages(server, wave_id)]
+
+    def settled() -> bool:
+        states = outbox_rows(database, wave_id)
+        return len(states) == len(ids) and not {"pending", "claimed", "sending"} & set(
+            states.values()
+        )
+
+    trap = Trap(lambda: os.kill(bot.pid, signal.SIGKILL))
+    stop_watching = server.watch(trap)
+    await bot.start()
+    try:
+        for _ in range(3):
+            target = len(delivered()) + rng.randint(20, 50)
+            await server.wait_for(lambda target=target: len(delivered()) >= target, timeout=30)
+            if rng.random() < 0.5:
+                trap.armed = True  # kill while Telegram is taking an invitation
+                await server.wait_for(lambda: not trap.armed, timeout=10)
+            assert await bot.kill() == -signal.SIGKILL
+            await bot.start()
+        await server.wait_for(settled, timeout=60)
+        assert await bot.terminate() == 0
+    finally:
+        stop_watching()
+        if bot.running:
+            await bot.kill()
+        print(describe([], bot))  # shown by pytest only when the test fails
+
+    sent = delivered()
+    assert len(sent) == len(set(sent)), "someone was invited twice"
+    states = outbox_rows(database, wave_id)
+    missed = set(ids) - set(sent)
+    # The documented gap (bot/broadcast.py): a kill between committing `sending` and the
+    # request reaching Telegram leaves the row `unconfirmed` and unsent. Nobody else.
+    assert all(states[user_id] == "unconfirmed" for user_id in missed), missed
+    assert len(missed) <= 3 * 16
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        waves = dict(db.execute("SELECT id, state FROM waves").fetchall())
+    assert waves == {wave_id: "open", ended: "closed", later: "scheduled"}

@@ -150,9 +150,10 @@ class Dialog:
     ) -> tuple[Session, Question, list[str]] | None:
         """The session and question a press refers to, if that question is the one on screen.
 
-        A press on the live message that names another question means the message shows an
-        older screen than the dialog has reached — a crash came between storing a step and
-        showing the next question. The press is refused and the live question shown.
+        A press that names another question of the same response comes from a screen older
+        than the dialog — a crash between storing a step and showing the next one, or an
+        update delivered twice. The press is refused and the current question shown on the
+        message pressed, so the citizen is never left with buttons that only say "stale".
         """
         session = await self.participation.session(self.respondent, press.response)
         if isinstance(session, Refusal):
@@ -172,14 +173,17 @@ class Dialog:
         return session, session.survey.questions[press.question], list(data.get("selected") or [])
 
     async def resync(self, callback: CallbackQuery, session: Session, data: dict[str, Any]) -> None:
-        """Show the dialog's current question on the message pressed, if that is its screen."""
+        """Show the dialog's current question on the message pressed, which becomes the
+        live screen; any other screen of the dialog loses its buttons."""
         message, index = callback.message, data.get("question")
         questions = session.survey.questions
-        if not isinstance(message, Message) or message.message_id != data.get("message"):
+        if not isinstance(message, Message) or not isinstance(index, int):
             return
-        if isinstance(index, int) and 0 <= index < len(questions):
-            selected = list(data.get("selected") or [])
-            await self.present(callback, session, questions[index], selected)
+        if not 0 <= index < len(questions):
+            return
+        if data.get("message") != message.message_id:
+            await self.forget_screen(message)
+        await self.present(callback, session, questions[index], list(data.get("selected") or []))
 
     async def show_question(
         self, event: CallbackQuery, session: Session, question: Question, selected: list[str]

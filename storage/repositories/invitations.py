@@ -238,7 +238,7 @@ class InvitationRepository:
         (the rows it did move stay `sending`, recorded `unconfirmed` at the next start:
         never twice).
         """
-        changed = await self._db.execute(
+        changed = await self._db.point_execute(
             "UPDATE invitations SET state = 'sending', updated_at = ?"
             " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
             (to_db(now), json.dumps(list(ids))),
