@@ -285,9 +285,7 @@ def child_pandas(path: Path) -> dict[str, Any]:
     wide = answers.groupby(["response_id", "topic"], observed=True)["score"].mean().unstack()
     present = wide.notna()
     weight_row = pd.Series(weights)[wide.columns]
-    wide["overall"] = (wide.fillna(0) * weight_row).sum(axis=1) / (present * weight_row).sum(
-        axis=1
-    )
+    wide["overall"] = (wide.fillna(0) * weight_row).sum(axis=1) / (present * weight_row).sum(axis=1)
     long = wide.stack().dropna().rename("score").reset_index()
     long = long.merge(responses, on="response_id")
     both = pd.concat([long, long.assign(track="all")])
@@ -352,8 +350,10 @@ def main() -> None:
         build(path, args.respondents)
     size_mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
     answers = args.respondents * QUESTIONS_PER_RESPONDENT
-    print(f"database: {args.respondents:,} respondents, {answers:,} answers, 85 regions, "
-          f"{size_mb:,.0f} MB on disk")
+    print(
+        f"database: {args.respondents:,} respondents, {answers:,} answers, 85 regions, "
+        f"{size_mb:,.0f} MB on disk"
+    )
     outputs = {}
     results = {}
     for label, what, level in (
@@ -362,13 +362,16 @@ def main() -> None:
         ("answers", "answers", "region"),
     ):
         output = CACHE / f"out-{what}-{level}.csv"
-        report = run_child(["--child", what, "--db", str(path), "--out", str(output),
-                            "--level", level])
+        report = run_child(
+            ["--child", what, "--db", str(path), "--out", str(output), "--level", level]
+        )
         assert report["status"] == 0, report
         outputs[label], results[label] = output, report
         rows = sum(1 for _ in output.open(encoding="utf-8")) - 1
-        print(f"export {label:<24} {report['seconds']:7.2f} s   peak {report['peak_mb']:6.0f} MB"
-              f"   {rows:>12,} rows   {output.stat().st_size / 2**20:8.1f} MB")
+        print(
+            f"export {label:<24} {report['seconds']:7.2f} s   peak {report['peak_mb']:6.0f} MB"
+            f"   {rows:>12,} rows   {output.stat().st_size / 2**20:8.1f} MB"
+        )
     try:
         if not args.skip_pandas:
             compare_with_pandas(path, results["ratings (region)"], outputs["ratings (region)"])
@@ -380,17 +383,23 @@ def main() -> None:
 def compare_with_pandas(path: Path, ours: dict[str, Any], ratings_csv: Path) -> None:
     report = run_child(["--child", "pandas", "--db", str(path)])
     seconds = ours["seconds"]
-    print(f"pandas ratings aggregation     {report['seconds']:7.2f} s   peak "
-          f"{report['peak_mb']:6.0f} MB   (of which loading {report['load_seconds']:.2f} s)")
+    print(
+        f"pandas ratings aggregation     {report['seconds']:7.2f} s   peak "
+        f"{report['peak_mb']:6.0f} MB   (of which loading {report['load_seconds']:.2f} s)"
+    )
     compute_only = report["seconds"] - report["load_seconds"]
-    print(f"pandas / ours: {report['seconds'] / seconds:.1f}× the time "
-          f"(pandas compute alone, without loading: {compute_only / seconds:.1f}×)")
+    print(
+        f"pandas / ours: {report['seconds'] / seconds:.1f}× the time "
+        f"(pandas compute alone, without loading: {compute_only / seconds:.1f}×)"
+    )
     published = _scores_from_csv(ratings_csv)
     differing = [
         key for key, score in published.items() if abs(report["scores"][key] - score) > 0.05
     ]
-    print(f"cross-check: {len(published)} published region scores, "
-          f"{len(differing)} differ from pandas by more than rounding")
+    print(
+        f"cross-check: {len(published)} published region scores, "
+        f"{len(differing)} differ from pandas by more than rounding"
+    )
 
 
 if __name__ == "__main__":

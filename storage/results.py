@@ -273,9 +273,7 @@ async def stream_answer_rows(
     for first, last in span.slices(SLICE_RESPONSES):
         parameters = {"wave": wave_id, "first": first, "last": last}
         cursor = await connection.execute(_RESPONSES_SQL, parameters)
-        heads = {
-            row[0]: (wave_id, pseudonym(row[1]), *row[2:]) for row in await cursor.fetchall()
-        }
+        heads = {row[0]: (wave_id, pseudonym(row[1]), *row[2:]) for row in await cursor.fetchall()}
         cursor = await connection.execute(_ANSWERS_SQL, parameters)
         cursor.row_factory = None  # plain tuples: a Row object per answer costs real time
         async for rows in _prefetched(cursor):
@@ -314,9 +312,7 @@ async def _readers(database: Database, count: int) -> AsyncIterator[list[aiosqli
     land between them; that blocks writers for a few milliseconds.
     """
     async with contextlib.AsyncExitStack() as stack:
-        connections = [
-            await stack.enter_async_context(database.reader()) for _ in range(count)
-        ]
+        connections = [await stack.enter_async_context(database.reader()) for _ in range(count)]
 
         async def snapshot() -> None:
             for connection in connections:

@@ -235,8 +235,7 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
     if x >= 1:
         return 1.0
     log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-        + a * math.log(x) + b * math.log1p(-x)
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     )
     if x < (a + 1) / (a + b + 2):
         return math.exp(log_front) * _beta_fraction(a, b, x) / a
@@ -456,9 +455,10 @@ def _partitions(
             yield (area, "all", topic), [(area, "youth", topic), (area, "general", topic)]
             if children[area]:
                 for track in CELL_TRACKS:
-                    yield (area, track, topic), [
-                        (child, track, topic) for child in sorted(children[area])
-                    ]
+                    yield (
+                        (area, track, topic),
+                        [(child, track, topic) for child in sorted(children[area])],
+                    )
 
 
 def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:

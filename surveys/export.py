@@ -192,8 +192,12 @@ class AnswersCsv:
             if question is None:
                 question = questions[row[6:8]] = self._prefix(row[6:8])
             value = row[8]
-            text = "" if value is None else str(value) if isinstance(value, int) else field(
-                protect(value)
+            text = (
+                ""
+                if value is None
+                else str(value)
+                if isinstance(value, int)
+                else field(protect(value))
             )
             lines.append(f"{head}{question}{text}{delimiter}{field(protect(row[9]))}\r\n")
         self._last_head, self._head = last_head, head

@@ -55,9 +55,7 @@ class Progress:
         return self.question is None
 
 
-def next_question(
-    survey: Survey, track: Track, answers: Mapping[str, AnswerValue]
-) -> Progress:
+def next_question(survey: Survey, track: Track, answers: Mapping[str, AnswerValue]) -> Progress:
     """The first visible question without a stored answer (a skip counts as an answer)."""
     visible = visible_questions(survey, track, answers)
     for index, question in enumerate(visible):
@@ -89,9 +87,7 @@ def previous_question(
     return visible[index - 1] if index > 0 else None
 
 
-def stale_answers(
-    survey: Survey, track: Track, answers: Mapping[str, AnswerValue]
-) -> list[str]:
+def stale_answers(survey: Survey, track: Track, answers: Mapping[str, AnswerValue]) -> list[str]:
     """Answers to questions a changed earlier answer has hidden; they must not be kept."""
     visible = {q.id for q in visible_questions(survey, track, answers)}
     return [question_id for question_id in answers if question_id not in visible]

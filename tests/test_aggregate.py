@@ -68,27 +68,50 @@ SURVEY = Survey.model_validate(
             {"id": "comments", "title": {"ru": "Комментарии", "en": "Comments"}},
         ],
         "questions": [
-            {"id": "clinic", "type": "likert5", "topic": "health",
-             "text": {"ru": "Поликлиника?", "en": "Clinic?"}},
-            {"id": "waiting", "type": "nps", "topic": "health", "optional": True,
-             "text": {"ru": "Ожидание?", "en": "Waiting?"}},
-            {"id": "school", "type": "single", "topic": "schools",
-             "text": {"ru": "Школа?", "en": "School?"},
-             "options": [
-                 {"id": "good", "text": {"ru": "Хорошо", "en": "Good"}, "score": 100},
-                 {"id": "fair", "text": {"ru": "Средне", "en": "Fair"}, "score": 50},
-                 {"id": "poor", "text": {"ru": "Плохо", "en": "Poor"}, "score": 0},
-                 {"id": "unsure", "text": {"ru": "Не знаю", "en": "Unsure"}},
-             ]},
-            {"id": "channels", "type": "multi", "topic": "schools", "optional": True,
-             "text": {"ru": "Как узнаёте?", "en": "How do you learn?"},
-             "options": [
-                 {"id": "site", "text": {"ru": "Сайт", "en": "Site"}},
-                 {"id": "phone", "text": {"ru": "Телефон", "en": "Phone"}},
-                 {"id": "visit", "text": {"ru": "Визит", "en": "Visit"}},
-             ]},
-            {"id": "comment", "type": "text", "topic": "comments", "optional": True,
-             "text": {"ru": "Комментарий?", "en": "Comment?"}},
+            {
+                "id": "clinic",
+                "type": "likert5",
+                "topic": "health",
+                "text": {"ru": "Поликлиника?", "en": "Clinic?"},
+            },
+            {
+                "id": "waiting",
+                "type": "nps",
+                "topic": "health",
+                "optional": True,
+                "text": {"ru": "Ожидание?", "en": "Waiting?"},
+            },
+            {
+                "id": "school",
+                "type": "single",
+                "topic": "schools",
+                "text": {"ru": "Школа?", "en": "School?"},
+                "options": [
+                    {"id": "good", "text": {"ru": "Хорошо", "en": "Good"}, "score": 100},
+                    {"id": "fair", "text": {"ru": "Средне", "en": "Fair"}, "score": 50},
+                    {"id": "poor", "text": {"ru": "Плохо", "en": "Poor"}, "score": 0},
+                    {"id": "unsure", "text": {"ru": "Не знаю", "en": "Unsure"}},
+                ],
+            },
+            {
+                "id": "channels",
+                "type": "multi",
+                "topic": "schools",
+                "optional": True,
+                "text": {"ru": "Как узнаёте?", "en": "How do you learn?"},
+                "options": [
+                    {"id": "site", "text": {"ru": "Сайт", "en": "Site"}},
+                    {"id": "phone", "text": {"ru": "Телефон", "en": "Phone"}},
+                    {"id": "visit", "text": {"ru": "Визит", "en": "Visit"}},
+                ],
+            },
+            {
+                "id": "comment",
+                "type": "text",
+                "topic": "comments",
+                "optional": True,
+                "text": {"ru": "Комментарий?", "en": "Comment?"},
+            },
         ],
     }
 )
@@ -103,8 +126,16 @@ class Person:
     answers: dict[str, AnswerValue]
 
 
-def _person(name: str, region: str, municipality: str | None, band: str, clinic: int,
-            waiting: int | None, school: str, **extra: AnswerValue) -> Person:
+def _person(
+    name: str,
+    region: str,
+    municipality: str | None,
+    band: str,
+    clinic: int,
+    waiting: int | None,
+    school: str,
+    **extra: AnswerValue,
+) -> Person:
     answers: dict[str, AnswerValue] = {"clinic": clinic, "school": school, **extra}
     if waiting is not None:
         answers["waiting"] = waiting
@@ -114,19 +145,60 @@ def _person(name: str, region: str, municipality: str | None, band: str, clinic:
 Y, G = "18-24", "45-54"
 PEOPLE: tuple[Person, ...] = (
     # Novgorod (49), all in Veliky Novgorod.        health        schools  overall
-    _person("Y1", "49", "49701000", Y, 5, 8, "good",  # (100+80)/2=90  100  (180+100)/3=93.33
-            channels=["site", "phone"], comment="=1+1"),
-    _person("Y2", "49", "49701000", Y, 4, None, "fair",  # 75          50   (150+50)/3=66.67
-            comment="+7 900 000-00-00"),
+    _person(
+        "Y1",
+        "49",
+        "49701000",
+        Y,
+        5,
+        8,
+        "good",  # (100+80)/2=90  100  (180+100)/3=93.33
+        channels=["site", "phone"],
+        comment="=1+1",
+    ),
+    _person(
+        "Y2",
+        "49",
+        "49701000",
+        Y,
+        4,
+        None,
+        "fair",  # 75          50   (150+50)/3=66.67
+        comment="+7 900 000-00-00",
+    ),
     _person("Y3", "49", "49701000", Y, 3, 6, "unsure"),  # (50+60)/2=55  —    55 (health only)
-    _person("G1", "49", "49701000", G, 2, 5, "poor",  # (25+50)/2=37.5  0    75/3=25
-            comment="-плохо"),
-    _person("G2", "49", "49701000", G, 4, 6, "good",  # (75+60)/2=67.5  100  235/3=78.33
-            comment="@admin"),
+    _person(
+        "G1",
+        "49",
+        "49701000",
+        G,
+        2,
+        5,
+        "poor",  # (25+50)/2=37.5  0    75/3=25
+        comment="-плохо",
+    ),
+    _person(
+        "G2",
+        "49",
+        "49701000",
+        G,
+        4,
+        6,
+        "good",  # (75+60)/2=67.5  100  235/3=78.33
+        comment="@admin",
+    ),
     _person("G3", "49", "49701000", G, 5, 7, "fair"),  # (100+70)/2=85  50   220/3=73.33
     # Moscow (45), nobody named a municipality.
-    _person("A1", "45", None, Y, 5, None, "good",  # 100   100  100
-            comment='Хорошо, но "медленно";\nочень'),
+    _person(
+        "A1",
+        "45",
+        None,
+        Y,
+        5,
+        None,
+        "good",  # 100   100  100
+        comment='Хорошо, но "медленно";\nочень',
+    ),
     _person("A2", "45", None, Y, 4, 8, "good"),  # 77.5  100  85
     _person("A3", "45", None, Y, 4, None, "fair"),  # 75    50   66.67
     _person("A4", "45", None, G, 5, None, "good"),  # 100   100  100
@@ -140,8 +212,16 @@ PEOPLE: tuple[Person, ...] = (
     _person("B5", "65", "65701000", G, 4, 9, "good"),  # 82.5  100  88.33
     _person("B6", "65", "65701000", G, 3, 4, "unsure"),  # 45    —    45
     # Primorsky (05), all in Vladivostok, general track only.
-    _person("C1", "05", "05701000", G, 2, None, "poor",  # 25    0    16.67
-            channels=["visit"]),
+    _person(
+        "C1",
+        "05",
+        "05701000",
+        G,
+        2,
+        None,
+        "poor",  # 25    0    16.67
+        channels=["visit"],
+    ),
     _person("C2", "05", "05701000", G, 3, None, "fair"),  # 50    50   50
     _person("C3", "05", "05701000", G, 4, 7, "fair"),  # 72.5  50   65
 )
@@ -176,8 +256,13 @@ async def build_results_wave(directory: Path) -> ResultsWave:
         )
         ids[person.name] = respondent.id
         response = await responses.start(
-            wave_id, respondent.id, version_id, person.region, person.municipality,
-            person.band, track_for(SURVEY, person.band),
+            wave_id,
+            respondent.id,
+            version_id,
+            person.region,
+            person.municipality,
+            person.band,
+            track_for(SURVEY, person.band),
         )
         for question_id, value in person.answers.items():
             question = SURVEY.question(question_id)
@@ -259,7 +344,10 @@ def test_estimate_edge_cases() -> None:
 def test_competition_ranks_share_places_and_skip() -> None:
     assert competition_ranks({"a": 80.0, "b": 80.0, "c": 70.0}) == {"a": 1, "b": 1, "c": 3}
     assert competition_ranks({"a": 80.0, "b": 90.0, "c": 80.0, "d": 70.0}) == {
-        "a": 2, "b": 1, "c": 2, "d": 4,
+        "a": 2,
+        "b": 1,
+        "c": 2,
+        "d": 4,
     }
     assert competition_ranks({}) == {}
 
@@ -286,9 +374,7 @@ def test_suppression_hides_the_parent_when_no_sibling_can_cover() -> None:
     partitions = [("region", ["town"])]
     assert suppress({"region": 9, "town": 9}, partitions, MIN_CELL) == set()
     counts = {"region": 9, "town": 9, "town_y": 2, "town_g": 7}
-    hidden = suppress(
-        counts, [("region", ["town"]), ("town", ["town_y", "town_g"])], MIN_CELL
-    )
+    hidden = suppress(counts, [("region", ["town"]), ("town", ["town_y", "town_g"])], MIN_CELL)
     assert hidden == {"town_y", "town_g"}  # town itself (9) stays; its parts cover each other
     # The other way: the parent is hidden for its own reasons; its only child must follow.
     hidden = suppress(
@@ -317,12 +403,20 @@ def test_suppression_cascades_across_crossing_partitions() -> None:
     ]
     ratings = build_ratings([*groups, *overall], ["health"], min_cell_size=MIN_CELL)
     shown = {
-        (cell.area, cell.track) for cell in ratings.cells.values()
+        (cell.area, cell.track)
+        for cell in ratings.cells.values()
         if cell.topic == "health" and not cell.suppressed
     }
-    assert shown == {((), "all"), ((), "youth"), ((), "general"),
-                     (region, "all"), (region, "youth"), (region, "general"),
-                     (m1, "all"), (m2, "all")}
+    assert shown == {
+        ((), "all"),
+        ((), "youth"),
+        ((), "general"),
+        (region, "all"),
+        (region, "youth"),
+        (region, "general"),
+        (m1, "all"),
+        (m2, "all"),
+    }
     assert {m1, m2} == set(ratings.areas("municipality"))
 
 
@@ -340,8 +434,10 @@ async def test_sql_topic_averaging_matches_the_definitions(results_wave: Results
         topics: dict[str, float] = {}
         for topic in ("health", "schools"):
             scores = [
-                s for q, v in person.answers.items()
-                if (question := SURVEY.question(q)) is not None and question.topic == topic
+                s
+                for q, v in person.answers.items()
+                if (question := SURVEY.question(q)) is not None
+                and question.topic == topic
                 and (s := answer_score(question, v)) is not None
             ]
             if (score := topic_score(scores)) is not None:
@@ -366,8 +462,13 @@ async def test_region_scores_intervals_and_shares(results_wave: ResultsWave) -> 
         cell = ratings.cell((region,), track, topic)  # type: ignore[arg-type]
         assert not cell.suppressed and cell.estimate is not None
         e = cell.estimate
-        return (cell.respondents, round_half_up(e.score, 1), round_half_up(e.ci_low or 0, 1),
-                round_half_up(e.ci_high or 0, 1), round_half_up(e.satisfied_share, 3))
+        return (
+            cell.respondents,
+            round_half_up(e.score, 1),
+            round_half_up(e.ci_low or 0, 1),
+            round_half_up(e.ci_high or 0, 1),
+            round_half_up(e.satisfied_share, 3),
+        )
 
     # 49 all health: 90, 75, 55, 37.5, 67.5, 85 → mean 410/6 = 68.333.
     # Deviations 21.67, 6.67, −13.33, −30.83, −0.83, 16.67; Σd² = 1920.83; s² = 1920.83/5
@@ -420,21 +521,24 @@ async def test_suppression_of_the_stored_wave(results_wave: ResultsWave) -> None
     )
     published = {
         (cell.region_code, cell.track, cell.topic)
-        for cell in ratings.rows("region") if not cell.suppressed
+        for cell in ratings.rows("region")
+        if not cell.suppressed
     }
     everyone = {"health", OVERALL}
-    expected = {(region, "all", topic) for region in ("05", "45", "49", "65")
-                for topic in ("health", "schools", OVERALL)}
+    expected = {
+        (region, "all", topic)
+        for region in ("05", "45", "49", "65")
+        for topic in ("health", "schools", OVERALL)
+    }
     expected |= {("49", track, topic) for track in ("youth", "general") for topic in everyone}
     expected |= {("05", "general", topic) for topic in ("health", "schools", OVERALL)}
     expected |= {("45", track, "schools") for track in ("youth", "general")}
     assert published == expected
     # Suppressed rows publish neither figures nor the count.
-    rows = await ratings_rows(
-        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
+    rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
+    hidden = next(
+        r for r in rows if (r.region_code, r.track, r.topic) == ("65", "general", "health")
     )
-    hidden = next(r for r in rows if (r.region_code, r.track, r.topic) == ("65", "general",
-                                                                           "health"))
     assert hidden.suppressed and hidden.respondents is None and hidden.score is None
     assert (hidden.ci_low, hidden.ci_high, hidden.satisfied_share, hidden.rank) == (None,) * 4
 
@@ -444,26 +548,31 @@ async def test_ranks_with_ties(results_wave: ResultsWave) -> None:
     # + 50 + 41.67 + 88.33 + 45)/6 = 391.67/6 = 65.28; 05 = 131.67/3 = 43.89.
     # 49 and 65 tie on 65.3 and share place 2; 05 is 4th (competition ranking 1, 2, 2, 4).
     # General: 49 (25 + 78.33 + 73.33)/3 = 58.9 first, 05 43.9 second; youth: 49 alone.
-    rows = await ratings_rows(
-        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
-    )
+    rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
     ranks = {(r.region_code, r.track): r.rank for r in rows if r.topic == OVERALL}
     assert ranks == {
-        ("05", "all"): 4, ("45", "all"): 1, ("49", "all"): 2, ("65", "all"): 2,
-        ("05", "youth"): None, ("45", "youth"): None, ("49", "youth"): 1, ("65", "youth"): None,
-        ("05", "general"): 2, ("45", "general"): None, ("49", "general"): 1,
+        ("05", "all"): 4,
+        ("45", "all"): 1,
+        ("49", "all"): 2,
+        ("65", "all"): 2,
+        ("05", "youth"): None,
+        ("45", "youth"): None,
+        ("49", "youth"): 1,
+        ("65", "youth"): None,
+        ("05", "general"): 2,
+        ("45", "general"): None,
+        ("49", "general"): 1,
         ("65", "general"): None,
     }
     assert all(r.rank is None for r in rows if r.topic != OVERALL)
 
 
 async def test_rows_are_in_file_order_with_names(results_wave: ResultsWave) -> None:
-    rows = await ratings_rows(
-        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
-    )
+    rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
     assert [r.region_code for r in rows[::9]] == ["05", "45", "49", "65"]
     assert [(r.track, r.topic) for r in rows[:9]] == [
-        (track, topic) for track in ("all", "youth", "general")
+        (track, topic)
+        for track in ("all", "youth", "general")
         for topic in ("health", "schools", OVERALL)
     ]
     assert rows[0].region_name == "Приморский край"
@@ -472,7 +581,9 @@ async def test_rows_are_in_file_order_with_names(results_wave: ResultsWave) -> N
 
 async def test_municipality_level(results_wave: ResultsWave) -> None:
     rows = await ratings_rows(
-        results_wave.database, results_wave.wave_id, level="municipality",
+        results_wave.database,
+        results_wave.wave_id,
+        level="municipality",
         min_cell_size=MIN_CELL,
     )
     places = sorted({(r.region_code, r.municipality_code, r.municipality_name) for r in rows})
@@ -501,8 +612,7 @@ async def test_incomplete_responses_count_when_scored(results_wave: ResultsWave)
     # D1 left only a comment: no scored answer, so in no cell (49 all overall counted 6).
     # The respondents who completed are not special: a response counts in a topic as soon
     # as it has one scored answer there.
-    _, ratings = await compute_ratings(results_wave.database, results_wave.wave_id,
-                                       min_cell_size=1)
+    _, ratings = await compute_ratings(results_wave.database, results_wave.wave_id, min_cell_size=1)
     assert ratings.cell(("49",), "all", OVERALL).respondents == 6
     assert ratings.cell(("49",), "general", OVERALL).respondents == 3
 
@@ -521,7 +631,10 @@ async def test_region_comparison_for_the_chat(results_wave: ResultsWave) -> None
     assert (comparison.rank, comparison.ranked_regions) == (2, 4)
     # Youth in 65 are suppressed everywhere: nothing to show, no rank.
     youth = await region_comparison(
-        results_wave.database, results_wave.wave_id, "65", min_cell_size=MIN_CELL,
+        results_wave.database,
+        results_wave.wave_id,
+        "65",
+        min_cell_size=MIN_CELL,
         track="youth",
     )
     assert youth.topics == () and youth.rank is None
@@ -539,9 +652,14 @@ async def test_scans_stream_in_primary_key_order(results_wave: ResultsWave) -> N
     async with results_wave.database.reader() as connection:
         cursor = await connection.execute(
             "EXPLAIN QUERY PLAN " + group_stats_sql(topics),
-            {"wave": 1, "first": 1, "last": 10, "threshold": 75.0,
-             **{f"topic{i}": t for i, t in enumerate(topics)},
-             **{f"weight{i}": 1.0 for i in range(len(topics))}},
+            {
+                "wave": 1,
+                "first": 1,
+                "last": 10,
+                "threshold": 75.0,
+                **{f"topic{i}": t for i, t in enumerate(topics)},
+                **{f"weight{i}": 1.0 for i in range(len(topics))},
+            },
         )
         plan = " | ".join(row[3] for row in await cursor.fetchall())
     assert "SEARCH r USING INTEGER PRIMARY KEY" in plan

@@ -18,9 +18,7 @@ async def onboarded(server: FakeTelegram, running: RunningBot, user_id: int = 20
     return citizen
 
 
-async def assert_unchanged(
-    running: RunningBot, action: Callable[[], Awaitable[object]]
-) -> None:
+async def assert_unchanged(running: RunningBot, action: Callable[[], Awaitable[object]]) -> None:
     before = await table_snapshot(running.app)
     await action()
     assert await table_snapshot(running.app) == before

@@ -25,8 +25,9 @@ def _image(png: bytes) -> Image.Image:
 
 
 async def test_chart_of_the_stored_wave(results_wave: ResultsWave) -> None:
-    png = await overall_chart_png(results_wave.database, results_wave.wave_id,
-                                  min_cell_size=MIN_CELL)
+    png = await overall_chart_png(
+        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
+    )
     image = _image(png)
     width, height = image.size
     assert width > 0 and height > 0
@@ -40,8 +41,11 @@ def test_chart_from_hand_figures_in_english() -> None:
     # Novgorod overall (test_aggregate): all 65.3 [40.7, 89.9], youth 71.7 [22.9, 100];
     # Sverdlovsk youth suppressed (no youth bar); Primorsky has no interval (one respondent).
     bars = [
-        ChartBar("Novgorod", Estimate(65.28, 40.66, 89.90, 0.333, 6),
-                 Estimate(71.67, 22.85, 100.0, 0.333, 3)),
+        ChartBar(
+            "Novgorod",
+            Estimate(65.28, 40.66, 89.90, 0.333, 6),
+            Estimate(71.67, 22.85, 100.0, 0.333, 3),
+        ),
         ChartBar("Sverdlovsk", Estimate(65.28, 42.36, 88.20, 0.5, 6), None),
         ChartBar("Primorsky", Estimate(40.0, None, None, 0.0, 1), None),
         ChartBar("Chukotka", None, None),

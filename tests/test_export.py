@@ -45,7 +45,7 @@ def _parse(data: bytes, excel: bool) -> list[list[str]]:
     """Read a file back the way its consumer would, checking the framing on the way."""
     if excel:
         assert data.startswith(BOM)
-        data = data[len(BOM):]
+        data = data[len(BOM) :]
     else:
         assert not data.startswith(BOM)
     text = data.decode("utf-8")
@@ -73,27 +73,73 @@ async def _answers(wave: ResultsWave, excel: bool) -> list[list[str]]:
 async def test_ratings_plain(results_wave: ResultsWave) -> None:
     header, *rows = await _ratings(results_wave, excel=False)
     assert header == [
-        "wave_id", "region_code", "region_name", "municipality_code", "municipality_name",
-        "track", "topic", "respondents", "score", "ci_low", "ci_high", "satisfied_share",
-        "rank", "suppressed",
+        "wave_id",
+        "region_code",
+        "region_name",
+        "municipality_code",
+        "municipality_name",
+        "track",
+        "topic",
+        "respondents",
+        "score",
+        "ci_low",
+        "ci_high",
+        "satisfied_share",
+        "rank",
+        "suppressed",
     ]
     assert len(rows) == 4 * 3 * 3  # regions × tracks × (health, schools, overall)
     by_key = {(row[1], row[5], row[6]): row for row in rows}
     # Hand-computed in test_aggregate.test_region_scores_intervals_and_shares.
     assert by_key[("49", "all", "health")] == [
-        "1", "49", "Новгородская область", "", "", "all", "health",
-        "6", "68.3", "47.8", "88.9", "0.500", "", "0",
+        "1",
+        "49",
+        "Новгородская область",
+        "",
+        "",
+        "all",
+        "health",
+        "6",
+        "68.3",
+        "47.8",
+        "88.9",
+        "0.500",
+        "",
+        "0",
     ]
     assert by_key[("49", "all", "overall")] == [
-        "1", "49", "Новгородская область", "", "", "all", "overall",
-        "6", "65.3", "40.7", "89.9", "0.333", "2", "0",
+        "1",
+        "49",
+        "Новгородская область",
+        "",
+        "",
+        "all",
+        "overall",
+        "6",
+        "65.3",
+        "40.7",
+        "89.9",
+        "0.333",
+        "2",
+        "0",
     ]
-    assert by_key[("49", "youth", "health")][7:] == ["3", "73.3", "29.7", "100.0", "0.667", "",
-                                                     "0"]
+    assert by_key[("49", "youth", "health")][7:] == ["3", "73.3", "29.7", "100.0", "0.667", "", "0"]
     # Suppressed: the whole row but its labels and the flag is empty, the count included.
     assert by_key[("65", "general", "health")] == [
-        "1", "65", "Свердловская область", "", "", "general", "health",
-        "", "", "", "", "", "", "1",
+        "1",
+        "65",
+        "Свердловская область",
+        "",
+        "",
+        "general",
+        "health",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "1",
     ]
     # Codes keep their leading zero; the first region is Primorsky.
     assert rows[0][:3] == ["1", "05", "Приморский край"]
@@ -106,7 +152,13 @@ async def test_ratings_excel(results_wave: ResultsWave) -> None:
     assert header == list(RATINGS_COLUMNS)
     by_key = {(row[1], row[5], row[6]): row for row in rows}
     assert by_key[("49", "all", "health")][7:] == [
-        "6", "68,3", "47,8", "88,9", "0,500", "", "0",
+        "6",
+        "68,3",
+        "47,8",
+        "88,9",
+        "0,500",
+        "",
+        "0",
     ]
     # Same cells as the feed, only the decimal mark differs.
     assert [[cell.replace(",", ".") for cell in row] for row in rows] == [
@@ -125,8 +177,22 @@ async def test_ratings_at_municipality_level(results_wave: ResultsWave) -> None:
 
 
 def test_ratings_writer_formats_numbers_and_text() -> None:
-    row = RatingRow(7, "05", "=evil()", "05701000", "Владивосток", "all", "health", 12,
-                    72.25, 0.0, 100.0, 0.6665, 1, False)
+    row = RatingRow(
+        7,
+        "05",
+        "=evil()",
+        "05701000",
+        "Владивосток",
+        "all",
+        "health",
+        12,
+        72.25,
+        0.0,
+        100.0,
+        0.6665,
+        1,
+        False,
+    )
     for excel, expected in (
         (False, "7,05,'=evil(),05701000,Владивосток,all,health,12,72.3,0.0,100.0,0.667,1,0"),
         (True, "7;05;'=evil();05701000;Владивосток;all;health;12;72,3;0,0;100,0;0,667;1;0"),
@@ -143,8 +209,16 @@ def test_ratings_writer_formats_numbers_and_text() -> None:
 async def test_answers_plain(results_wave: ResultsWave) -> None:
     header, *rows = await _answers(results_wave, excel=False)
     assert header == [
-        "wave_id", "respondent", "region_code", "municipality_code", "age_band", "track",
-        "question_id", "topic", "value", "answered_at",
+        "wave_id",
+        "respondent",
+        "region_code",
+        "municipality_code",
+        "age_band",
+        "track",
+        "question_id",
+        "topic",
+        "value",
+        "answered_at",
     ]
     pseudonym = Pseudonymizer(KEY)
     ids = results_wave.respondent_ids
@@ -152,7 +226,15 @@ async def test_answers_plain(results_wave: ResultsWave) -> None:
     y1 = pseudonym(ids["Y1"])
     assert re.fullmatch(r"[0-9a-f]{16}", y1)
     assert by_key[(y1, "clinic")][:9] == [
-        "1", y1, "49", "49701000", "18-24", "youth", "clinic", "health", "5",
+        "1",
+        y1,
+        "49",
+        "49701000",
+        "18-24",
+        "youth",
+        "clinic",
+        "health",
+        "5",
     ]
     assert by_key[(y1, "school")][8] == "good"
     assert by_key[(y1, "channels")][8] == "site|phone"
@@ -189,21 +271,42 @@ async def test_answers_carry_no_telegram_identity(results_wave: ResultsWave) -> 
     assert not {cell for row in rows for cell in row} & telegram_ids
     # Respondents appear only as pseudonyms, never as their database id.
     pseudonym = Pseudonymizer(KEY)
-    assert {row[1] for row in rows} == {
-        pseudonym(i) for i in results_wave.respondent_ids.values()
-    }
+    assert {row[1] for row in rows} == {pseudonym(i) for i in results_wave.respondent_ids.values()}
 
 
 def test_answers_writer_protects_every_trigger_and_keeps_numbers() -> None:
-    values: list[int | str | None] = [3, "=A1", "+1", "-1", "@x", "\tx", "\rx", "\0x",
-                                      "plain", "", None]
-    rows = [AnswerRow(1, "abc", "05", "", "65+", "general", "q", "t", v, "2026-11-23T10:15:00Z")
-            for v in values]
+    values: list[int | str | None] = [
+        3,
+        "=A1",
+        "+1",
+        "-1",
+        "@x",
+        "\tx",
+        "\rx",
+        "\0x",
+        "plain",
+        "",
+        None,
+    ]
+    rows = [
+        AnswerRow(1, "abc", "05", "", "65+", "general", "q", "t", v, "2026-11-23T10:15:00Z")
+        for v in values
+    ]
     target = io.BytesIO()
     assert write_answers(rows, target) == len(values)
     _, *parsed = _parse(target.getvalue(), excel=False)
     assert [row[8] for row in parsed] == [
-        "3", "'=A1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "'\0x", "plain", "", "",
+        "3",
+        "'=A1",
+        "'+1",
+        "'-1",
+        "'@x",
+        "'\tx",
+        "'\rx",
+        "'\0x",
+        "plain",
+        "",
+        "",
     ]
 
 

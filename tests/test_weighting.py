@@ -50,8 +50,9 @@ def test_weights_follow_population_shares() -> None:
 
 def test_strata_without_respondents_drop_out() -> None:
     # Nobody aged 65+ answered: the other two bands share the whole weight, 1 : 3.
-    weights = respondent_weights({"young": 2, "older": 1, "old": 0},
-                                 {"young": 100, "older": 300, "old": 600})
+    weights = respondent_weights(
+        {"young": 2, "older": 1, "old": 0}, {"young": 100, "older": 300, "old": 600}
+    )
     assert weights == {"young": pytest.approx(0.25 / 2), "older": pytest.approx(0.75)}
 
 
@@ -75,7 +76,9 @@ def test_weighted_estimate_by_hand() -> None:
     assert result.ci_high == pytest.approx(65.8333333 + half)
     assert result.satisfied_share == pytest.approx(5 / 12)
     assert [round_half_up(v or 0, 1) for v in (result.score, result.ci_low, result.ci_high)] == [
-        65.8, 38.3, 93.4,
+        65.8,
+        38.3,
+        93.4,
     ]
 
 
@@ -101,9 +104,15 @@ def test_population_file_errors_name_their_lines(tmp_path: Path) -> None:
     with pytest.raises(PopulationError) as caught:
         load_population(bad)
     message = str(caught.value)
-    for fragment in ("line 2: region code '5'", "write 05", "line 3: age band '18-25'",
-                     "line 4: population '0'", "line 5: population 'abc'",
-                     "line 7: region 65, band 18-24 repeated", "line 8: expected 3 columns"):
+    for fragment in (
+        "line 2: region code '5'",
+        "write 05",
+        "line 3: age band '18-25'",
+        "line 4: population '0'",
+        "line 5: population 'abc'",
+        "line 7: region 65, band 18-24 repeated",
+        "line 8: expected 3 columns",
+    ):
         assert fragment in message
     with pytest.raises(PopulationError, match="line 1: the header must be"):
         parse_population(io.StringIO("region,band,people\n49,18-24,1\n"))
@@ -113,22 +122,29 @@ def test_population_file_errors_name_their_lines(tmp_path: Path) -> None:
 
 async def test_weighted_ratings_through_storage(results_wave: ResultsWave) -> None:
     population = parse_population(io.StringIO(POPULATION))
-    rows = await ratings_rows(results_wave.database, results_wave.wave_id,
-                              min_cell_size=MIN_CELL, population=population)
+    rows = await ratings_rows(
+        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL, population=population
+    )
     by_key = {(r.region_code, r.track, r.topic): r for r in rows}
     health = by_key[("49", "all", "health")]
     # As worked out in test_weighted_estimate_by_hand; the count stays the real 6 people.
     assert health.respondents == 6
     assert [round_half_up(v or 0, 1) for v in (health.score, health.ci_low, health.ci_high)] == [
-        65.8, 38.3, 93.4,
+        65.8,
+        38.3,
+        93.4,
     ]
     assert round_half_up(health.satisfied_share or 0, 3) == 0.417
     # One age band per youth cell: weighting has nothing to rebalance there.
     youth = by_key[("49", "youth", "health")]
     assert round_half_up(youth.score or 0, 1) == 73.3
     # Equal populations for equal samples (Moscow 3 + 3 at 900 + 900) change nothing.
-    plain = {(r.region_code, r.track, r.topic): r for r in await ratings_rows(
-        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)}
+    plain = {
+        (r.region_code, r.track, r.topic): r
+        for r in await ratings_rows(
+            results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
+        )
+    }
     assert by_key[("45", "all", "health")].score == pytest.approx(
         plain[("45", "all", "health")].score
     )
@@ -137,8 +153,13 @@ async def test_weighted_ratings_through_storage(results_wave: ResultsWave) -> No
 async def test_missing_population_is_an_error(results_wave: ResultsWave) -> None:
     partial = parse_population(io.StringIO("region_code,age_band,population\n49,18-24,100\n"))
     with pytest.raises(PopulationError, match="no population for region/age band 05/45-54"):
-        await write_ratings_csv(results_wave.database, results_wave.wave_id, io.BytesIO(),
-                                min_cell_size=MIN_CELL, population=partial)
+        await write_ratings_csv(
+            results_wave.database,
+            results_wave.wave_id,
+            io.BytesIO(),
+            min_cell_size=MIN_CELL,
+            population=partial,
+        )
 
 
 async def test_cli_weights(
@@ -146,15 +167,22 @@ async def test_cli_weights(
 ) -> None:
     parser = argparse.ArgumentParser()
     cli_export.register(parser.add_subparsers(dest="command", required=True))
-    settings = Settings(_env_file=None, database_path=results_wave.database.path,  # type: ignore[call-arg]
-                        min_cell_size=MIN_CELL)
+    settings = Settings(
+        _env_file=None,
+        database_path=results_wave.database.path,  # type: ignore[call-arg]
+        min_cell_size=MIN_CELL,
+    )
     weights, output = tmp_path / "population.csv", tmp_path / "ratings.csv"
     weights.write_text(POPULATION, encoding="utf-8")
-    args = parser.parse_args(["export", "ratings", "--wave", "1", "--weights", str(weights),
-                              "-o", str(output)])
+    args = parser.parse_args(
+        ["export", "ratings", "--wave", "1", "--weights", str(weights), "-o", str(output)]
+    )
     assert await args.handler(args, settings) == 0
-    line = next(x for x in output.read_text("utf-8").splitlines() if x.startswith("1,49,")
-                and ",all,health," in x)
+    line = next(
+        x
+        for x in output.read_text("utf-8").splitlines()
+        if x.startswith("1,49,") and ",all,health," in x
+    )
     assert line.endswith(",6,65.8,38.3,93.4,0.417,,0")
 
     weights.write_text("region_code,age_band,population\n49,18-24,100\n", encoding="utf-8")
