@@ -1,7 +1,7 @@
 """Drains the invitation outbox into Telegram as fast as Telegram allows: to each person at
 most once, and to everyone unless the process dies at one precise instant.
 
-The delivery guarantee (docs/waves.md states it for operators):
+The delivery guarantee (README.md states it for operators, in the section of that name):
 
 * Every step of a row is committed. The claimer reserves due rows a moment ahead as
   `claimed`; immediately before the sender starts the requests of a group — those it is
@@ -21,7 +21,8 @@ The delivery guarantee (docs/waves.md states it for operators):
   missed only if the process died between committing `sending` and the request reaching
   Telegram (a millisecond or so; at most the `concurrency` requests then in flight); they
   can still open the wave with /survey. (A power cut can also undo SQLite's last commits,
-  and with them this guarantee for the last moment's rows: docs/waves.md.)
+  and with them this guarantee for the last moment's rows: README.md, "The delivery
+  guarantee".)
 
 Limits (`bot.send_limits`): at most `rate` requests in any one-second window (every
 attempt counts), at most one request per chat per second, and a `retry_after` from

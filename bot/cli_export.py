@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
         "--weights",
         type=Path,
         metavar="FILE",
-        help="population per region and age band (CSV) to post-stratify by; see docs/results.md",
+        help="population per region and age band (CSV) to post-stratify by; see README.md",
     )
     ratings.set_defaults(handler=ratings_command)
     answers = commands.add_parser("answers", help="every answer, respondents pseudonymised")

@@ -17,7 +17,7 @@ ALTER TABLE waves ADD COLUMN invited_at TEXT;
 --   delivered   Telegram accepted it (message_id, sent_at)
 --   unconfirmed the request started (sent_at) but the process died before the answer was
 --               recorded; most likely delivered, and never sent again, so nobody gets a
---               message twice (counted as delivered; docs/waves.md)
+--               message twice (counted as delivered; README.md)
 --   blocked     403: the respondent blocked the bot; never retried
 --   failed      a permanent error or too many transient ones (error says which)
 --   skipped     no longer due: wave closed or cancelled, reminder after completion, inactive
