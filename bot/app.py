@@ -116,9 +116,14 @@ class Application:
         )
 
     async def run_polling(self, polling_timeout: int = 25, handle_signals: bool = True) -> None:
-        """Poll until stopped (SIGTERM/SIGINT or `stop()`), then shut down cleanly."""
+        """Poll until stopped (SIGTERM/SIGINT or `stop()`), then shut down cleanly.
+
+        A webhook left registered (a webhook run that was killed, not stopped) makes
+        Telegram refuse every `getUpdates`; it is removed first. Its pending updates stay.
+        """
         try:
             await self._announce_commands()
+            await self.bot.delete_webhook(drop_pending_updates=False)
             await self.dispatcher.start_polling(
                 self.bot,
                 polling_timeout=polling_timeout,

@@ -14,9 +14,9 @@ import pytest
 from pydantic import ValidationError
 
 from bot.app import Application
-from bot.sandbox.fake_telegram import FakeTelegram, Fault
+from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
 from bot.webhook import WebhookConfig, make_config, parse_listen
-from tests.harness import make_settings, table_snapshot
+from tests.harness import Citizen, make_settings, start_bot, table_snapshot
 
 URL = "https://bot.example.org/civicpulse/hook"
 SECRET = "correct-horse_battery-staple"
@@ -168,3 +168,17 @@ def test_a_secret_telegram_would_refuse_is_refused_at_start(
 ) -> None:
     with pytest.raises(ValidationError, match="webhook_secret"):
         make_settings(server, tmp_path, webhook_secret=secret)
+
+
+async def test_polling_after_a_killed_webhook_run_removes_the_webhook(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    server.webhook = {"url": URL, "secret_token": SECRET}  # what `kill -9` leaves behind
+    running = await start_bot(make_settings(server, tmp_path))
+    try:
+        citizen = Citizen(server, server.user(4005, "Вика"))
+        consent = await citizen.command("/start")
+        assert server.webhook is None
+        assert consent.text and buttons(consent)
+    finally:
+        await running.stop()
