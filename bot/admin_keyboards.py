@@ -19,6 +19,7 @@ from bot.callbacks import (
     WizardTracksCb,
     WizardWhenCb,
 )
+from bot.keyboards import choices_keyboard
 from bot.texts import Texts
 from storage.repositories.waves import Wave
 from surveys.regions import RegionCatalog
@@ -28,85 +29,77 @@ REMIND_PRESETS_HOURS = (24, 48, 72)
 
 
 def menu_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts("admin.new_wave"), callback_data=AdminMenuCb(action="new"))
-    builder.button(text=texts("admin.list_waves"), callback_data=AdminMenuCb(action="waves"))
-    builder.adjust(1)
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts("admin.new_wave"), AdminMenuCb(action="new")),
+            (texts("admin.list_waves"), AdminMenuCb(action="waves")),
+        ],
+        1,
+    )
 
 
 def surveys_keyboard(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     """(survey id, title) pairs."""
-    builder = InlineKeyboardBuilder()
-    for survey_id, title in choices:
-        builder.button(text=title, callback_data=WizardSurveyCb(survey=survey_id))
-    builder.adjust(1)
-    return builder.as_markup()
+    return choices_keyboard(
+        [(title, WizardSurveyCb(survey=survey_id)) for survey_id, title in choices], 1
+    )
 
 
 def scope_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for scope in ("all", "district", "pick"):
-        builder.button(
-            text=texts(f"wizard.scope_{scope}"), callback_data=WizardScopeCb(scope=scope)
-        )
-    builder.adjust(1)
-    return builder.as_markup()
+    scopes = ("all", "district", "pick")
+    return choices_keyboard(
+        [(texts(f"wizard.scope_{scope}"), WizardScopeCb(scope=scope)) for scope in scopes], 1
+    )
 
 
 def wizard_districts_keyboard(catalog: RegionCatalog, texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for index, district in enumerate(catalog.federal_districts):
-        builder.button(
-            text=district.name.get(texts.language), callback_data=WizardDistrictCb(district=index)
-        )
-    builder.adjust(1)
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (district.name.get(texts.language), WizardDistrictCb(district=index))
+            for index, district in enumerate(catalog.federal_districts)
+        ],
+        1,
+    )
 
 
 def tracks_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for tracks in ("all", "youth", "general"):
-        builder.button(
-            text=texts(f"wizard.tracks.{tracks}"), callback_data=WizardTracksCb(tracks=tracks)
-        )
-    builder.adjust(3)
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts(f"wizard.tracks.{tracks}"), WizardTracksCb(tracks=tracks))
+            for tracks in ("all", "youth", "general")
+        ]
+    )
 
 
 def start_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts("wizard.now"), callback_data=WizardWhenCb(value="now"))
-    return builder.as_markup()
+    return choices_keyboard([(texts("wizard.now"), WizardWhenCb(value="now"))])
 
 
 def end_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for days in END_PRESETS_DAYS:
-        builder.button(
-            text=texts("wizard.in_days", days=days), callback_data=WizardWhenCb(value=f"+{days}d")
-        )
-    builder.adjust(3)
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts("wizard.in_days", days=days), WizardWhenCb(value=f"+{days}d"))
+            for days in END_PRESETS_DAYS
+        ]
+    )
 
 
 def remind_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts("wizard.remind_none"), callback_data=WizardRemindCb(hours=0))
-    for hours in REMIND_PRESETS_HOURS:
-        builder.button(
-            text=texts("wizard.remind_after", hours=hours),
-            callback_data=WizardRemindCb(hours=hours),
-        )
-    builder.adjust(1, 3)
-    return builder.as_markup()
+    never = (texts("wizard.remind_none"), WizardRemindCb(hours=0))
+    presets = [
+        (texts("wizard.remind_after", hours=hours), WizardRemindCb(hours=hours))
+        for hours in REMIND_PRESETS_HOURS
+    ]
+    return choices_keyboard([never, *presets], 1, 3)
 
 
 def confirm_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts("wizard.create"), callback_data=WizardConfirmCb(create=True))
-    builder.button(text=texts("wizard.abort"), callback_data=WizardConfirmCb(create=False))
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts("wizard.create"), WizardConfirmCb(create=True)),
+            (texts("wizard.abort"), WizardConfirmCb(create=False)),
+        ]
+    )
 
 
 def waves_admin_keyboard(waves: Sequence[Wave], texts: Texts) -> InlineKeyboardMarkup:
@@ -131,11 +124,9 @@ def waves_admin_keyboard(waves: Sequence[Wave], texts: Texts) -> InlineKeyboardM
 
 
 def cancel_keyboard(wave_id: int, texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=texts("admin.cancel_yes"), callback_data=WaveCancelCb(wave=wave_id, step="yes")
+    return choices_keyboard(
+        [
+            (texts("admin.cancel_yes"), WaveCancelCb(wave=wave_id, step="yes")),
+            (texts("admin.cancel_no"), WaveCancelCb(wave=wave_id, step="no")),
+        ]
     )
-    builder.button(
-        text=texts("admin.cancel_no"), callback_data=WaveCancelCb(wave=wave_id, step="no")
-    )
-    return builder.as_markup()

@@ -37,40 +37,36 @@ def duration(seconds: float, texts: Texts) -> str:
     return texts("duration", minutes=whole // 60, seconds=whole % 60)
 
 
-def wave_line(stats: WaveStats, texts: Texts, zone: ZoneInfo) -> str:
+def _headline(stats: WaveStats, texts: Texts, zone: ZoneInfo) -> dict[str, object]:
+    """What every view of a wave starts with: which wave, its state and its period."""
     wave, total = stats.wave, stats.total
-    return texts(
-        "admin.wave_line",
-        wave=wave.id,
-        survey=survey_label(wave),
-        state=state_name(wave, texts),
-        start=show_when(wave.starts_at, zone),
-        end=show_when(wave.ends_at, zone),
-        invited=total.invited,
-        delivered=total.delivered,
-        started=total.started,
-        completed=total.completed,
-    )
+    return {
+        "wave": wave.id,
+        "survey": survey_label(wave),
+        "state": state_name(wave, texts),
+        "start": show_when(wave.starts_at, zone),
+        "end": show_when(wave.ends_at, zone),
+        "invited": total.invited,
+        "delivered": total.delivered,
+        "started": total.started,
+        "completed": total.completed,
+    }
+
+
+def wave_line(stats: WaveStats, texts: Texts, zone: ZoneInfo) -> str:
+    return texts("admin.wave_line", **_headline(stats, texts, zone))
 
 
 def stats_text(stats: WaveStats, texts: Texts, catalog: RegionCatalog, zone: ZoneInfo) -> str:
-    wave, total = stats.wave, stats.total
+    total = stats.total
     lines = [
         texts(
             "admin.stats",
-            wave=wave.id,
-            survey=survey_label(wave),
-            state=state_name(wave, texts),
-            start=show_when(wave.starts_at, zone),
-            end=show_when(wave.ends_at, zone),
-            invited=total.invited,
-            delivered=total.delivered,
+            **_headline(stats, texts, zone),
             blocked=total.blocked,
             failed=total.failed,
             waiting=total.waiting,
             reminded=total.reminded,
-            started=total.started,
-            completed=total.completed,
             rate=share(total, texts),
         )
     ]

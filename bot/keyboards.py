@@ -6,8 +6,9 @@ regions is easier to scan than eighty-five.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -30,6 +31,20 @@ from surveys.regions import Municipality, Region, RegionCatalog
 
 PAGE_SIZE = 10
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+
+#: A button's label and what pressing it sends.
+Choice = tuple[str, CallbackData]
+
+
+def choices_keyboard(choices: Iterable[Choice], *widths: int) -> InlineKeyboardMarkup:
+    """Most keyboards are a list of choices; `widths` lays them out (the last one repeats),
+    and without it they share one row."""
+    builder = InlineKeyboardBuilder()
+    for text, data in choices:
+        builder.button(text=text, callback_data=data)
+    if widths:
+        builder.adjust(*widths)
+    return builder.as_markup()
 
 
 def consent_keyboard(texts: Texts) -> InlineKeyboardMarkup:
@@ -149,31 +164,33 @@ def age_keyboard(texts: Texts) -> InlineKeyboardMarkup:
 
 
 def summary_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts("summary.confirm"), callback_data=SummaryCb(action="ok"))
-    builder.button(text=texts("summary.change"), callback_data=SummaryCb(action="edit"))
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts("summary.confirm"), SummaryCb(action="ok")),
+            (texts("summary.change"), SummaryCb(action="edit")),
+        ]
+    )
 
 
 def waves_keyboard(choices: Sequence[tuple[int, str]], texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for wave_id, title in choices:
-        builder.button(
-            text=texts("survey.start_button", title=title), callback_data=StartWaveCb(wave=wave_id)
-        )
-    builder.adjust(1)
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts("survey.start_button", title=title), StartWaveCb(wave=wave_id))
+            for wave_id, title in choices
+        ],
+        1,
+    )
 
 
 def delete_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=texts("delete.yes"), callback_data=DeleteMeCb(confirm=True))
-    builder.button(text=texts("delete.no"), callback_data=DeleteMeCb(confirm=False))
-    return builder.as_markup()
+    return choices_keyboard(
+        [
+            (texts("delete.yes"), DeleteMeCb(confirm=True)),
+            (texts("delete.no"), DeleteMeCb(confirm=False)),
+        ]
+    )
 
 
 def invitation_keyboard(wave_id: int, label: str) -> InlineKeyboardMarkup:
     """The one button under an invitation or a reminder: start (or resume) the wave."""
-    builder = InlineKeyboardBuilder()
-    builder.button(text=label, callback_data=StartWaveCb(wave=wave_id))
-    return builder.as_markup()
+    return choices_keyboard([(label, StartWaveCb(wave=wave_id))])

@@ -39,6 +39,17 @@ async def find_wave(store: Store, wave_id: int) -> Wave | None:
     return await store.waves.get(wave_id) if 0 < wave_id <= MAX_WAVE_ID else None
 
 
+async def pressed_wave(
+    callback: CallbackQuery, wave_id: int, store: Store, texts: Texts, answer: CallbackAnswer
+) -> Wave | None:
+    """The wave a button names; a forged or vanished one gets a notice on the button."""
+    wave = await find_wave(store, wave_id)
+    if wave is None or not isinstance(callback.message, Message):
+        answer.text = texts("admin.unknown_wave", wave=wave_id)
+        return None
+    return wave
+
+
 async def open_menu(message: Message, state: FSMContext, texts: Texts) -> None:
     await leave_wizard(state)
     await message.answer(texts("admin.menu"), reply_markup=menu_keyboard(texts))
@@ -92,9 +103,8 @@ async def stats_button(
     catalog: RegionCatalog,
     callback_answer: CallbackAnswer,
 ) -> None:
-    wave = await find_wave(store, callback_data.wave)
+    wave = await pressed_wave(callback, callback_data.wave, store, texts, callback_answer)
     if wave is None or not isinstance(callback.message, Message):
-        callback_answer.text = texts("admin.unknown_wave", wave=callback_data.wave)
         return
     text = stats_text(await wave_stats(store, wave), texts, catalog, settings.zone)
     await callback.message.answer(text)
@@ -109,9 +119,8 @@ async def cancel_wave(
     callback_answer: CallbackAnswer,
 ) -> None:
     """Ask first; only the confirmation moves the wave, and only from scheduled or open."""
-    wave = await find_wave(store, callback_data.wave)
-    if wave is None or not isinstance(callback.message, Message):
-        callback_answer.text = texts("admin.unknown_wave", wave=callback_data.wave)
+    wave = await pressed_wave(callback, callback_data.wave, store, texts, callback_answer)
+    if wave is None:
         return
     if callback_data.step == "no":
         await show(callback, texts("admin.cancel_kept", wave=wave.id))

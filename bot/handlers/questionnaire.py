@@ -7,7 +7,6 @@ stored; the answer is committed before the next question is shown.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from html import escape
@@ -23,6 +22,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb
 from bot.handlers.replies import show
 from bot.keyboards import waves_keyboard
+from bot.middlewares import Data, UpdateHandler
 from bot.question_view import question_keyboard, question_text
 from bot.states import Questionnaire
 from bot.texts import Texts
@@ -216,12 +216,7 @@ class Dialog:
 class DialogMiddleware:
     """Bundles what every questionnaire handler needs into one `dialog` argument."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         data["dialog"] = Dialog(
             data["state"], data["respondent"], data["texts"], data["participation"]
         )

@@ -10,7 +10,6 @@ came of the action.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.middlewares import Data, UpdateHandler
 from bot.settings import Settings
 from storage.store import Store
 
@@ -41,12 +41,7 @@ class AuditNote:
 
 
 class AuditMiddleware(BaseMiddleware):
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         note = data["audit"] = AuditNote()
         try:
             return await handler(event, data)

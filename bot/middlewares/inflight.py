@@ -7,11 +7,12 @@ answer half-way to the database would be lost. `drain()` closes that gap.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
+
+from bot.middlewares import Data, UpdateHandler
 
 
 class InFlightMiddleware(BaseMiddleware):
@@ -24,12 +25,7 @@ class InFlightMiddleware(BaseMiddleware):
     def running(self) -> int:
         return self._running
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         self._running += 1
         self._idle.clear()
         try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, User
 
+from bot.middlewares import Data, UpdateHandler
 from bot.texts import Texts
 from storage.store import Store
 from surveys.text import LANGUAGES
@@ -25,12 +25,7 @@ class RespondentMiddleware(BaseMiddleware):
         self._store = store
         self._default_locale = default_locale
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         user: User | None = data.get("event_from_user")
         respondent = await self._store.respondents.by_telegram_id(user.id) if user else None
         language = respondent.language if respondent else None

@@ -11,12 +11,13 @@ the state the previous one left, in the order Telegram delivered them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
+
+from bot.middlewares import Data, UpdateHandler
 
 
 @dataclass(slots=True)
@@ -36,12 +37,7 @@ class SerialPerUser(BaseMiddleware):
         """Users with an update being handled or waiting, for tests."""
         return len(self._turns)
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None:
             return await handler(event, data)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update, User
 
+from bot.middlewares import Data, UpdateHandler
 from bot.texts import Texts
 from storage.store import Store
 from surveys.text import LANGUAGES
@@ -97,12 +98,7 @@ class ThrottleMiddleware(BaseMiddleware):
         self._store = store
         self._default_locale = default_locale
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None or not isinstance(event, Update):
             return await handler(event, data)
