@@ -1214,15 +1214,7 @@ class FakeTelegram:
 
     async def _send_message(self, params: dict[str, Any]) -> JsonDict:
         chat_id = _require_chat_id(params)
-        raw_text = params.get("text")
-        if not isinstance(raw_text, str) or not raw_text.strip():
-            raise _bad("message text is empty")
-        parse_mode = params.get("parse_mode")
-        text = _render(raw_text, parse_mode)
-        if not text:
-            raise _bad("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
-            raise _bad("message is too long")
+        raw_text, parse_mode, text = _message_text(params)
         markup = _validate_markup(params.get("reply_markup"))
         self._check_send("sendMessage", chat_id)
         message = ChatMessage(
@@ -1282,15 +1274,7 @@ class FakeTelegram:
         return await self._send_file(params, "photo")
 
     async def _edit_message_text(self, params: dict[str, Any]) -> JsonDict:
-        raw_text = params.get("text")
-        if not isinstance(raw_text, str) or not raw_text.strip():
-            raise _bad("message text is empty")
-        parse_mode = params.get("parse_mode")
-        text = _render(raw_text, parse_mode)
-        if not text:
-            raise _bad("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
-            raise _bad("message is too long")
+        raw_text, parse_mode, text = _message_text(params)
         markup = _validate_markup(params.get("reply_markup"), inline_only=True)
         state, message = self._bot_message(params, "edit")
         if state.blocked:
@@ -1468,6 +1452,20 @@ def _validate_markup(markup: Any, *, inline_only: bool = False) -> JsonDict | No
             ):
                 raise _bad("BUTTON_DATA_INVALID")
     return markup
+
+
+def _message_text(params: dict[str, Any]) -> tuple[str, Any, str]:
+    """(text as sent, parse_mode, text as shown), refused as Telegram refuses them."""
+    raw_text = params.get("text")
+    if not isinstance(raw_text, str) or not raw_text.strip():
+        raise _bad("message text is empty")
+    parse_mode = params.get("parse_mode")
+    text = _render(raw_text, parse_mode)
+    if not text:
+        raise _bad("message text is empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _bad("message is too long")
+    return raw_text, parse_mode, text
 
 
 def _render(text: str, parse_mode: Any) -> str:
