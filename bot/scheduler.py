@@ -10,6 +10,7 @@ does the same for what else falls due (reminders) and names its next moment.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -21,6 +22,9 @@ from storage.repositories.waves import Wave
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+#: How long a stop waits for a sweep under way (opening a wave queues all its invitations).
+SHUTDOWN_WAIT_SECONDS = 30.0
 
 WaveHook = Callable[[Wave], Awaitable[None]]
 #: Runs at the end of every sweep; returns the next moment it needs a sweep (a reminder
@@ -52,11 +56,12 @@ class WaveScheduler:
         self._on_sweep = on_sweep
         self._sweep_seconds = sweep_seconds
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._sweeps: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Async so that aiogram runs it in the event loop, which APScheduler needs."""
         self._scheduler.add_job(
-            self.sweep,
+            self._scheduled_sweep,
             "interval",
             seconds=self._sweep_seconds,
             id="wave-sweep",
@@ -69,8 +74,22 @@ class WaveScheduler:
         self._scheduler.start()
 
     async def shutdown(self) -> None:
+        """No new sweeps; the one under way finishes before the database closes."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        if self._sweeps:
+            _, late = await asyncio.wait(self._sweeps, timeout=SHUTDOWN_WAIT_SECONDS)
+            if late:
+                log.warning("a wave sweep was still running at shutdown")
+
+    async def _scheduled_sweep(self) -> None:
+        """The sweep as APScheduler runs it: shielded, because stopping APScheduler cancels
+        its running jobs, and a sweep cut between opening a wave and queuing the wave's
+        invitations would leave them to the next start's repair."""
+        task = asyncio.ensure_future(self.sweep())
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweeps.discard)
+        await asyncio.shield(task)
 
     async def sweep(self) -> None:
         """Move every wave whose start or end has passed; plan exact jobs for the next ones."""
@@ -100,7 +119,7 @@ class WaveScheduler:
         if moment <= now or (moment - now).total_seconds() > 2 * self._sweep_seconds:
             return
         self._scheduler.add_job(
-            self.sweep,
+            self._scheduled_sweep,
             "date",
             run_date=moment,
             id=job_id,

@@ -5,14 +5,16 @@ Everything runs through the real bot and the fake Bot API server, on a real SQLi
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
+from bot.scheduler import WaveScheduler
 from storage.clock import from_db
 from storage.database import Database
-from storage.repositories.waves import TrackSelection
+from storage.repositories.waves import TrackSelection, Wave
 from storage.store import Store
 from storage.wave_planning import WavePlan, create_wave
 from surveys.loader import load_surveys
@@ -209,3 +211,34 @@ async def test_blocking_and_unblocking_the_bot_switches_invitations_off_and_on(
     await wait_until(inactive)
     user.unblock()
     await wait_until(active)
+
+
+async def test_stopping_lets_a_sweep_that_is_opening_a_wave_finish(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = make_settings(server, tmp_path)
+    database = await Database.open(settings.database_path)
+    store = Store(database)
+    now = datetime.now(UTC)
+    version = await store.surveys.store(load_surveys(settings.surveys_dir)["pulse"])
+    wave_id = await store.waves.create(version, now, now + timedelta(days=1), None, "all")
+    entered, release = asyncio.Event(), asyncio.Event()
+    finished: list[int] = []
+
+    async def slow_open(wave: Wave) -> None:  # queuing a large wave's invitations
+        entered.set()
+        await release.wait()
+        finished.append(wave.id)
+
+    scheduler = WaveScheduler(store, on_open=slow_open)
+    try:
+        await scheduler.start()
+        await asyncio.wait_for(entered.wait(), 10)
+        stopping = asyncio.create_task(scheduler.shutdown())
+        await asyncio.sleep(0.2)
+        assert not stopping.done(), "shutdown did not wait for the sweep"
+        release.set()
+        await asyncio.wait_for(stopping, 10)
+        assert finished == [wave_id]
+    finally:
+        await database.close()
