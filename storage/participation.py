@@ -112,6 +112,13 @@ class Participation:
         answers = await self._store.responses.answers(response.id)
         return Session(response, survey, answers)
 
+    async def survey_of(self, response_id: int) -> Survey | None:
+        """The survey a response answers, for naming it on a screen."""
+        response = await self._store.responses.get(response_id)
+        return (
+            None if response is None else await self._store.surveys.get(response.survey_version_id)
+        )
+
     async def record(
         self, session: Session, question: Question, value: AnswerValue
     ) -> Session | Refusal:

@@ -159,6 +159,12 @@ class Dialog:
         if isinstance(session, Refusal):
             answer.text = refusal_text(session, self.texts)
             answer.show_alert = session is not Refusal.NOT_YOURS
+            if session is Refusal.COMPLETED and callback is not None:
+                # A crash can come between storing the last answer and the thanks: the
+                # citizen still sees a question, so the screen pressed becomes the thanks.
+                survey = await self.participation.survey_of(press.response)
+                title = survey.title.get(self.texts.language) if survey else ""
+                await show(callback, refusal_text(session, self.texts, title))
             return None
         data = await self.state.get_data()
         shown = (await self.state.get_state()) == Questionnaire.answering.state
