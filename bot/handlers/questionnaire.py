@@ -146,7 +146,7 @@ class Dialog:
             )
 
     async def on_screen(
-        self, press: QuestionPress, answer: CallbackAnswer, callback: CallbackQuery | None = None
+        self, press: QuestionPress, answer: CallbackAnswer, callback: CallbackQuery
     ) -> tuple[Session, Question, list[str]] | None:
         """The session and question a press refers to, if that question is the one on screen.
 
@@ -159,7 +159,7 @@ class Dialog:
         if isinstance(session, Refusal):
             answer.text = refusal_text(session, self.texts)
             answer.show_alert = session is not Refusal.NOT_YOURS
-            if session is Refusal.COMPLETED and callback is not None:
+            if session is Refusal.COMPLETED:
                 # A crash can come between storing the last answer and the thanks: the
                 # citizen still sees a question, so the screen pressed becomes the thanks.
                 survey = await self.participation.survey_of(press.response)
@@ -173,7 +173,7 @@ class Dialog:
             press.question,
         ):
             answer.text = self.texts("error.stale_button")
-            if shown and callback is not None and data.get("response") == press.response:
+            if shown and data.get("response") == press.response:
                 await self.resync(callback, session, data)
             return None
         return session, session.survey.questions[press.question], list(data.get("selected") or [])
@@ -190,11 +190,6 @@ class Dialog:
         if data.get("message") != message.message_id:
             await self.forget_screen(message)
         await self.present(callback, session, questions[index], list(data.get("selected") or []))
-
-    async def show_question(
-        self, event: CallbackQuery, session: Session, question: Question, selected: list[str]
-    ) -> None:
-        await self.present(event, session, question, selected)
 
     async def advance(
         self,
@@ -295,7 +290,7 @@ async def on_toggle(
         selected.remove(option_id)
     else:
         selected.append(option_id)
-    await dialog.show_question(callback, session, question, selected)
+    await dialog.present(callback, session, question, selected)
 
 
 async def on_step(
@@ -318,7 +313,7 @@ async def on_step(
         else:
             earlier = session.answers.get(previous.id)
             ticks = list(earlier) if isinstance(earlier, list) else []
-            await dialog.show_question(callback, session, previous, ticks)
+            await dialog.present(callback, session, previous, ticks)
         return
     if callback_data.action == "done":
         if question.type is not QuestionType.MULTI:
