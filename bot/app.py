@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
@@ -21,6 +20,7 @@ from aiogram.types import BotCommand
 from bot.broadcast import Broadcaster
 from bot.dispatcher import build_dispatcher
 from bot.invitations import InvitationComposer, WaveOutbox
+from bot.json_session import JsonBodySession
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.progress import ProgressReporter
 from bot.response_types import PinResponseTypes
@@ -42,7 +42,7 @@ DRAIN_SECONDS = 15.0
 def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set: put it in .env or the environment")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(PinResponseTypes())
     return Bot(
         settings.bot_token.get_secret_value(),

@@ -120,4 +120,4 @@ class InvitationComposer:
             text = texts("invite.body", title=title, why=why, until=until)
             button = texts("invite.start")
         markup = invitation_keyboard(wave.id, button)
-        return Prepared(text, markup.model_dump_json(exclude_none=True))
+        return Prepared(text, markup.model_dump(exclude_none=True))
