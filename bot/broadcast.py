@@ -4,25 +4,28 @@ most once, and to everyone unless the process dies at one precise instant.
 The delivery guarantee (README.md states it for operators, in the section of that name):
 
 * Every step of a row is committed. The claimer reserves due rows a moment ahead as
-  `claimed`; immediately before the sender starts the requests of a group — those it is
-  about to start this tick, each already holding a rate token and a concurrency slot —
-  it commits the group as `sending` in one UPDATE, and only then do their requests start.
+  `claimed`; the starter commits the next few rows — START_INTERVAL's worth of sending
+  at the configured rate, each already holding a concurrency slot — as `sending` in one
+  UPDATE, and only then may the sender start their requests, each at its moment.
   After Telegram answers, the row is settled `delivered`, `blocked`, `failed` or `pending`
   again (a retry); outcomes are committed in batches every FLUSH_INTERVAL.
 * Nobody ever gets the same message twice. A row is sent again only after an answer that
   says it was not delivered (429, 5xx, …) or when no connection could be made, never
   because the process stopped or the answer was lost.
-* An orderly stop (SIGTERM, `stop()`) stops claiming, hands `claimed` rows back to
-  `pending`, waits for the requests in flight and commits their outcomes: across stops
-  and restarts every targeted person gets the invitation exactly once.
+* An orderly stop (SIGTERM, `stop()`) stops claiming, hands `claimed` rows and
+  committed rows whose request has not started back to `pending`, waits for the
+  requests in flight and commits their outcomes: across stops and restarts every
+  targeted person gets the invitation exactly once.
 * After a crash (kill -9, OOM) start-up puts `claimed` rows back to `pending` — their
   requests never started — and records `sending` rows as `unconfirmed`: their request
   had started, Telegram most likely accepted it, and it is NOT sent again. A person is
   missed only if the process died between committing `sending` and the request reaching
-  Telegram (a millisecond or so; at most the `concurrency` requests then in flight); they
-  can still open the wave with /survey. (A power cut can also undo SQLite's last commits,
-  and with them this guarantee for the last moment's rows: README.md, "The delivery
-  guarantee".)
+  Telegram: ten milliseconds or so, at most the rows committed ahead (10 at 1,000/s;
+  with the rate lifted, the requests a free concurrency slot lets start). Rows committed
+  just before Telegram asks for a pause go back to `pending` rather than stay `sending`
+  through it. The missed can still open the wave with /survey. (A power cut can also
+  undo SQLite's last commits, and with them this guarantee for the last moment's rows:
+  README.md, "The delivery guarantee".)
 
 Limits (`bot.send_limits`): at most `rate` requests in any one-second window (every
 attempt counts), at most one request per chat per second, and a `retry_after` from
@@ -33,10 +36,12 @@ connection that could not be made are retried with exponential back-off
 after the request went out (a timeout, a dropped connection) leaves its fate unknown: it
 is settled `unconfirmed` and not retried.
 
-Three tasks share the work: the claimer keeps up to two batches claimed ahead, so the
-sender never waits on a SELECT; the sender paces requests, commits each group `sending`
-and starts each request as a task, up to `concurrency` in flight; the flusher commits
-outcomes in batches.
+Four tasks share the work: the claimer keeps up to two batches claimed ahead, so the
+sender never waits on a SELECT; the starter commits a few rows at a time `sending`,
+a little ahead of the pace (and just before a pause ends, so sending resumes the moment
+Telegram allows); the sender starts each committed request as a task at its rate
+token, up to `concurrency` in flight, so requests leave evenly rather than in a clump
+per commit; the flusher commits outcomes in batches.
 """
 
 from __future__ import annotations
@@ -46,9 +51,10 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -199,9 +205,14 @@ class Broadcaster:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._inflight: set[asyncio.Task[None]] = set()
-        #: Rows ready to start (rate token and slot taken), waiting for the next commit.
-        self._to_start: list[tuple[Outgoing, Prepared | None]] = []
-        self._start_due = asyncio.Event()
+        #: Rows committed `sending` whose request the sender has yet to start, and how many
+        #: may wait so: START_INTERVAL's worth of sending (with the rate lifted, as many as
+        #: may be in flight).
+        self._committed: deque[tuple[Outgoing, Prepared | None]] = deque()
+        self._lead = concurrency if rate is None else max(1, math.ceil(rate * 2 * START_INTERVAL))
+        self._committed_ready = asyncio.Event()
+        self._topup = asyncio.Event()
+        self._topup.set()
         #: Rows taken off the queue whose request has not started yet.
         self._unstarted = 0
         self._outcomes: list[Outcome] = []
@@ -249,12 +260,12 @@ class Broadcaster:
         self._stopped.set()
         self._wake.set()
         self._room.set()
-        self._start_due.set()
+        self._topup.set()
+        self._committed_ready.set()
         self._queue.put_nowait(None)
         await asyncio.gather(claimer, sender, starter)
+        self._hand_back_committed("not sent: the bot stopped", utc_now())
         unsent = [item for item in _drain(self._queue) if item is not None]
-        unsent += [item for item, _ in self._to_start]
-        self._to_start = []
         if unsent:
             await self._outbox.release(item.id for item in unsent)
         if self._inflight:
@@ -316,62 +327,122 @@ class Broadcaster:
 
     # -- sending -------------------------------------------------------------------------
 
-    async def _send_loop(self) -> None:
-        """Pace the queue: each row takes a concurrency slot and a rate token, is rendered,
-        and is handed to the starter. Nothing here waits on the database."""
-        while (item := await self._queue.get()) is not None:
-            self._unstarted += 1
-            if self._queue.qsize() <= self._batch:
-                self._room.set()
-            await self._slots.acquire()
-            if not await self._ready():
-                self._slots.release()
-                self._unstarted -= 1
-                self._queue.put_nowait(item)  # handed back to the outbox by stop()
-                return
-            self._to_start.append((item, await self._prepare(item)))
-            self._start_due.set()
-
     async def _start_loop(self) -> None:
-        """Group commit: every row ready since the last commit is committed `sending` in one
-        UPDATE, then its request starts. One commit at a time, at most one per
-        START_INTERVAL: a commit costs about as much as ten rows in it, so a busy sender
-        commits a few milliseconds' worth at once, while a row ready after a quiet spell
-        goes at once."""
-        last = -math.inf
+        """Group commit, a little ahead of the pace. Rows taken off the queue — each holding
+        a concurrency slot, each rendered — are committed `sending` in one UPDATE and handed
+        to the sender, which starts each request at its own moment. At most `_lead` rows
+        wait committed and unstarted (START_INTERVAL's worth of sending), topped up once
+        half are gone: a commit costs about as much as ten rows in it, and requests leave
+        evenly instead of in a clump after each commit."""
         while True:
-            await self._start_due.wait()
-            await self._wait_out_pause()  # meanwhile the rows stay `claimed`: safe
-            if (wait := last + START_INTERVAL - self._clock()) > 0:
-                await asyncio.sleep(wait)
+            await self._topup.wait()
+            group = await self._take_group()
+            if group is None:
+                return
+            prepared = [(item, await self._prepare(item)) for item in group]
+            # Meanwhile the rows stay `claimed`; they are committed just before a pause
+            # ends, so that sending resumes the moment Telegram allows it.
+            await self._wait_out_pause(ahead=START_INTERVAL)
             if self._stopping:
-                return  # rows not committed are released by stop()
-            self._start_due.clear()
-            group, self._to_start = self._to_start, []
-            if group:
-                last = self._clock()
-                await self._launch(group)
+                self._give_back(group)
+                return
+            await self._launch(prepared)
+
+    async def _take_group(self) -> list[Outgoing] | None:
+        """The next rows to commit, each with a concurrency slot: at least one (waiting for
+        it and its slot), then as many as are queued, have a free slot and fit the room."""
+        first = await self._queue.get()
+        if first is None:
+            return None
+        await self._slots.acquire()
+        group = [first]
+        room = self._lead - len(self._committed)
+        while len(group) < room and not self._queue.empty() and not self._slots.locked():
+            await self._slots.acquire()  # free: returns at once
+            item = self._queue.get_nowait()
+            if item is None:
+                self._slots.release()
+                self._queue.put_nowait(None)  # stop() is waiting: seen on the next take
+                break
+            group.append(item)
+        self._unstarted += len(group)
+        if self._queue.qsize() <= self._batch:
+            self._room.set()
+        return group
+
+    def _give_back(self, group: list[Outgoing]) -> None:
+        """Rows taken but not committed: back on the queue, which stop() hands back."""
+        for item in group:
+            self._slots.release()
+            self._queue.put_nowait(item)
+        self._unstarted -= len(group)
 
     async def _launch(self, group: list[tuple[Outgoing, Prepared | None]]) -> None:
-        """Commit the group `sending`, then start its requests — in that order, so that a
+        """Commit the group `sending`, then hand it to the sender — in that order, so that a
         crash can never leave a started request looking unstarted (and send it again)."""
-        try:
-            committed = await self._outbox.start_sending([item.id for item, _ in group], utc_now())
-        except Exception:
-            log.exception("could not commit %d messages as sending; trying again", len(group))
-            self._to_start[:0] = group
-            await self._sleep(1.0)
-            self._start_due.set()
-            return
-        for item, prepared in group:
-            self._unstarted -= 1
-            if not committed:
+        while True:
+            try:
+                committed = await self._outbox.start_sending(
+                    [item.id for item, _ in group], utc_now()
+                )
+                break
+            except Exception:
+                log.exception("could not commit %d messages as sending; trying again", len(group))
+                await self._sleep(1.0)
+                if self._stopping:
+                    self._give_back([item for item, _ in group])
+                    return
+        if not committed:
+            for item, _ in group:
                 self._slots.release()
                 self._queued_chats.discard(item.chat_id)
+            self._unstarted -= len(group)
+            return
+        self._committed.extend(group)
+        if len(self._committed) > self._lead // 2:
+            self._topup.clear()
+        self._committed_ready.set()
+
+    async def _send_loop(self) -> None:
+        """Start each committed request at its moment: a rate token each, in order. Rows
+        committed just before Telegram asked for a pause are not kept `sending` through
+        it — they go back to `pending`, due when it ends — so a crash during a pause
+        cannot cost anyone their message."""
+        while not self._stopping:
+            await self._committed_ready.wait()
+            if not self._committed:
+                self._committed_ready.clear()
                 continue
+            if self._paused_until - self._clock() > START_INTERVAL:
+                self._hand_back_committed("not sent: Telegram asked to wait", self._resume_at())
+                continue
+            await self._wait_out_pause()
+            await self._limiter.acquire()
+            if self._stopping or not self._committed:
+                continue  # handed back meanwhile, or by stop()
+            item, prepared = self._committed.popleft()
+            self._unstarted -= 1
+            if len(self._committed) <= self._lead // 2:
+                self._topup.set()
             task = asyncio.create_task(self._send(item, prepared))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
+
+    def _hand_back_committed(self, reason: str, due: datetime) -> None:
+        """Committed rows whose requests will not start now: `pending` again, due at `due`."""
+        while self._committed:
+            item, _ = self._committed.popleft()
+            self._unstarted -= 1
+            self._slots.release()
+            self._queued_chats.discard(item.chat_id)
+            self._settled(
+                Outcome(item.id, item.chat_id, "pending", item.failures, reason, retry_at=due)
+            )
+        self._topup.set()
+
+    def _resume_at(self) -> datetime:
+        """When the current pause ends, on the outbox's clock."""
+        return utc_now() + timedelta(seconds=max(0.0, self._paused_until - self._clock()))
 
     async def _prepare(self, item: Outgoing) -> Prepared | None:
         """The message, rendered before the commit so nothing slow sits between the commit
@@ -380,15 +451,6 @@ class Broadcaster:
             return await self._compose(item)
         except Exception:
             return None
-
-    async def _ready(self) -> bool:
-        """Wait out any pause and take a rate token; False if stopping meanwhile."""
-        while not self._stopping:
-            await self._wait_out_pause()
-            await self._limiter.acquire()
-            if self._paused_until <= self._clock():
-                return True
-        return False
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep that ends early when the broadcaster is stopped."""
@@ -409,6 +471,10 @@ class Broadcaster:
         finally:
             self._slots.release()
             self._queued_chats.discard(item.chat_id)
+        self._settled(outcome)
+
+    def _settled(self, outcome: Outcome) -> None:
+        """Queue an outcome for the next batch commit (a retry is committed at once)."""
         self._outcomes.append(outcome)
         self._dirty.set()
         if len(self._outcomes) >= FLUSH_SIZE or outcome.state == "pending":
@@ -420,15 +486,14 @@ class Broadcaster:
             if prepared is None:
                 prepared = await self._compose(item)
             if not await self._issue(item):
-                # A pause began since the group was committed: not sent; due after it.
-                retry_at = utc_now() + timedelta(seconds=self._paused_until - self._clock())
+                # A pause began since the row was committed: not sent; due after it.
                 return Outcome(
                     item.id,
                     item.chat_id,
                     "pending",
                     item.failures,
                     "not sent: Telegram asked to wait",
-                    retry_at=retry_at,
+                    retry_at=self._resume_at(),
                 )
             message = await self._bot(SendInvitation.of(item.chat_id, prepared, self._paid))
         except TelegramRetryAfter as error:
@@ -468,8 +533,9 @@ class Broadcaster:
         self._spacing.started(item.chat_id)
         return True
 
-    async def _wait_out_pause(self) -> None:
-        while (pause := self._paused_until - self._clock()) > 0 and not self._stopping:
+    async def _wait_out_pause(self, ahead: float = 0.0) -> None:
+        """Until `ahead` seconds before the pause Telegram asked for ends (or stop)."""
+        while (pause := self._paused_until - ahead - self._clock()) > 0 and not self._stopping:
             await self._sleep(pause)
 
     def _transient(self, item: Outgoing, reason: str) -> Outcome:

@@ -17,15 +17,15 @@ Clock = Callable[[], float]
 
 #: Share of the configured rate we aim at. The rest absorbs the jitter between our clock
 #: and Telegram's, so that the rate Telegram measures stays under the configured one.
-HEADROOM = 0.99
+HEADROOM = 0.995
 PER_CHAT_INTERVAL = 1.0
 
 
 class RateLimiter:
     """At most `rate` acquisitions in any one-second window, spaced as evenly as possible.
 
-    A token bucket refilled at HEADROOM·rate, holding at most half the remaining share
-    (and at least one token): a window of one second then holds at most
+    A token bucket refilled at HEADROOM·rate, holding at most the remaining share (and at
+    least one token): a window of one second then holds at most
     capacity + HEADROOM·rate ≤ rate acquisitions, yet a late wake-up of the event loop is
     made up at once instead of lowering the rate. `rate=None` lifts the limit.
     """
@@ -37,7 +37,7 @@ class RateLimiter:
             self._refill = self._capacity = math.inf
         else:
             self._refill = rate * HEADROOM
-            self._capacity = max(1.0, math.floor(rate * (1 - HEADROOM) / 2))
+            self._capacity = max(1.0, math.floor(rate * (1 - HEADROOM)))
         self._tokens = 1.0 if rate is None else self._capacity
         self._stamp = clock()
 

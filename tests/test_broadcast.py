@@ -328,6 +328,47 @@ async def test_a_request_lost_in_the_network_is_retried_only_if_it_never_left(
     assert len(server.calls("sendMessage")) == 1, "the timed-out request is not repeated"
 
 
+async def test_no_row_waits_out_a_pause_as_sending(server: FakeTelegram, tmp_path: Path) -> None:
+    """Rows committed just before a 429 go back to `pending` for the pause: a crash during
+    it can then cost nobody their invitation. After it everyone gets theirs once."""
+    people = list(range(7501, 7541))
+    server.fail_sends(
+        lambda method, chat_id, attempt: (
+            Fault.retry_after(2)
+            if method == "sendMessage" and chat_id == 7505 and not attempt
+            else None
+        )
+    )
+    settings = make_settings(server, tmp_path)
+    wave_id = await _prepare(settings, people)
+    database = await Database.open(settings.database_path)
+    bot = make_bot(settings)
+    try:
+        store = Store(database)
+        await store.waves.transition(wave_id, ("scheduled",), "open")
+        await store.invitations.fill(wave_id, ["36-44"], utc_now())
+        composer = InvitationComposer(store, settings.zone)
+        broadcaster = Broadcaster(bot, store.invitations, composer, rate=400)
+        await broadcaster.start()
+        try:
+            await server.wait_for(lambda: any(r.status == 429 for r in server.requests), 10)
+            await asyncio.sleep(0.5)
+            during = _outbox_states(settings.database_path)
+            await wait_until(lambda: _settled(settings.database_path), 15)
+        finally:
+            await broadcaster.stop()
+    finally:
+        await bot.session.close()
+        await database.close()
+    assert "sending" not in during and during.get("pending", 0) > 0, during
+    delivered = Counter(r.params["chat_id"] for r in wave_messages(server, wave_id))
+    assert delivered == dict.fromkeys(people, 1)
+
+
+async def _settled(path: Path) -> bool:
+    return not set(_outbox_states(path)) & set(UNSETTLED)
+
+
 async def _send_one(settings: Settings) -> dict[str, object]:
     """One invitation through a broadcaster whose client gives up after 0.3 s; its row
     once the attempt is recorded (a retry is due only a minute later)."""
