@@ -64,13 +64,20 @@ class RateWindow:
 
     The token bucket spaces sends evenly, but a send task starts a moment after it is
     scheduled, and on a busy event loop those moments can bunch together; this last
-    check waits whenever the past second is already full.
+    check waits whenever the past second is already full. Full means the share the
+    bucket aims at (995 at 1,000/s; the whole rate below 200/s): requests reach Telegram
+    after varying delays, and a second as Telegram counts it must not hold more than
+    `rate` when ours held exactly that.
     """
 
     def __init__(self, rate: float | None, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._span = 1.0 if rate is None else max(1.0, 1.0 / rate)
-        self._size = 0 if rate is None else max(1, math.floor(rate * self._span))
+        self._size = (
+            0
+            if rate is None
+            else max(1, math.floor(rate * self._span) - math.floor(rate * (1 - HEADROOM)))
+        )
         self._issued: deque[float] = deque(maxlen=self._size or None)
 
     async def admit(self) -> None:
