@@ -420,10 +420,12 @@ class Broadcaster:
             if not self._committed:
                 self._committed_ready.clear()
                 continue
-            if self._paused_until - self._clock() > RESUME_AHEAD:
+            if (pause := self._paused_until - self._clock()) > RESUME_AHEAD:
                 self._hand_back_committed("not sent: Telegram asked to wait", self._resume_at())
                 continue
-            await self._wait_out_pause()
+            if pause > 0:
+                await self._sleep(pause)
+                continue  # the pause may have grown meanwhile: look again
             await self._limiter.acquire()
             if self._stopping or not self._committed:
                 continue  # handed back meanwhile, or by stop()
