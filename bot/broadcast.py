@@ -349,7 +349,7 @@ class Broadcaster:
             prepared = [(item, await self._prepare(item)) for item in group]
             # Meanwhile the rows stay `claimed`; they are committed just before a pause
             # ends, so that sending resumes the moment Telegram allows it.
-            await self._wait_out_pause(ahead=RESUME_AHEAD)
+            await self._wait_until_pause_nearly_over()
             if self._stopping:
                 self._give_back(group)
                 return
@@ -401,8 +401,7 @@ class Broadcaster:
                     return
         if not committed:
             for item, _ in group:
-                self._slots.release()
-                self._queued_chats.discard(item.chat_id)
+                self._let_go(item)
             self._unstarted -= len(group)
             return
         self._committed.extend(group)
@@ -442,8 +441,7 @@ class Broadcaster:
         while self._committed:
             item, _ = self._committed.popleft()
             self._unstarted -= 1
-            self._slots.release()
-            self._queued_chats.discard(item.chat_id)
+            self._let_go(item)
             self._settled(
                 Outcome(item.id, item.chat_id, "pending", item.failures, reason, retry_at=due)
             )
@@ -478,9 +476,14 @@ class Broadcaster:
         try:
             outcome = await self._attempt(item, prepared)
         finally:
-            self._slots.release()
-            self._queued_chats.discard(item.chat_id)
+            self._let_go(item)
         self._settled(outcome)
+
+    def _let_go(self, item: Outgoing) -> None:
+        """The row is done with for now: its concurrency slot is free, and its chat may be
+        claimed again (once a second has passed since its last request)."""
+        self._slots.release()
+        self._queued_chats.discard(item.chat_id)
 
     def _settled(self, outcome: Outcome) -> None:
         """Queue an outcome for the next batch commit (a retry is committed at once)."""
@@ -542,9 +545,11 @@ class Broadcaster:
         self._spacing.started(item.chat_id)
         return True
 
-    async def _wait_out_pause(self, ahead: float = 0.0) -> None:
-        """Until `ahead` seconds before the pause Telegram asked for ends (or stop)."""
-        while (pause := self._paused_until - ahead - self._clock()) > 0 and not self._stopping:
+    async def _wait_until_pause_nearly_over(self) -> None:
+        """Until RESUME_AHEAD before the pause Telegram asked for ends (or stop)."""
+        while (
+            pause := self._paused_until - RESUME_AHEAD - self._clock()
+        ) > 0 and not self._stopping:
             await self._sleep(pause)
 
     def _transient(self, item: Outgoing, reason: str) -> Outcome:

@@ -2,7 +2,8 @@
 
 A row is the only record that a message is due, so every step of its life is a committed
 state change: filled when the wave opens (`pending`), reserved by the broadcaster a moment
-ahead (`claimed`), committed as `sending` immediately before its request starts, and
+ahead (`claimed`), committed as `sending` just before its request starts (some
+milliseconds ahead, never through a pause), and
 settled (`delivered`, `blocked`, `failed`, or back to `pending` for a retry) after.
 Whatever the process forgets in a crash, these rows still say — and they say which
 requests may have started: only `sending` ones. After a crash `claimed` rows go back to
@@ -229,7 +230,7 @@ class InvitationRepository:
         return Claim(claimed, deferred, len(skipped))
 
     async def start_sending(self, ids: Sequence[int], now: datetime) -> bool:
-        """Commit claimed rows as `sending`: their requests start as soon as this returns.
+        """Commit claimed rows as `sending`: only then may their requests start.
 
         One statement, one commit; each row is found by its id (`+state` keeps SQLite off
         the state index, which would scan every claimed row). False if any row was not
