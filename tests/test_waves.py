@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from bot.scheduler import WaveScheduler
+from bot.settings import Settings
 from storage.clock import from_db
 from storage.database import Database
 from storage.repositories.waves import TrackSelection, Wave
@@ -101,14 +102,20 @@ async def test_a_wave_opens_at_its_start_and_invites_exactly_its_audience(
     assert "вопрос 1 /" in (first.text or "")
 
 
+async def pulse_stored(settings: Settings) -> tuple[Database, Store, int]:
+    """The database as a wave is planned on it before the bot starts: the example survey
+    stored, its version id to plan with. The caller closes the database."""
+    database = await Database.open(settings.database_path)
+    store = Store(database)
+    return database, store, await store.surveys.store(load_surveys(settings.surveys_dir)["pulse"])
+
+
 async def test_a_start_and_an_end_missed_while_the_bot_was_down_are_caught_up_at_start(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     settings = make_settings(server, tmp_path)
-    database = await Database.open(settings.database_path)
-    store = Store(database)
+    database, store, version = await pulse_stored(settings)
     now = datetime.now(UTC)
-    version = await store.surveys.store(load_surveys(settings.surveys_dir)["pulse"])
     # Planned earlier: one should have opened an hour ago, the other is over by now.
     late = await store.waves.create(
         version, now - timedelta(hours=1), now + timedelta(days=1), None, "all"
@@ -217,10 +224,8 @@ async def test_stopping_lets_a_sweep_that_is_opening_a_wave_finish(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     settings = make_settings(server, tmp_path)
-    database = await Database.open(settings.database_path)
-    store = Store(database)
+    database, store, version = await pulse_stored(settings)
     now = datetime.now(UTC)
-    version = await store.surveys.store(load_surveys(settings.surveys_dir)["pulse"])
     wave_id = await store.waves.create(version, now, now + timedelta(days=1), None, "all")
     entered, release = asyncio.Event(), asyncio.Event()
     finished: list[int] = []
