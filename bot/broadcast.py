@@ -58,7 +58,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -66,11 +65,9 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.methods.base import Response, TelegramMethod
 from aiohttp import ClientConnectorError
-from pydantic import BaseModel, ConfigDict
 
-from bot.json_session import PlainFields
+from bot.plain_methods import SendText
 from bot.send_limits import (
     PER_CHAT_INTERVAL,
     ChatSpacing,
@@ -109,62 +106,6 @@ class Prepared:
 
 
 Composer = Callable[[Outgoing], Awaitable[Prepared]]
-
-
-class SentMessage(BaseModel):
-    """What the outbox keeps of Telegram's answer: the message id, nothing more."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    message_id: int
-
-
-class SendInvitation(TelegramMethod[SentMessage], PlainFields):
-    """`sendMessage` for broadcasts, shaped for speed.
-
-    aiogram's own SendMessage validates its arguments, walks the keyboard value by value
-    to serialise it and parses the whole answer (chat, sender, the echoed keyboard) into
-    a Message; at a thousand sends a second that is most of the cost. Here the text and
-    keyboard are made once per wave, kind and language (`Prepared`), go out as they are,
-    and only the message id is read back.
-    """
-
-    __returning__ = SentMessage
-    __api_method__ = "sendMessage"
-
-    chat_id: int
-    text: str
-    #: Invitation texts are written in HTML, whatever the bot's default.
-    parse_mode: str = ParseMode.HTML
-    reply_markup: dict[str, Any] | None = None
-    allow_paid_broadcast: bool | None = None
-
-    @classmethod
-    def of(cls, chat_id: int, prepared: Prepared, paid: bool) -> SendInvitation:
-        # Every value is ours and already of the right type: validation would only cost.
-        return cls.model_construct(
-            chat_id=chat_id,
-            text=prepared.text,
-            reply_markup=prepared.reply_markup,
-            allow_paid_broadcast=True if paid else None,
-        )
-
-    def plain_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "chat_id": self.chat_id,
-            "text": self.text,
-            "parse_mode": self.parse_mode,
-            "reply_markup": self.reply_markup,
-        }
-        if self.allow_paid_broadcast:
-            fields["allow_paid_broadcast"] = True
-        return fields
-
-
-# aiogram parses each answer as `Response[<returning>]`; pydantic keeps parametrised
-# generics only weakly, so without a strong reference the class is rebuilt whenever the
-# garbage collector drops it — and that rebuild costs more than the send itself.
-_RESPONSE_TYPE = Response[SentMessage]
 
 
 class Broadcaster:
@@ -507,7 +448,9 @@ class Broadcaster:
                     "not sent: Telegram asked to wait",
                     retry_at=self._resume_at(),
                 )
-            message = await self._bot(SendInvitation.of(item.chat_id, prepared, self._paid))
+            message_id = await self._bot(
+                SendText.of(item.chat_id, prepared.text, prepared.reply_markup, self._paid)
+            )
         except TelegramRetryAfter as error:
             self._pause(error.retry_after)
             retry_at = utc_now() + timedelta(seconds=error.retry_after)
@@ -529,9 +472,7 @@ class Broadcaster:
         except Exception as error:
             log.exception("unexpected error sending message %s", item.id)
             return self._transient(item, repr(error))
-        return Outcome(
-            item.id, item.chat_id, "delivered", item.failures, message_id=message.message_id
-        )
+        return Outcome(item.id, item.chat_id, "delivered", item.failures, message_id=message_id)
 
     async def _issue(self, item: Outgoing) -> bool:
         """The last checks before the request leaves: the hard rate cap, and any pause that

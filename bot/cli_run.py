@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from bot.app import Application
+from bot.gc_tuning import tune_for_serving
 from bot.logging_setup import redact
 from bot.settings import Settings
 from bot.webhook import DEFAULT_LISTEN, make_config
@@ -50,6 +51,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         redact(webhook.secret)
     app = await Application.create(settings)
+    tune_for_serving()
     if webhook is None:
         await app.run_polling()
     else:

@@ -110,8 +110,8 @@ class Dialog:
         texts = self.texts
         markup = question_keyboard(session, question, texts, selected or [])
         screen = await show(event, question_text(session, question, texts), markup)
-        if screen is not None and screen.message_id != known:
-            await self.remember(session, question, screen.message_id, selected, after)
+        if screen is not None and screen != known:
+            await self.remember(session, question, screen, selected, after)
 
     async def remember(
         self,

@@ -7,29 +7,33 @@ from contextlib import suppress
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.plain_methods import EditText
+
 
 async def show(
     event: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
+) -> int | None:
     """Edit in place after a button press (one tidy message per step), else reply.
 
     A press on a message too old to edit falls back to a new message rather than failing.
+    Returns the id of the message that shows the screen now.
     """
     if isinstance(event, CallbackQuery):
         message = event.message
-        if isinstance(message, Message):
+        if isinstance(message, Message) and event.bot is not None:
+            keyboard = markup.model_dump(exclude_none=True) if markup is not None else None
+            edit = EditText.of(message.chat.id, message.message_id, text, keyboard)
             try:
-                edited = await message.edit_text(text, reply_markup=markup)
+                return await event.bot(edit)
             except TelegramBadRequest as error:
                 if "not modified" in str(error):
-                    return message
-            else:
-                return edited if isinstance(edited, Message) else message
-            return await message.answer(text, reply_markup=markup)
+                    return message.message_id
+            return (await message.answer(text, reply_markup=markup)).message_id
         if event.from_user is None or event.bot is None:
             return None
-        return await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
-    return await event.answer(text, reply_markup=markup)
+        sent = await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
+        return sent.message_id
+    return (await event.answer(text, reply_markup=markup)).message_id
 
 
 async def drop_keyboard(message: Message | None) -> None:

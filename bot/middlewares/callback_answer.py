@@ -17,6 +17,8 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware as _AiogramMiddleware
 
+from bot.plain_methods import AnswerPress
+
 log = logging.getLogger(__name__)
 
 
@@ -25,12 +27,16 @@ class CallbackAnswerMiddleware(_AiogramMiddleware):
         self, event: CallbackQuery, callback_answer: CallbackAnswer
     ) -> bool:
         try:
-            return await event.answer(
+            if event.bot is None:
+                return False
+            answer = AnswerPress.of(
+                event.id,
                 text=callback_answer.text,
                 show_alert=callback_answer.show_alert,
                 url=callback_answer.url,
                 cache_time=callback_answer.cache_time,
             )
+            return await event.bot(answer)
         except TelegramAPIError as error:
             log.info("callback query %s not answered: %s", event.id, error)
             return False
