@@ -77,6 +77,15 @@ class ToggleCb(CallbackData, prefix="t"):
 StepAction = Literal["done", "skip", "back"]
 
 
+def packed(kind: type[CallbackData], *values: int | str) -> str:
+    """What `kind(...).pack()` gives, without building and validating a model first.
+
+    A question's keyboard is built for every answer, up to a dozen buttons at a time. Only
+    for values that need no encoding: integers and the fixed words of a Literal field.
+    """
+    return kind.__separator__.join((kind.__prefix__, *map(str, values)))
+
+
 class StepCb(CallbackData, prefix="q"):
     """Done (multi-choice), Skip (optional) or Back, for a question of a response."""
 

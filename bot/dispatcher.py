@@ -58,6 +58,7 @@ def build_dispatcher(
     dispatcher.message.outer_middleware(respondents)
     dispatcher.callback_query.outer_middleware(respondents)
     dispatcher.include_routers(
+        questionnaire.create_presses_router(),
         membership.create_router(),
         privacy.create_router(),
         # Before the citizen routers, so that an admin's commands are not taken for

@@ -14,6 +14,10 @@ from aiogram.methods.base import TelegramMethod
 
 from bot.json_session import PlainFields
 
+#: An inline keyboard as the Bot API takes it: `{"inline_keyboard": [[{"text": …,
+#: "callback_data": …}, …], …]}`.
+PlainKeyboard = dict[str, list[list[dict[str, str]]]]
+
 
 def message_id_of(result: Any) -> int:
     """A sent or edited message's id; an inline message's edit answers just `true`."""

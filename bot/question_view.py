@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.callbacks import AnswerCb, StepAction, StepCb, ToggleCb
+from bot.callbacks import AnswerCb, StepAction, StepCb, ToggleCb, packed
+from bot.plain_methods import PlainKeyboard
 from bot.texts import Texts
 from storage.participation import Session
 from surveys.model import SCALE_RANGES, AnswerValue, Question, QuestionType
@@ -60,18 +59,18 @@ def question_text(session: Session, question: Question, texts: Texts) -> str:
 
 def question_keyboard(
     session: Session, question: Question, texts: Texts, selected: Sequence[str] = ()
-) -> InlineKeyboardMarkup:
+) -> PlainKeyboard:
+    """An inline keyboard as the Bot API's plain JSON: built for every answer, it skips
+    aiogram's button models (see `bot.plain_methods`)."""
     response = session.response.id
     index = session.survey.questions.index(question)
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[dict[str, str]]] = []
 
-    def answer(label: str, value: int) -> InlineKeyboardButton:
-        data = AnswerCb(response=response, question=index, value=value).pack()
-        return InlineKeyboardButton(text=label, callback_data=data)
+    def answer(label: str, value: int) -> dict[str, str]:
+        return {"text": label, "callback_data": packed(AnswerCb, response, index, value)}
 
-    def step(label: str, action: StepAction) -> InlineKeyboardButton:
-        data = StepCb(response=response, question=index, action=action).pack()
-        return InlineKeyboardButton(text=label, callback_data=data)
+    def step(label: str, action: StepAction) -> dict[str, str]:
+        return {"text": label, "callback_data": packed(StepCb, response, index, action)}
 
     if question.type in SCALE_RANGES:
         low, high = SCALE_RANGES[question.type]
@@ -89,9 +88,8 @@ def question_keyboard(
     elif question.type is QuestionType.MULTI:
         for i, option in enumerate(question.options):
             mark = "☑️" if option.id in selected else "⬜️"
-            data = ToggleCb(response=response, question=index, option=i).pack()
             label = f"{mark} {option.text.get(texts.language)}"
-            rows.append([InlineKeyboardButton(text=label, callback_data=data)])
+            rows.append([{"text": label, "callback_data": packed(ToggleCb, response, index, i)}])
         rows.append([step(texts("button.done"), "done")])
     last_row = []
     if previous_question(session.survey, session.track, session.answers, question.id):
@@ -100,4 +98,4 @@ def question_keyboard(
         last_row.append(step(texts("button.skip"), "skip"))
     if last_row:
         rows.append(last_row)
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return {"inline_keyboard": rows}

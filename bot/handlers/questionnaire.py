@@ -364,17 +364,30 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
             await message.answer(refusal_text(refusal, texts))
 
 
-def create_router() -> Router:
-    """A new router each call: aiogram attaches a router to one dispatcher only."""
-    router = Router(name="questionnaire")
-    router.message.filter(F.chat.type == "private")
+def create_presses_router() -> Router:
+    """The question buttons: pressed thousands of times a second while a wave is open.
+
+    The dispatcher puts this router first, so a press does not walk every other router's
+    filters on its way. Their callback prefixes (`bot.callbacks`) belong to no other
+    router, so being first changes no outcome. A new router each call, like every router
+    here: aiogram attaches a router to one dispatcher only.
+    """
+    router = Router(name="questionnaire_presses")
     router.callback_query.filter(F.message.chat.type == "private")
-    router.message.middleware(DialogMiddleware())
     router.callback_query.middleware(DialogMiddleware())
-    router.message.register(survey_command, Command("survey"))
     router.callback_query.register(on_start_wave, StartWaveCb.filter())
     router.callback_query.register(on_answer, AnswerCb.filter())
     router.callback_query.register(on_toggle, ToggleCb.filter())
     router.callback_query.register(on_step, StepCb.filter())
+    return router
+
+
+def create_router() -> Router:
+    """/survey and typed answers, after the admin routers (an admin's commands are not
+    answers); a new router each call."""
+    router = Router(name="questionnaire")
+    router.message.filter(F.chat.type == "private")
+    router.message.middleware(DialogMiddleware())
+    router.message.register(survey_command, Command("survey"))
     router.message.register(on_message_while_answering, StateFilter(Questionnaire.answering))
     return router
