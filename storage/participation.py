@@ -101,8 +101,7 @@ class Participation:
         response = await self._store.responses.get(response_id)
         if respondent is None or response is None or response.respondent_id != respondent.id:
             return Refusal.NOT_YOURS
-        wave = await self._store.waves.get(response.wave_id)
-        if wave is None or wave.state != "open":
+        if await self._store.waves.state(response.wave_id) != "open":
             return Refusal.CLOSED
         if response.completed:
             return Refusal.COMPLETED
