@@ -19,6 +19,7 @@ from aiogram.types import BotCommand
 
 from bot.broadcast import Broadcaster
 from bot.dispatcher import build_dispatcher
+from bot.handlers.questionnaire import trim_question_press
 from bot.invitations import InvitationComposer, WaveOutbox
 from bot.json_session import JsonBodySession
 from bot.middlewares.inflight import InFlightMiddleware
@@ -42,7 +43,10 @@ DRAIN_SECONDS = 15.0
 def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set: put it in .env or the environment")
-    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = JsonBodySession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_url),
+        trim_update=trim_question_press,
+    )
     session.middleware(PinResponseTypes())
     return Bot(
         settings.bot_token.get_secret_value(),

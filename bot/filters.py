@@ -12,7 +12,8 @@ class ButtonOnMessage(Filter):
     A modified client can send any callback data, but the message in a callback query
     comes from Telegram, keyboard included. For steps that act without a dialog state to
     check against — erasing one's data, giving consent — this is the proof that the
-    citizen was shown the button they pressed.
+    citizen was shown the button they pressed. (Presses on question buttons arrive without
+    their keyboard, `trim_question_press`: they are checked against the dialog instead.)
     """
 
     async def __call__(self, callback: CallbackQuery) -> bool:

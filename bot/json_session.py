@@ -13,21 +13,25 @@ successful answer. aiogram's own path validates the method, walks its fields val
 value and parses every answer into full models — the echoed message with its keyboard,
 its chat, its sender — which costs twice the HTTP request itself. Error answers still go
 through aiogram's `check_response`, so they raise the same exceptions as everywhere else.
+Polled updates can be trimmed before aiogram parses them (`trim_update`), for the parts of
+a frequent update that no handler reads.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import ClientDecodeError, TelegramNetworkError
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InputFile
+from aiogram.types import InputFile, Update
 from aiohttp import ClientError, FormData, JsonPayload
+from pydantic import ValidationError
 
 # UTF-8 rather than \u escapes: Cyrillic text stays a third of the size.
 _dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
@@ -45,18 +49,50 @@ class PlainFields:
         raise NotImplementedError
 
 
+#: Given one raw update before it is parsed; may drop parts no handler reads.
+UpdateTrimmer = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 class JsonBodySession(AiohttpSession):
+    """`trim_update`, if given, sees every polled update before aiogram parses it."""
+
+    def __init__(self, *args: Any, trim_update: UpdateTrimmer | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._trim_update = trim_update
+
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
-        if not isinstance(method, PlainFields):
-            return await super().make_request(bot, method, timeout)
+        if isinstance(method, PlainFields):
+            result = await self._result(bot, method, method.plain_fields(), timeout)
+            return method.read_result(result)  # type: ignore[no-any-return]
+        if isinstance(method, GetUpdates) and self._trim_update is not None:
+            fields = method.model_dump(exclude_none=True)
+            raw = await self._result(bot, method, fields, timeout)
+            trim, context = self._trim_update, {"bot": bot}
+            try:
+                updates = [Update.model_validate(trim(update), context=context) for update in raw]
+            except ValidationError as error:
+                raise ClientDecodeError("Failed to deserialize object", error, raw) from error
+            return updates  # type: ignore[return-value]
+        return await super().make_request(bot, method, timeout)
+
+    async def _result(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        fields: dict[str, Any],
+        timeout: int | None,
+    ) -> Any:
+        """The `result` of a successful answer, as plain JSON data."""
         session = await self.create_session()
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
-        body = _dumps(method.plain_fields()).encode()
         try:
             async with session.post(
-                url, data=body, headers=_JSON, timeout=self.timeout if timeout is None else timeout
+                url,
+                data=_dumps(fields).encode(),
+                headers=_JSON,
+                timeout=self.timeout if timeout is None else timeout,
             ) as answer:
                 content = await answer.text()
         except TimeoutError as error:
@@ -69,7 +105,7 @@ class JsonBodySession(AiohttpSession):
         except ValueError as error:
             raise ClientDecodeError("Failed to decode object", error, content) from error
         if answer.status == 200 and isinstance(parsed, dict) and parsed.get("ok") is True:
-            return method.read_result(parsed.get("result"))  # type: ignore[no-any-return]
+            return parsed.get("result")
         # Not a success: aiogram's own check raises the exception this answer means.
         return self.check_response(bot, method, answer.status, content).result
 

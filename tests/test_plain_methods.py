@@ -1,24 +1,30 @@
 """The plain-fields lane (`bot.json_session`, `bot.plain_methods`) against the fake Bot
 API server: what a success gives back, and that every kind of failure raises the same
 aiogram exception as aiogram's own path, since the handlers and the broadcaster catch
-exactly those."""
+exactly those; and polled updates trimmed before parsing."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
 )
+from aiogram.methods import GetUpdates
+from aiogram.types import Message
 
-from bot.json_session import JsonBodySession
+from bot.callbacks import AnswerCb, ConsentCb, packed
+from bot.handlers.questionnaire import trim_question_press
+from bot.json_session import JsonBodySession, UpdateTrimmer
 from bot.plain_methods import AnswerPress, EditText, SendText
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
 
@@ -26,8 +32,9 @@ USER_ID = 5151
 KEYBOARD = {"inline_keyboard": [[{"text": "Да", "callback_data": "a:1:0:1"}]]}
 
 
-def make_bot(base_url: str) -> Bot:
-    return Bot("123456:TEST", session=JsonBodySession(api=TelegramAPIServer.from_base(base_url)))
+def make_bot(base_url: str, trim_update: UpdateTrimmer | None = None) -> Bot:
+    api = TelegramAPIServer.from_base(base_url)
+    return Bot("123456:TEST", session=JsonBodySession(api=api, trim_update=trim_update))
 
 
 @pytest.fixture
@@ -87,5 +94,48 @@ async def test_no_server_is_a_network_error() -> None:
     try:
         with pytest.raises(TelegramNetworkError):
             await bot(AnswerPress.of("1"))
+    finally:
+        await bot.session.close()
+
+
+def press(data: str) -> dict[str, Any]:
+    screen = {
+        "message_id": 3,
+        "date": 1_700_000_000,
+        "chat": {"id": USER_ID, "type": "private", "first_name": "Анна"},
+        "text": "Вопрос",
+        "entities": [{"type": "bold", "offset": 0, "length": 6}],
+        "reply_markup": {"inline_keyboard": [[{"text": "1", "callback_data": data}]]},
+    }
+    sender = {"id": USER_ID, "is_bot": False, "first_name": "Анна"}
+    query = {"id": "7", "from": sender, "chat_instance": "1", "data": data, "message": screen}
+    return {"callback_query": query}
+
+
+async def test_polled_question_presses_arrive_without_their_echoed_screen(
+    server: FakeTelegram,
+) -> None:
+    bot = make_bot(server.base_url, trim_question_press)
+    try:
+        server.push_update(press(packed(AnswerCb, 1, 0, 4)))
+        server.push_update(press(ConsentCb(action="yes", lang="ru").pack()))
+        answer, consent = await bot(GetUpdates(timeout=0))
+    finally:
+        await bot.session.close()
+    assert answer.callback_query is not None and consent.callback_query is not None
+    screen, kept = answer.callback_query.message, consent.callback_query.message
+    assert isinstance(screen, Message) and isinstance(kept, Message)
+    assert (screen.message_id, screen.chat.id, screen.text) == (3, USER_ID, "Вопрос")
+    assert screen.reply_markup is None and screen.entities is None
+    # Consent checks the button against the keyboard it came with: that press stays whole.
+    assert kept.reply_markup is not None and kept.entities is not None
+
+
+async def test_a_malformed_polled_update_is_a_decode_error(server: FakeTelegram) -> None:
+    bot = make_bot(server.base_url, trim_question_press)
+    try:
+        server.push_update({"callback_query": {"id": 5}})
+        with pytest.raises(ClientDecodeError):
+            await bot(GetUpdates(timeout=0))
     finally:
         await bot.session.close()
