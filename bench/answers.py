@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import math
 import os
 import pstats
 import random
@@ -44,6 +46,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aiogram.types import Update
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -185,6 +189,44 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: A question press as Telegram sends it: the reference workload parses it with aiogram.
+_REFERENCE_UPDATE = json.dumps(
+    {
+        "update_id": 1,
+        "callback_query": {
+            "id": "1",
+            "from": {"id": 1, "is_bot": False, "first_name": "Citizen", "language_code": "ru"},
+            "chat_instance": "1",
+            "data": "a:1:0:3",
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": 1, "type": "private", "first_name": "Citizen"},
+                "text": "вопрос 1 / 20",
+                "entities": [{"type": "italic", "offset": 0, "length": 13}],
+                "reply_markup": {
+                    "inline_keyboard": [
+                        [{"text": str(v), "callback_data": f"a:1:0:{v}"} for v in range(1, 6)]
+                    ]
+                },
+            },
+        },
+    }
+)
+
+
+def reference_cost(rounds: int = 2000) -> float:
+    """CPU µs to decode and parse one update with aiogram: a yardstick of this machine's
+    speed at the moment, since its speed varies by a quarter from hour to hour. Best of 3."""
+    best = math.inf
+    for _ in range(3):
+        started = time.process_time()
+        for _ in range(rounds):
+            Update.model_validate(json.loads(_REFERENCE_UPDATE))
+        best = min(best, (time.process_time() - started) / rounds)
+    return best * 1e6
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -198,6 +240,7 @@ async def run(args: argparse.Namespace) -> int:
         ids = range(FIRST_USER_ID, FIRST_USER_ID + args.citizens)
         wave_id = await seed_wave(directory, ids, args.questions)
         print(f"prepared {args.citizens} citizens in {time.monotonic() - started:.1f} s")
+        reference = reference_cost()
         async with FakeTelegram(token=TOKEN) as server:
             crowd = Crowd(
                 server,
@@ -253,6 +296,11 @@ async def run(args: argparse.Namespace) -> int:
             f"CPU per answer: bot {bot_cpu / total * 1e6:.0f} µs, fake Telegram + citizens "
             f"{bench_cpu / total * 1e6:.0f} µs (busy {bot_cpu / elapsed:.0%} and "
             f"{bench_cpu / elapsed:.0%} of a core)"
+        )
+        reference = (reference + reference_cost()) / 2
+        print(
+            f"machine yardstick: {reference:.0f} µs to parse one update (before and after); "
+            f"bot CPU per answer = {bot_cpu / total * 1e6 / reference:.1f} yardsticks"
         )
         print(
             f"stored: {stored} answers, {completed} completed responses; bot exit status {status}"
