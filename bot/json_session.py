@@ -56,7 +56,7 @@ UpdateTrimmer = Callable[[dict[str, Any]], dict[str, Any]]
 class JsonBodySession(AiohttpSession):
     """`trim_update`, if given, sees every polled update before aiogram parses it."""
 
-    def __init__(self, *args: Any, trim_update: UpdateTrimmer | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, trim_update: UpdateTrimmer | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._trim_update = trim_update
 
