@@ -26,6 +26,14 @@ def message_id_of(result: Any) -> int:
     raise ValueError(f"no message id in the answer: {str(result)[:200]}")
 
 
+def _html_text(chat_id: int, text: str, reply_markup: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields a sent and an edited HTML text share; without a keyboard, none is shown."""
+    fields: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML.value}
+    if reply_markup is not None:
+        fields["reply_markup"] = reply_markup
+    return fields
+
+
 class SendText(TelegramMethod[int], PlainFields):
     """`sendMessage` of an HTML text with an optional keyboard; returns the message id."""
 
@@ -49,10 +57,7 @@ class SendText(TelegramMethod[int], PlainFields):
         )
 
     def plain_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"chat_id": self.chat_id, "text": self.text}
-        fields["parse_mode"] = ParseMode.HTML.value
-        if self.reply_markup is not None:
-            fields["reply_markup"] = self.reply_markup
+        fields = _html_text(self.chat_id, self.text, self.reply_markup)
         if self.allow_paid_broadcast:
             fields["allow_paid_broadcast"] = True
         return fields
@@ -82,15 +87,9 @@ class EditText(TelegramMethod[int], PlainFields):
         )
 
     def plain_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "chat_id": self.chat_id,
-            "message_id": self.message_id,
-            "text": self.text,
-            "parse_mode": ParseMode.HTML.value,
-        }
-        if self.reply_markup is not None:
-            fields["reply_markup"] = self.reply_markup
-        return fields
+        return {"message_id": self.message_id} | _html_text(
+            self.chat_id, self.text, self.reply_markup
+        )
 
     def read_result(self, result: Any) -> int:
         return message_id_of(result)
