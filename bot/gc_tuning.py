@@ -22,6 +22,6 @@ OLDER_GENERATIONS = (20, 20)
 
 def tune_for_serving() -> None:
     """Call once everything long-lived is built, just before serving updates."""
-    gc.collect()
+    gc.collect()  # start-up's own garbage first: frozen, it would stay for good
     gc.freeze()
     gc.set_threshold(YOUNG_GENERATION, *OLDER_GENERATIONS)

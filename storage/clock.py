@@ -20,7 +20,9 @@ def from_db(text: str) -> datetime:
     """Read back what `to_db` wrote; `fromisoformat` parses it in C, 60 times faster than
     `strptime` (every answer reads a few stored times)."""
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        raise ValueError(f"a stored time without its zone: {text!r}")
+    return parsed
 
 
 def now_db() -> str:
