@@ -65,8 +65,8 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiohttp import ClientConnectorError
 
+from bot.keepalive_http import ConnectionFailed
 from bot.plain_methods import SendText
 from bot.send_limits import (
     PER_CHAT_INTERVAL,
@@ -462,7 +462,7 @@ class Broadcaster:
         except TelegramBadRequest as error:
             return Outcome(item.id, item.chat_id, "failed", item.failures + 1, error.message)
         except TelegramNetworkError as error:
-            if isinstance(error.__cause__, ClientConnectorError):
+            if isinstance(error.__cause__, ConnectionFailed):
                 return self._transient(item, error.message)  # never left: safe to retry
             # A timeout or a dropped connection after the request went out: Telegram may
             # well have delivered it, so it is not sent again (never twice).

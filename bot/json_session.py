@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -30,8 +31,10 @@ from aiogram.exceptions import ClientDecodeError, TelegramNetworkError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update
-from aiohttp import ClientError, FormData, JsonPayload
+from aiohttp import FormData, JsonPayload
 from pydantic import ValidationError
+
+from bot.keepalive_http import HttpProtocolError, KeepAliveClient
 
 # UTF-8 rather than \u escapes: Cyrillic text stays a third of the size.
 _dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
@@ -59,6 +62,7 @@ class JsonBodySession(AiohttpSession):
     def __init__(self, *args: Any, trim_update: UpdateTrimmer | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._trim_update = trim_update
+        self._clients: dict[str, KeepAliveClient] = {}
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -85,29 +89,35 @@ class JsonBodySession(AiohttpSession):
         timeout: int | None,
     ) -> Any:
         """The `result` of a successful answer, as plain JSON data."""
-        session = await self.create_session()
-        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        url = urlsplit(self.api.api_url(token=bot.token, method=method.__api_method__))
+        origin = f"{url.scheme}://{url.netloc}"
+        client = self._clients.get(origin)
+        if client is None:
+            client = self._clients[origin] = KeepAliveClient(origin)
         try:
-            async with session.post(
-                url,
-                data=_dumps(fields).encode(),
-                headers=_JSON,
-                timeout=self.timeout if timeout is None else timeout,
-            ) as answer:
-                content = await answer.text()
+            status, body = await client.post_json(
+                url.path, _dumps(fields).encode(), self.timeout if timeout is None else timeout
+            )
         except TimeoutError as error:
             raise TelegramNetworkError(method=method, message="Request timeout error") from error
-        except ClientError as error:
+        except (OSError, HttpProtocolError) as error:
             message = f"{type(error).__name__}: {error}"
             raise TelegramNetworkError(method=method, message=message) from error
+        content = body.decode("utf-8", errors="replace")
         try:
             parsed = json.loads(content)
         except ValueError as error:
             raise ClientDecodeError("Failed to decode object", error, content) from error
-        if answer.status == 200 and isinstance(parsed, dict) and parsed.get("ok") is True:
+        if status == 200 and isinstance(parsed, dict) and parsed.get("ok") is True:
             return parsed.get("result")
         # Not a success: aiogram's own check raises the exception this answer means.
-        return self.check_response(bot, method, answer.status, content).result
+        return self.check_response(bot, method, status, content).result
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+        await super().close()
 
     def build_form_data(  # type: ignore[override]
         self, bot: Bot, method: TelegramMethod[TelegramType]

@@ -321,7 +321,7 @@ async def test_a_request_lost_in_the_network_is_retried_only_if_it_never_left(
     server.response_delay = 2.0  # longer than the client waits
     refused = await _send_one(make_settings(server, tmp_path / "a", telegram_api_url=closed))
     assert (refused["state"], refused["failures"]) == ("pending", 1)
-    assert "ClientConnectorError" in str(refused["error"])
+    assert "ConnectionFailed" in str(refused["error"])
     timed_out = await _send_one(make_settings(server, tmp_path / "b"))
     assert (timed_out["state"], timed_out["failures"]) == ("unconfirmed", 0)
     assert timed_out["sent_at"] is not None
