@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiogram import Dispatcher
-
 from bot.handlers import (
     admin,
     admin_wizard,
@@ -20,6 +18,7 @@ from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.respondent import RespondentMiddleware
 from bot.middlewares.serial import SerialPerUser
 from bot.middlewares.throttle import RateLimiter, ThrottleMiddleware
+from bot.press_lane import LaneDispatcher, Middleware, PressLane
 from bot.results_cache import ClosedWaveResults
 from bot.settings import Settings
 from storage.fsm import SQLiteStorage
@@ -33,9 +32,9 @@ def build_dispatcher(
     store: Store,
     catalog: RegionCatalog,
     inflight: InFlightMiddleware,
-) -> Dispatcher:
+) -> LaneDispatcher:
     fsm_storage = SQLiteStorage(store.database)
-    dispatcher = Dispatcher(
+    dispatcher = LaneDispatcher(
         storage=fsm_storage,
         fsm_storage=fsm_storage,
         settings=settings,
@@ -44,19 +43,26 @@ def build_dispatcher(
         participation=Participation(store),
         closed_results=ClosedWaveResults(store.database, settings.min_cell_size),
     )
-    dispatcher.update.outer_middleware(inflight)
+    update_middlewares: list[Middleware] = [inflight]
     if settings.throttle_rate > 0:
         # Before anything that touches the database: a dropped update must cost nothing.
         limiter = RateLimiter(settings.throttle_rate, settings.throttle_burst)
-        dispatcher.update.outer_middleware(
-            ThrottleMiddleware(limiter, store, settings.default_locale)
-        )
-    dispatcher.update.outer_middleware(SerialPerUser())
-    # Outer and first, so that even a press no handler accepts is answered.
-    dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
+        update_middlewares.append(ThrottleMiddleware(limiter, store, settings.default_locale))
+    update_middlewares.append(SerialPerUser())
     respondents = RespondentMiddleware(store, settings.default_locale)
+    # The button answer is outer and first, so that even a press no handler accepts is
+    # answered.
+    press_middlewares: list[Middleware] = [CallbackAnswerMiddleware(), respondents]
+    for middleware in update_middlewares:
+        dispatcher.update.outer_middleware(middleware)
+    for middleware in press_middlewares:
+        dispatcher.callback_query.outer_middleware(middleware)
     dispatcher.message.outer_middleware(respondents)
-    dispatcher.callback_query.outer_middleware(respondents)
+    dispatcher.lane = PressLane(
+        questionnaire.PRESS_HANDLERS,
+        update_middlewares,
+        [*press_middlewares, questionnaire.DialogMiddleware()],
+    )
     dispatcher.include_routers(
         questionnaire.create_presses_router(),
         membership.create_router(),

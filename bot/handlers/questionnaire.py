@@ -15,6 +15,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -23,6 +24,7 @@ from bot.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb
 from bot.handlers.replies import show
 from bot.keyboards import waves_keyboard
 from bot.middlewares import Data, UpdateHandler
+from bot.press_lane import PressHandler
 from bot.question_view import question_keyboard, question_text
 from bot.states import Questionnaire
 from bot.texts import Texts
@@ -386,6 +388,15 @@ def trim_question_press(update: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
+#: The question buttons and their handlers: the router below and the press lane
+#: (`bot.press_lane`) both take them from here.
+PRESS_HANDLERS: dict[type[CallbackData], PressHandler] = {
+    AnswerCb: on_answer,
+    ToggleCb: on_toggle,
+    StepCb: on_step,
+}
+
+
 def create_presses_router() -> Router:
     """The question buttons: pressed thousands of times a second while a wave is open.
 
@@ -398,9 +409,8 @@ def create_presses_router() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     router.callback_query.middleware(DialogMiddleware())
     router.callback_query.register(on_start_wave, StartWaveCb.filter())
-    router.callback_query.register(on_answer, AnswerCb.filter())
-    router.callback_query.register(on_toggle, ToggleCb.filter())
-    router.callback_query.register(on_step, StepCb.filter())
+    for kind, handler in PRESS_HANDLERS.items():
+        router.callback_query.register(handler, kind.filter())
     return router
 
 
