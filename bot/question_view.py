@@ -63,7 +63,7 @@ def question_keyboard(
     """An inline keyboard as the Bot API's plain JSON: built for every answer, it skips
     aiogram's button models (see `bot.plain_methods`)."""
     response = session.response.id
-    index = session.survey.questions.index(question)
+    index = session.survey.question_index(question.id)
     rows: list[list[dict[str, str]]] = []
 
     def answer(label: str, value: int) -> dict[str, str]:

@@ -130,7 +130,7 @@ class Dialog:
         await self.state.set_data(
             {
                 "response": session.response.id,
-                "question": session.survey.questions.index(question),
+                "question": session.survey.question_index(question.id),
                 "message": message_id,
                 "selected": selected or [],
                 "after": after,
