@@ -123,21 +123,20 @@ async def test_a_chunked_answer_is_put_together(client: Callable[..., KeepAliveC
     assert server.connections == 1
 
 
-async def test_connection_close_is_honoured(client: Callable[..., KeepAliveClient]) -> None:
-    async with RawServer(lambda _body: framed(b"one", "Connection: close")) as server:
-        http = client(server.origin)
-        for _ in range(2):
-            assert await http.post_json("/m", b"{}", timeout=5) == (200, b"one")
-    assert server.connections == 2
-
-
-async def test_an_answer_without_a_length_ends_with_its_connection(
-    client: Callable[..., KeepAliveClient],
+@pytest.mark.parametrize(
+    ("answer", "close_after"),
+    [
+        (framed(b"body", "Connection: close"), False),  # the server says so
+        (b"HTTP/1.0 200 OK\r\n\r\nbody", True),  # no length: the close ends the answer
+    ],
+)
+async def test_a_connection_the_answer_ends_is_not_reused(
+    client: Callable[..., KeepAliveClient], answer: bytes, close_after: bool
 ) -> None:
-    async with RawServer(lambda _body: b"HTTP/1.0 200 OK\r\n\r\ntwo", close_after=True) as server:
+    async with RawServer(lambda _body: answer, close_after=close_after) as server:
         http = client(server.origin)
         for _ in range(2):
-            assert await http.post_json("/m", b"{}", timeout=5) == (200, b"two")
+            assert await http.post_json("/m", b"{}", timeout=5) == (200, b"body")
     assert server.connections == 2
 
 
