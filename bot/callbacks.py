@@ -77,6 +77,11 @@ class ToggleCb(CallbackData, prefix="t"):
 StepAction = Literal["done", "skip", "back"]
 
 
+def prefix_of(kind: type[CallbackData]) -> str:
+    """How every button of `kind` starts: its prefix and the separator, e.g. `a:`."""
+    return f"{kind.__prefix__}{kind.__separator__}"
+
+
 def packed(kind: type[CallbackData], *values: int | str) -> str:
     """What `kind(...).pack()` gives, without building and validating a model first.
 

@@ -13,12 +13,13 @@ from bot.handlers import (
     results,
 )
 from bot.inline_filters import inline_magic_filters
+from bot.middlewares import Middleware
 from bot.middlewares.callback_answer import CallbackAnswerMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.respondent import RespondentMiddleware
 from bot.middlewares.serial import SerialPerUser
 from bot.middlewares.throttle import RateLimiter, ThrottleMiddleware
-from bot.press_lane import LaneDispatcher, Middleware, PressLane
+from bot.press_lane import LaneDispatcher, PressLane
 from bot.results_cache import ClosedWaveResults
 from bot.settings import Settings
 from storage.fsm import SQLiteStorage

@@ -40,7 +40,6 @@ from bot.keepalive_http import HttpProtocolError, KeepAliveClient
 
 # UTF-8 rather than \u escapes: Cyrillic text stays a third of the size.
 _dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-_JSON = {"Content-Type": "application/json"}
 
 
 class PlainFields:
@@ -64,7 +63,8 @@ class JsonBodySession(AiohttpSession):
     def __init__(self, *args: Any, trim_update: UpdateTrimmer | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._trim_update = trim_update
-        self._clients: dict[str, KeepAliveClient] = {}
+        base = urlsplit(self.api.base)  # every method's URL is on this one origin
+        self._client = KeepAliveClient(f"{base.scheme}://{base.netloc}")
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -91,14 +91,10 @@ class JsonBodySession(AiohttpSession):
         timeout: int | None,
     ) -> Any:
         """The `result` of a successful answer, as plain JSON data."""
-        url = urlsplit(self.api.api_url(token=bot.token, method=method.__api_method__))
-        origin = f"{url.scheme}://{url.netloc}"
-        client = self._clients.get(origin)
-        if client is None:
-            client = self._clients[origin] = KeepAliveClient(origin)
+        path = urlsplit(self.api.api_url(token=bot.token, method=method.__api_method__)).path
         try:
-            status, body = await client.post_json(
-                url.path, _dumps(fields).encode(), self.timeout if timeout is None else timeout
+            status, body = await self._client.post_json(
+                path, _dumps(fields).encode(), self.timeout if timeout is None else timeout
             )
         except TimeoutError as error:
             raise TelegramNetworkError(method=method, message="Request timeout error") from error
@@ -116,9 +112,7 @@ class JsonBodySession(AiohttpSession):
         return self.check_response(bot, method, status, content).result
 
     async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.close()
+        await self._client.close()
         await super().close()
 
     def build_form_data(  # type: ignore[override]

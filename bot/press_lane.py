@@ -24,10 +24,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
-from bot.middlewares import Data, UpdateHandler
+from bot.callbacks import prefix_of
+from bot.middlewares import Data, Middleware, UpdateHandler
 
-#: A middleware as aiogram calls it: the rest of the chain, the event, the context.
-Middleware = Callable[[UpdateHandler, TelegramObject, Data], Awaitable[Any]]
 #: A question-button handler: the press, its unpacked data, the dialog, the button answer.
 PressHandler = Callable[..., Awaitable[None]]
 
@@ -48,7 +47,7 @@ class PressLane:
         press_middlewares: Sequence[Middleware],
     ) -> None:
         """`press_middlewares` end with the handlers' own (the router's inner ones)."""
-        self._handlers = {f"{kind.__prefix__}{kind.__separator__}": kind for kind in handlers}
+        self._kinds = {prefix_of(kind): kind for kind in handlers}
         self._callbacks = dict(handlers)
         self._run = _chain(update_middlewares, self._to_press)
         self._press = _chain(press_middlewares, self._call_handler)
@@ -60,7 +59,7 @@ class PressLane:
             return None
         if press.message.chat.type != "private":
             return None
-        kind = self._handlers.get(press.data[: press.data.find(":") + 1])
+        kind = self._kinds.get(press.data[: press.data.find(":") + 1])
         if kind is None:
             return None
         try:

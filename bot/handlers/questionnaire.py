@@ -20,7 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb
+from bot.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb, prefix_of
 from bot.handlers.replies import show
 from bot.keyboards import waves_keyboard
 from bot.middlewares import Data, UpdateHandler
@@ -366,9 +366,6 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
             await message.answer(refusal_text(refusal, texts))
 
 
-_QUESTION_PRESS = tuple(f"{kind.__prefix__}{kind.__separator__}" for kind in QuestionPress.__args__)
-
-
 def trim_question_press(update: dict[str, Any]) -> dict[str, Any]:
     """Drop the echoed keyboard and text formatting from a press on a question button.
 
@@ -395,6 +392,7 @@ PRESS_HANDLERS: dict[type[CallbackData], PressHandler] = {
     ToggleCb: on_toggle,
     StepCb: on_step,
 }
+_QUESTION_PRESS = tuple(map(prefix_of, PRESS_HANDLERS))
 
 
 def create_presses_router() -> Router:

@@ -9,3 +9,5 @@ from aiogram.types import TelegramObject
 Data = dict[str, Any]
 #: The rest of the chain, as aiogram hands it to a middleware.
 UpdateHandler = Callable[[TelegramObject, Data], Awaitable[Any]]
+#: A middleware as aiogram calls it: the rest of the chain, the event, the context.
+Middleware = Callable[[UpdateHandler, TelegramObject, Data], Awaitable[Any]]
