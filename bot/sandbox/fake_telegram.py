@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
-import json
 import re
 import struct
 import time
@@ -40,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
+import orjson
 from aiohttp import web
 
 __all__ = [
@@ -838,11 +838,7 @@ class FakeTelegram:
                 self._inflight -= 1
                 self._last_activity = time.monotonic()
             self.requests.append(RecordedRequest(name, params, at, status))
-        return web.Response(
-            text=json.dumps(body, ensure_ascii=False),
-            status=status,
-            content_type="application/json",
-        )
+        return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
     async def _not_found(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -864,7 +860,7 @@ class FakeTelegram:
             ctype = request.content_type
             try:
                 if ctype == "application/json":
-                    data = await request.json()
+                    data = await request.json(loads=orjson.loads)
                     if not isinstance(data, dict):
                         raise _bad("JSON body must be an object")
                     raw.update(data)
@@ -1381,8 +1377,8 @@ def _decode_param(key: str, value: Any) -> Any:
         return value
     if key in _JSON_FIELDS:
         try:
-            return json.loads(value)
-        except ValueError:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
             if key == "reply_markup":
                 raise _ApiError(400, BAD_MARKUP) from None
             raise _bad(f"can't parse {key} JSON object") from None
