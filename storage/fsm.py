@@ -12,11 +12,11 @@ so the copy cannot go stale; the database stays the record that survives a resta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
     BaseStorage,
@@ -65,10 +65,10 @@ class SQLiteStorage(BaseStorage):
         if not isinstance(data, Mapping):
             raise TypeError(f"FSM data must be a mapping, not {type(data).__name__}")
         row = await self._row(key)
-        await self._write(key, row.state, json.dumps(dict(data), ensure_ascii=False))
+        await self._write(key, row.state, orjson.dumps(dict(data)).decode())
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((await self._row(key)).data)
+        data: dict[str, Any] = orjson.loads((await self._row(key)).data)
         return data
 
     async def forget_user(self, user_id: int) -> None:

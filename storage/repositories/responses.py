@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from storage.clock import now_db
 from storage.database import Database, Row
 from surveys.model import AnswerValue
@@ -115,7 +117,7 @@ class ResponseRepository:
             "SELECT question_id, value FROM answers WHERE response_id = ?", (response_id,)
         )
         return {
-            row["question_id"]: None if row["value"] is None else json.loads(row["value"])
+            row["question_id"]: None if row["value"] is None else orjson.loads(row["value"])
             for row in rows
         }
 
