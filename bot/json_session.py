@@ -69,6 +69,7 @@ class JsonBodySession(AiohttpSession):
         self._trim_update = trim_update
         base = urlsplit(self.api.base)  # every method's URL is on this one origin
         self._client = KeepAliveClient(f"{base.scheme}://{base.netloc}")
+        self._paths: dict[tuple[str, str], str] = {}  # (token, method) -> URL path
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -95,7 +96,10 @@ class JsonBodySession(AiohttpSession):
         timeout: int | None,
     ) -> Any:
         """The `result` of a successful answer, as plain JSON data."""
-        path = urlsplit(self.api.api_url(token=bot.token, method=method.__api_method__)).path
+        path = self._paths.get((bot.token, method.__api_method__))
+        if path is None:  # formatted and split once per method, not for every request
+            url = self.api.api_url(token=bot.token, method=method.__api_method__)
+            path = self._paths[bot.token, method.__api_method__] = urlsplit(url).path
         try:
             status, body = await self._client.post_json(
                 path, orjson.dumps(fields), self.timeout if timeout is None else timeout

@@ -132,15 +132,31 @@ class Database:
         return await self.fetch_all(sql, parameters)
 
     async def point_execute(self, sql: str, parameters: Iterable[Any] = ()) -> int:
-        """`execute` for a write to a few rows found by index, run on the loop's thread."""
+        """`execute` for a write to a few rows found by index, run on the loop's thread.
+
+        With no transaction of ours open, the lock is not taken: the statement runs to its
+        end without an await, so nothing of ours can start a transaction meanwhile.
+        """
+        values = tuple(parameters)
+        if not self._lock.locked():
+            changed = self._point_write(sql, values)
+            if changed is not None:
+                return changed
         async with self._lock:
-            try:
-                return self._point.execute(sql, tuple(parameters)).rowcount
-            except sqlite3.OperationalError as error:
-                if not _busy(error):
-                    raise
-            cursor = await self._connection.execute(sql, tuple(parameters))
+            changed = self._point_write(sql, values)
+            if changed is not None:
+                return changed
+            cursor = await self._connection.execute(sql, values)
             return cursor.rowcount
+
+    def _point_write(self, sql: str, values: tuple[Any, ...]) -> int | None:
+        """Rows changed, or None if another process holds the write lock."""
+        try:
+            return self._point.execute(sql, values).rowcount
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+        return None
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -103,6 +103,7 @@ def press(data: str) -> dict[str, Any]:
         "message_id": 3,
         "date": 1_700_000_000,
         "chat": {"id": USER_ID, "type": "private", "first_name": "Анна"},
+        "from": {"id": 1, "is_bot": True, "first_name": "Бот"},
         "text": "Вопрос",
         "entities": [{"type": "bold", "offset": 0, "length": 6}],
         "reply_markup": {"inline_keyboard": [[{"text": "1", "callback_data": data}]]},
@@ -126,9 +127,10 @@ async def test_polled_question_presses_arrive_without_their_echoed_screen(
     screen, kept = answer.callback_query.message, consent.callback_query.message
     assert isinstance(screen, Message) and isinstance(kept, Message)
     assert (screen.message_id, screen.chat.id, screen.text) == (3, USER_ID, "Вопрос")
-    assert screen.reply_markup is None and screen.entities is None
+    assert screen.reply_markup is None and screen.entities is None and screen.from_user is None
     # Consent checks the button against the keyboard it came with: that press stays whole.
     assert kept.reply_markup is not None and kept.entities is not None
+    assert kept.from_user is not None
 
 
 async def test_a_malformed_polled_update_is_a_decode_error(server: FakeTelegram) -> None:
