@@ -109,14 +109,15 @@ class JsonBodySession(AiohttpSession):
         except (OSError, HttpProtocolError) as error:
             message = f"{type(error).__name__}: {error}"
             raise TelegramNetworkError(method=method, message=message) from error
-        content = body.decode("utf-8", errors="replace")
         try:
             parsed = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise ClientDecodeError("Failed to decode object", error, content) from error
+        except orjson.JSONDecodeError:
+            parsed = None
         if status == 200 and isinstance(parsed, dict) and parsed.get("ok") is True:
             return parsed.get("result")
-        # Not a success: aiogram's own check raises the exception this answer means.
+        # Not a success, or not JSON at all: aiogram's own check raises the exception this
+        # answer means (`ClientDecodeError` for one it cannot read).
+        content = body.decode("utf-8", errors="replace")
         return self.check_response(bot, method, status, content).result
 
     async def close(self) -> None:

@@ -13,8 +13,8 @@ def to_db(moment: datetime) -> str:
     """ISO 8601 in UTC with fixed width, which orders correctly as plain text."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware one")
-    # isoformat is strftime's "%Y-%m-%dT%H:%M:%S.%f" made in C, a quarter cheaper: every
-    # answer stores a few times.
+    # The text of strftime("%Y-%m-%dT%H:%M:%S.%f"), without a format string to interpret:
+    # a fifth cheaper, and every answer stores a few times.
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

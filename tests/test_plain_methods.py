@@ -5,6 +5,7 @@ exactly those; and polled updates trimmed before parsing."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -96,6 +97,28 @@ async def test_no_server_is_a_network_error() -> None:
             await bot(AnswerPress.of("1"))
     finally:
         await bot.session.close()
+
+
+async def test_an_answer_that_is_not_json_is_a_decode_error() -> None:
+    page = b"<html>Bad Gateway</html>"  # what a misconfigured proxy in front may answer
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 502 Bad Gateway\r\nContent-Length: {len(page)}\r\n\r\n"
+        writer.write(head.encode() + page)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = make_bot(f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(ClientDecodeError, match="Failed to decode object"):
+            await bot(AnswerPress.of("1"))
+    finally:
+        await bot.session.close()
+        server.close()
+        await server.wait_closed()
 
 
 def press(data: str) -> dict[str, Any]:

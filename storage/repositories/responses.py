@@ -128,6 +128,8 @@ class ResponseRepository:
 
         Both happen in one transaction, committed before the bot shows the next question.
         """
+        # The standard library writes it (orjson only reads it back): stored answers keep the
+        # one format every earlier answer already has.
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
         row = (response_id, answer.question_id, answer.topic, value, answer.score, now_db())
         if not drop:  # the usual case: one statement is atomic by itself
