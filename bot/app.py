@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -27,6 +26,7 @@ from bot.progress import ProgressReporter
 from bot.response_types import PinResponseTypes
 from bot.scheduler import WaveHook, WaveScheduler
 from bot.settings import Settings
+from bot.stop_request import STOP_SIGNALS, StopRequest
 from bot.webhook import WebhookConfig, WebhookServer
 from storage.database import Database
 from storage.repositories.waves import Wave
@@ -119,15 +119,25 @@ class Application:
             progress,
         )
 
-    async def run_polling(self, polling_timeout: int = 25, handle_signals: bool = True) -> None:
+    async def run_polling(
+        self,
+        polling_timeout: int = 25,
+        handle_signals: bool = True,
+        early_stop: StopRequest | None = None,
+    ) -> None:
         """Poll until stopped (SIGTERM/SIGINT or `stop()`), then shut down cleanly.
 
         A webhook left registered (a webhook run that was killed, not stopped) makes
         Telegram refuse every `getUpdates`; it is removed first. Its pending updates stay.
+        A stop signal caught in `early_stop` before polling begins ends the run there:
+        aiogram installs its own handlers in the same step as it starts, with no await
+        between the check and them.
         """
         try:
             await self._announce_commands()
             await self.bot.delete_webhook(drop_pending_updates=False)
+            if early_stop is not None and early_stop.requested:
+                return
             await self.dispatcher.start_polling(
                 self.bot,
                 polling_timeout=polling_timeout,
@@ -138,8 +148,14 @@ class Application:
         finally:
             await self.close()
 
-    async def run_webhook(self, config: WebhookConfig, handle_signals: bool = True) -> None:
-        """Serve Telegram's webhook until stopped (SIGTERM/SIGINT or `stop()`).
+    async def run_webhook(
+        self,
+        config: WebhookConfig,
+        handle_signals: bool = True,
+        early_stop: StopRequest | None = None,
+    ) -> None:
+        """Serve Telegram's webhook until stopped (SIGTERM/SIGINT, `stop()`, or a signal
+        caught in `early_stop` before this began).
 
         Shutdown runs in the order that loses nothing: Telegram is told to stop sending
         (it keeps new updates for the next start), the server stops accepting and lets
@@ -147,10 +163,12 @@ class Application:
         """
         server = self.webhook = WebhookServer(self.dispatcher, self.bot, config)
         stopping = self._webhook_stop = asyncio.Event()
-        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        signals = STOP_SIGNALS if handle_signals else ()
         loop = asyncio.get_running_loop()
         for signum in signals:
             loop.add_signal_handler(signum, stopping.set)
+        if early_stop is not None and early_stop.requested:
+            stopping.set()
         workflow = {k: v for k, v in self.dispatcher.workflow_data.items() if k != "bot"}
         workflow.update(dispatcher=self.dispatcher, bots=[self.bot])
         started = False

@@ -11,6 +11,7 @@ from bot.app import Application
 from bot.gc_tuning import tune_for_serving
 from bot.logging_setup import redact
 from bot.settings import Settings
+from bot.stop_request import StopRequest
 from bot.webhook import DEFAULT_LISTEN, make_config
 
 
@@ -50,10 +51,11 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"civicpulse: {error}", file=sys.stderr)
             return 2
         redact(webhook.secret)
+    early_stop = StopRequest.catch()
     app = await Application.create(settings)
     tune_for_serving()
     if webhook is None:
-        await app.run_polling()
+        await app.run_polling(early_stop=early_stop)
     else:
-        await app.run_webhook(webhook)
+        await app.run_webhook(webhook, early_stop=early_stop)
     return 0

@@ -77,6 +77,7 @@ class BotProcess:
         self._python_args = tuple(python_args)
         self._directory = directory
         self._process: asyncio.subprocess.Process | None = None
+        self._log_offset = 0  # where the log of the latest start begins
         self.starts = 0
 
     @property
@@ -95,6 +96,7 @@ class BotProcess:
     async def start(self) -> None:
         assert not self.running, "the bot is already running"
         with self.log_path.open("ab") as log:
+            self._log_offset = log.tell()
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 *self._python_args,
@@ -108,6 +110,20 @@ class BotProcess:
                 stderr=log,
             )
         self.starts += 1
+
+    async def serving(self, timeout: float = 30.0) -> None:
+        """Wait until the latest start has begun polling, so that a SIGTERM from now on
+        tests the bot's orderly stop and not a Python interpreter still loading modules."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while "Start polling" not in self._latest_log():
+            assert self.running, f"the bot exited while starting:\n{self._latest_log()}"
+            assert asyncio.get_running_loop().time() < deadline, "the bot did not start polling"
+            await asyncio.sleep(0.01)
+
+    def _latest_log(self) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode("utf-8", errors="replace")
 
     def send_signal(self, signum: int) -> None:
         """Deliver a signal now, without waiting (e.g. from inside the fake server)."""

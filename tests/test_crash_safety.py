@@ -176,6 +176,7 @@ async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
             assert unstored(citizens, database) == [], bot.log()[-2000:]
             await bot.start()
         await asyncio.wait_for(asyncio.gather(*answering), 120)
+        await bot.serving()  # everyone may have finished before the last kill
         assert await bot.terminate() == 0, bot.log()[-2000:]
     finally:
         stop_watching()
@@ -243,6 +244,34 @@ async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
     assert position is not None and position >= 4
     stored = stored_answers(tmp_path / "civicpulse.db")
     assert stored == {(user_id, p): planned_value(user_id, p) for p in range(1, position)}
+
+
+async def test_sigterm_while_starting_stops_cleanly_before_polling(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    wave_id = await seed_wave(tmp_path, [FIRST_ID + 600], QUESTIONS)
+    env = bot_environment(server, tmp_path, surveys_dir=str(tmp_path / "surveys"))
+    bot = BotProcess(env, tmp_path)
+    server.response_delay = 2.0  # Telegram slow to answer: start-up hangs in the commands
+    await bot.start()
+    try:
+        await server.wait_for(lambda: server.requests_in_flight > 0, timeout=30)
+        bot.send_signal(signal.SIGTERM)
+        status = await bot.wait()
+    finally:
+        if bot.running:
+            await bot.kill()
+
+    assert status == 0, bot.log()[-2000:]
+    assert "received SIGTERM while starting" in bot.log()
+    assert "Start polling" not in bot.log()
+    assert server.calls("getUpdates") == []
+    assert not (tmp_path / "civicpulse.db-wal").exists()  # the database was closed
+    with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as db:
+        # Nothing was served: the wave the bot would open at start is still only planned.
+        assert db.execute("SELECT state FROM waves WHERE id = ?", (wave_id,)).fetchall() == [
+            ("scheduled",)
+        ]
 
 
 TWO_TEXTS = """\
@@ -396,6 +425,7 @@ async def test_kill_9_during_a_broadcast_invites_everyone_at_most_once(
             assert await bot.kill() == -signal.SIGKILL
             await bot.start()
         await server.wait_for(settled, timeout=60)
+        await bot.serving()  # everything may have settled before the last kill
         assert await bot.terminate() == 0
     finally:
         stop_watching()

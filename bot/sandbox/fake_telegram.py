@@ -664,6 +664,11 @@ class FakeTelegram:
         return self._waiting_polls
 
     @property
+    def requests_in_flight(self) -> int:
+        """Requests other than long polls that have arrived and not yet been answered."""
+        return self._inflight
+
+    @property
     def pending_updates(self) -> int:
         """Updates not yet confirmed by a ``getUpdates`` with a higher offset."""
         return len(self._updates)
