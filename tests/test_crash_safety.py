@@ -92,18 +92,31 @@ class AnsweringCitizen:
 
 @dataclass
 class Trap:
-    """A server watcher that acts once, when armed, at the next change in any chat.
+    """A server watcher that acts once, when armed, at a coming change in any chat.
 
     It runs inside the server's handling of the bot's request: the bot has sent its reply
     and is waiting for the answer, the moment between "stored" and "acknowledged".
     """
 
     action: Callable[[], None]
-    armed: bool = False
+    _when: Callable[[], bool] | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._when is not None
+
+    def arm(self, when: Callable[[], bool] = lambda: True) -> None:
+        """Act at the first change after which `when()` holds: checked by the server as the
+        change happens, where a test polling for it would overshoot by whatever the bot
+        did in a poll's 10 ms."""
+        self._when = when
+
+    def disarm(self) -> None:
+        self._when = None
 
     def __call__(self, chat_id: int) -> None:
-        if self.armed:
-            self.armed = False
+        if self._when is not None and self._when():
+            self._when = None
             self.action()
 
 
@@ -156,30 +169,39 @@ async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
     await bot.start()
     answering = [asyncio.create_task(citizen.answer_everything()) for citizen in citizens]
 
-    def acknowledged() -> int:
-        return sum(len(citizen.acknowledged) for citizen in citizens)
+    def replied() -> int:
+        """Answers the bot has acknowledged by now, read off the citizens' screens."""
+        return sum(max((citizen.screen()[1] or 1) - 1, 0) for citizen in citizens)
 
-    trap = Trap(lambda: os.kill(bot.pid, signal.SIGKILL))
-    stop_watching = server.watch(trap)
+    # One trap kills between the bot's request and its answer; the other only marks the
+    # moment, and the kill that follows it lands wherever the bot is in its work.
+    in_request = Trap(lambda: os.kill(bot.pid, signal.SIGKILL))
+    in_work = Trap(lambda: None)
+    stop_watching = [server.watch(in_request), server.watch(in_work)]
+    replied_at_kills: list[int] = []
     try:
         for _ in range(5):
-            target = acknowledged() + rng.randint(3, 15)
+            target = replied() + rng.randint(3, 10)
+            trap = in_request if rng.random() < 0.5 else in_work
+            trap.arm(lambda target=target: replied() >= target)
             await server.wait_for(
-                lambda target=target: acknowledged() >= target or all(t.done() for t in answering),
+                lambda trap=trap: not trap.armed or all(t.done() for t in answering),
                 timeout=60,
             )
-            if rng.random() < 0.5:
-                trap.armed = True  # kill between the bot's request and its answer
-                await server.wait_for(lambda: not trap.armed, timeout=10)
+            trap.disarm()
+            replied_at_kills.append(replied())
             status = await bot.kill()
             assert status == -signal.SIGKILL
             assert unstored(citizens, database) == [], bot.log()[-2000:]
             await bot.start()
+        # Every kill interrupted the answering, however fast the machine answers.
+        assert max(replied_at_kills) < len(ids) * QUESTIONS, replied_at_kills
         await asyncio.wait_for(asyncio.gather(*answering), 120)
-        await bot.serving()  # everyone may have finished before the last kill
+        await bot.serving()  # SIGTERM for the bot, not for a Python still loading modules
         assert await bot.terminate() == 0, bot.log()[-2000:]
     finally:
-        stop_watching()
+        for stop in stop_watching:
+            stop()
         for task in answering:
             task.cancel()
         if bot.running:
@@ -224,7 +246,7 @@ async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
     stop_watching = server.watch(trap)
     try:
         await server.wait_for(lambda: len(citizen.acknowledged) >= 3, timeout=30)
-        trap.armed = True  # SIGTERM while the bot waits for Telegram's answer to a reply
+        trap.arm()  # SIGTERM while the bot waits for Telegram's answer to a reply
         status = await bot.wait()
     finally:
         stop_watching()
@@ -420,7 +442,7 @@ async def test_kill_9_during_a_broadcast_invites_everyone_at_most_once(
             target = len(delivered()) + rng.randint(20, 50)
             await server.wait_for(lambda target=target: len(delivered()) >= target, timeout=30)
             if rng.random() < 0.5:
-                trap.armed = True  # kill while Telegram is taking an invitation
+                trap.arm()  # kill while Telegram is taking an invitation
                 await server.wait_for(lambda: not trap.armed, timeout=10)
             assert await bot.kill() == -signal.SIGKILL
             await bot.start()
