@@ -9,14 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.callbacks import AdminMenuCb, WaveCancelCb, WizardConfirmCb
-from bot.sandbox.fake_telegram import FakeTelegram
+from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from storage.wave_planning import WavePlan, create_wave
 from surveys.regions import load_catalog
 from tests.harness import (
     Citizen,
     add_respondents,
     make_settings,
+    open_wave,
     start_bot,
+    stored_answers,
     table_snapshot,
     wave_state,
 )
@@ -102,6 +104,48 @@ async def test_a_wave_for_a_federal_district_and_one_track_starting_later(
         assert district is not None
         assert set(wave.regions) == {region.code for region in district.regions}
         assert (wave.tracks, wave.remind_after_hours, wave.created_by) == ("youth", 24, ADMIN)
+    finally:
+        await running.stop()
+
+
+async def test_an_admin_half_way_through_a_survey_plans_a_wave_and_both_carry_on(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    running = await start_bot(make_settings(server, tmp_path, admin_ids={ADMIN}))
+    try:
+        app = running.app
+        await open_wave(app)
+        admin = Citizen(server, server.user(ADMIN, "Админ"))
+        survey = await admin.onboard("Новгород", "Новгородская область", None, "45-54")
+        await admin.tap("Школа")
+        await admin.tap("Готово")
+        assert "вопрос 2 /" in (admin.last.text or "")
+
+        await admin.command("/admin")
+        await admin.tap("Новая волна")
+        await admin.tap("Ежемесячный опрос о работе госуслуг")
+        await admin.tap("Выбрать регионы")
+        # Back to the survey while the wizard waits for regions: the answer is taken.
+        screen = next(m for m in admin.user.messages if m.message_id == survey.message_id)
+        four = next(data for label, data in buttons(screen) if label == "4")
+        assert await admin.press_data(survey.message_id, four) == ""
+        await server.wait_for(
+            lambda: any(
+                m.message_id == survey.message_id and "вопрос 3 /" in (m.text or "")
+                for m in admin.user.messages
+            )
+        )
+        # And the wizard carries on where it was.
+        assert "Какие треки" in ((await admin.say("49")).text or "")
+        await admin.tap("Все")
+        await admin.tap("Сейчас")
+        await admin.tap("+7 дн.")
+        await admin.tap("Не напоминать")
+        await admin.tap("Создать")
+        assert any("Волна #2 создана" in (m.text or "") for m in admin.user.messages)
+
+        stored = await stored_answers(app, ADMIN)
+        assert sorted(stored.values(), key=str) == [4, ["school"]]
     finally:
         await running.stop()
 

@@ -1,21 +1,24 @@
 """The wave wizard: survey → regions → tracks → start → end → reminder → confirm.
 
-Each answer is kept in the dialog state (so it survives a restart) and checked when given;
-the wave itself is created only at the confirmation, by `storage.wave_planning`, the same
+Each answer is kept in the wizard's own dialog state (so it survives a restart) and checked
+when given. That dialog is apart from the administrator's citizen dialog: an administrator
+who is also a respondent can plan a wave half-way through a survey, and both carry on. The
+wave itself is created only at the confirmation, by `storage.wave_planning`, the same
 code and the same refusals as `civicpulse wave create`. Every step's buttons work only in
 that step: a press from an older screen falls through to the stale-button reply.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import StateFilter
+from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.admin_keyboards import (
@@ -68,11 +71,31 @@ class AdminWizard(StatesGroup):
     confirm = State()
 
 
+#: The FSM "destiny" of the wizard's dialog: the same chat and user, another record.
+WIZARD_DESTINY = "wizard"
+
+
+def wizard_of(state: FSMContext) -> FSMContext:
+    """The wizard's dialog in the chat whose citizen dialog is `state`."""
+    return FSMContext(storage=state.storage, key=replace(state.key, destiny=WIZARD_DESTINY))
+
+
+class WizardStep(Filter):
+    """The wizard is at one of `steps`; hands the handler the wizard's dialog as `wizard`."""
+
+    def __init__(self, *steps: State) -> None:
+        self._steps = {step.state for step in steps}
+
+    async def __call__(self, event: TelegramObject, state: FSMContext) -> bool | dict[str, Any]:
+        wizard = wizard_of(state)
+        if await wizard.get_state() not in self._steps:
+            return False
+        return {"wizard": wizard}
+
+
 async def leave_wizard(state: FSMContext) -> None:
-    """Drop a half-done wizard, but never a citizen dialog the admin may be in."""
-    current = await state.get_state()
-    if current is not None and current.startswith(f"{AdminWizard.__name__}:"):
-        await state.clear()
+    """Drop a half-done wizard; a citizen dialog the admin is in stays as it is."""
+    await wizard_of(state).clear()
 
 
 async def begin(
@@ -81,8 +104,9 @@ async def begin(
     texts: Texts,
     surveys: dict[str, StoredSurvey],
 ) -> None:
-    await state.set_state(AdminWizard.survey)
-    await state.set_data({})
+    wizard = wizard_of(state)
+    await wizard.set_state(AdminWizard.survey)
+    await wizard.set_data({})
     choices = [
         (survey_id, stored.survey.title.get(texts.language))
         for survey_id, stored in sorted(surveys.items())
@@ -93,7 +117,7 @@ async def begin(
 async def on_survey(
     callback: CallbackQuery,
     callback_data: WizardSurveyCb,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     surveys: dict[str, StoredSurvey],
     callback_answer: CallbackAnswer,
@@ -101,32 +125,32 @@ async def on_survey(
     if callback_data.survey not in surveys:
         callback_answer.text = texts("error.stale_button")
         return
-    await state.update_data(survey=callback_data.survey)
-    await state.set_state(AdminWizard.scope)
+    await wizard.update_data(survey=callback_data.survey)
+    await wizard.set_state(AdminWizard.scope)
     await show(callback, texts("wizard.scope"), scope_keyboard(texts))
 
 
 async def on_scope(
     callback: CallbackQuery,
     callback_data: WizardScopeCb,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     catalog: RegionCatalog,
 ) -> None:
     if callback_data.scope == "all":
-        await ask_tracks(callback, state, texts, None, texts("wizard.all_regions"))
+        await ask_tracks(callback, wizard, texts, None, texts("wizard.all_regions"))
     elif callback_data.scope == "district":
-        await state.set_state(AdminWizard.district)
+        await wizard.set_state(AdminWizard.district)
         await show(callback, texts("wizard.district"), wizard_districts_keyboard(catalog, texts))
     else:
-        await state.set_state(AdminWizard.regions)
+        await wizard.set_state(AdminWizard.regions)
         await show(callback, texts("wizard.regions_ask"))
 
 
 async def on_district(
     callback: CallbackQuery,
     callback_data: WizardDistrictCb,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     catalog: RegionCatalog,
     callback_answer: CallbackAnswer,
@@ -137,11 +161,11 @@ async def on_district(
         return
     district = districts[callback_data.district]
     codes = [region.code for region in district.regions]
-    await ask_tracks(callback, state, texts, codes, escape(district.name.get(texts.language)))
+    await ask_tracks(callback, wizard, texts, codes, escape(district.name.get(texts.language)))
 
 
 async def on_regions(
-    message: Message, state: FSMContext, texts: Texts, catalog: RegionCatalog
+    message: Message, wizard: FSMContext, texts: Texts, catalog: RegionCatalog
 ) -> None:
     try:
         codes = parse_regions((message.text or "")[:MAX_INPUT], catalog)
@@ -156,39 +180,39 @@ async def on_regions(
             escape(f"{code} {region.name.get(texts.language)}" if region else code)
             for code, region in zip(codes, names, strict=True)
         )
-    await ask_tracks(message, state, texts, codes, label)
+    await ask_tracks(message, wizard, texts, codes, label)
 
 
 async def ask_tracks(
-    event: Event, state: FSMContext, texts: Texts, regions: list[str] | None, label: str
+    event: Event, wizard: FSMContext, texts: Texts, regions: list[str] | None, label: str
 ) -> None:
-    await state.update_data(regions=regions, regions_label=label)
-    await state.set_state(AdminWizard.tracks)
+    await wizard.update_data(regions=regions, regions_label=label)
+    await wizard.set_state(AdminWizard.tracks)
     await show(event, texts("wizard.tracks"), tracks_keyboard(texts))
 
 
 async def on_tracks(
     callback: CallbackQuery,
     callback_data: WizardTracksCb,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     settings: Settings,
 ) -> None:
-    await state.update_data(tracks=callback_data.tracks)
-    await state.set_state(AdminWizard.start)
+    await wizard.update_data(tracks=callback_data.tracks)
+    await wizard.set_state(AdminWizard.start)
     markup = start_keyboard(texts)
     await show(callback, texts("wizard.start", zone=settings.timezone), markup)
 
 
 async def on_time(
     event: Event,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     settings: Settings,
     callback_data: WizardWhenCb | None = None,
 ) -> None:
     """The start and the end are read alike: a preset button or a typed time."""
-    at_start = await state.get_state() == AdminWizard.start.state
+    at_start = await wizard.get_state() == AdminWizard.start.state
     if callback_data is not None:
         if (callback_data.value == "now") != at_start:
             await show_new(event, texts("error.stale_button"))
@@ -202,19 +226,19 @@ async def on_time(
         await show_new(event, texts("wizard.refused", reason=escape(str(error))))
         return
     if at_start:
-        await state.update_data(start=to_db(moment))
-        await state.set_state(AdminWizard.end)
+        await wizard.update_data(start=to_db(moment))
+        await wizard.set_state(AdminWizard.end)
         await show(event, texts("wizard.end", zone=settings.timezone), end_keyboard(texts))
     else:
-        await state.update_data(end=to_db(moment))
-        await state.set_state(AdminWizard.remind)
+        await wizard.update_data(end=to_db(moment))
+        await wizard.set_state(AdminWizard.remind)
         await show(event, texts("wizard.remind"), remind_keyboard(texts))
 
 
 async def on_remind(
     callback: CallbackQuery,
     callback_data: WizardRemindCb,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     settings: Settings,
     surveys: dict[str, StoredSurvey],
@@ -223,13 +247,13 @@ async def on_remind(
         await show_new(callback, texts("error.stale_button"))
         return
     hours = callback_data.hours or None
-    data = await state.update_data(remind=hours)
+    data = await wizard.update_data(remind=hours)
     plan = _plan(data)
     if plan is None or plan.survey_id not in surveys:
-        await state.clear()
+        await wizard.clear()
         await show(callback, texts("wizard.expired"))
         return
-    await state.set_state(AdminWizard.confirm)
+    await wizard.set_state(AdminWizard.confirm)
     summary = texts(
         "wizard.confirm",
         survey=escape(surveys[plan.survey_id].survey.title.get(texts.language)),
@@ -247,7 +271,7 @@ async def on_remind(
 async def on_confirm(
     callback: CallbackQuery,
     callback_data: WizardConfirmCb,
-    state: FSMContext,
+    wizard: FSMContext,
     texts: Texts,
     settings: Settings,
     store: Store,
@@ -256,8 +280,8 @@ async def on_confirm(
     audit: AuditNote,
     event_from_user: User,
 ) -> None:
-    plan = _plan(await state.get_data())
-    await state.clear()
+    plan = _plan(await wizard.get_data())
+    await wizard.clear()
     if not callback_data.create:
         await show(callback, texts("wizard.aborted"))
         return
@@ -314,7 +338,7 @@ def _describe(plan: WavePlan) -> dict[str, Any]:
 
 def _typed(state: State) -> tuple[Any, ...]:
     """Filters for a typed answer at `state` (commands are left to their handlers)."""
-    return StateFilter(state), F.text, ~F.text.startswith("/")
+    return WizardStep(state), F.text, ~F.text.startswith("/")
 
 
 def create_router() -> Router:
@@ -322,16 +346,16 @@ def create_router() -> Router:
     router = admin_only(Router(name="admin_wizard"))
     callbacks, messages = router.callback_query, router.message
     callbacks.register(begin, AdminMenuCb.filter(F.action == "new"))
-    callbacks.register(on_survey, StateFilter(AdminWizard.survey), WizardSurveyCb.filter())
-    callbacks.register(on_scope, StateFilter(AdminWizard.scope), WizardScopeCb.filter())
-    callbacks.register(on_district, StateFilter(AdminWizard.district), WizardDistrictCb.filter())
+    callbacks.register(on_survey, WizardStep(AdminWizard.survey), WizardSurveyCb.filter())
+    callbacks.register(on_scope, WizardStep(AdminWizard.scope), WizardScopeCb.filter())
+    callbacks.register(on_district, WizardStep(AdminWizard.district), WizardDistrictCb.filter())
     messages.register(on_regions, *_typed(AdminWizard.regions))
-    callbacks.register(on_tracks, StateFilter(AdminWizard.tracks), WizardTracksCb.filter())
+    callbacks.register(on_tracks, WizardStep(AdminWizard.tracks), WizardTracksCb.filter())
     callbacks.register(
-        on_time, StateFilter(AdminWizard.start, AdminWizard.end), WizardWhenCb.filter()
+        on_time, WizardStep(AdminWizard.start, AdminWizard.end), WizardWhenCb.filter()
     )
     messages.register(on_time, *_typed(AdminWizard.start))
     messages.register(on_time, *_typed(AdminWizard.end))
-    callbacks.register(on_remind, StateFilter(AdminWizard.remind), WizardRemindCb.filter())
-    callbacks.register(on_confirm, StateFilter(AdminWizard.confirm), WizardConfirmCb.filter())
+    callbacks.register(on_remind, WizardStep(AdminWizard.remind), WizardRemindCb.filter())
+    callbacks.register(on_confirm, WizardStep(AdminWizard.confirm), WizardConfirmCb.filter())
     return router
