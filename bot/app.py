@@ -154,26 +154,27 @@ class Application:
         handle_signals: bool = True,
         early_stop: StopRequest | None = None,
     ) -> None:
-        """Serve Telegram's webhook until stopped (SIGTERM/SIGINT, `stop()`, or a signal
-        caught in `early_stop` before this began).
+        """Serve Telegram's webhook until stopped (SIGTERM/SIGINT or `stop()`).
 
         Shutdown runs in the order that loses nothing: Telegram is told to stop sending
         (it keeps new updates for the next start), the server stops accepting and lets
         its requests finish, the services stop, and `close()` drains what is still running.
+        A stop signal caught in `early_stop` during start-up ends the run before serving;
+        from the check to this method's own handlers there is no await a signal could use.
         """
         server = self.webhook = WebhookServer(self.dispatcher, self.bot, config)
         stopping = self._webhook_stop = asyncio.Event()
         signals = STOP_SIGNALS if handle_signals else ()
         loop = asyncio.get_running_loop()
-        for signum in signals:
-            loop.add_signal_handler(signum, stopping.set)
-        if early_stop is not None and early_stop.requested:
-            stopping.set()
         workflow = {k: v for k, v in self.dispatcher.workflow_data.items() if k != "bot"}
         workflow.update(dispatcher=self.dispatcher, bots=[self.bot])
         started = False
         try:
             await self._announce_commands()
+            if early_stop is not None and early_stop.requested:
+                return
+            for signum in signals:
+                loop.add_signal_handler(signum, stopping.set)
             await server.start()
             await self.dispatcher.emit_startup(bot=self.bot, **workflow)
             started = True

@@ -70,11 +70,17 @@ class BotProcess:
     """`python -m bot run` in `directory` (so no stray `.env` is read), logging to a file."""
 
     def __init__(
-        self, env: dict[str, str], directory: Path, python_args: Sequence[str] = ()
+        self,
+        env: dict[str, str],
+        directory: Path,
+        python_args: Sequence[str] = (),
+        run_args: Sequence[str] = (),
     ) -> None:
-        """`python_args` go before `-m bot run`, e.g. `-m cProfile -o FILE` (bench)."""
+        """`python_args` go before `-m bot run`, e.g. `-m cProfile -o FILE` (bench);
+        `run_args` after it, e.g. `--webhook URL`."""
         self._env = env
         self._python_args = tuple(python_args)
+        self._run_args = tuple(run_args)
         self._directory = directory
         self._process: asyncio.subprocess.Process | None = None
         self._log_offset = 0  # where the log of the latest start begins
@@ -103,6 +109,7 @@ class BotProcess:
                 "-m",
                 "bot",
                 "run",
+                *self._run_args,
                 cwd=self._directory,
                 env=self._env,
                 stdin=asyncio.subprocess.DEVNULL,

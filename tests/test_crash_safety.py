@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
 from storage.database import Database
 from storage.store import Store
@@ -268,13 +270,21 @@ async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
     assert stored == {(user_id, p): planned_value(user_id, p) for p in range(1, position)}
 
 
-async def test_sigterm_while_starting_stops_cleanly_before_polling(
-    server: FakeTelegram, tmp_path: Path
+@pytest.mark.parametrize(
+    ("run_args", "serving"),
+    [
+        ((), "Start polling"),
+        (("--webhook", "https://bot.example.org/hook", "--listen", "127.0.0.1:0"), "serving"),
+    ],
+    ids=["polling", "webhook"],
+)
+async def test_sigterm_while_starting_stops_cleanly_before_serving(
+    server: FakeTelegram, tmp_path: Path, run_args: tuple[str, ...], serving: str
 ) -> None:
     wave_id = await seed_wave(tmp_path, [FIRST_ID + 600], QUESTIONS)
     env = bot_environment(server, tmp_path, surveys_dir=str(tmp_path / "surveys"))
-    bot = BotProcess(env, tmp_path)
-    server.response_delay = 2.0  # Telegram slow to answer: start-up hangs in the commands
+    bot = BotProcess(env, tmp_path, run_args=run_args)
+    server.response_delay = 1.0  # Telegram slow to answer: start-up hangs in the commands
     await bot.start()
     try:
         await server.wait_for(lambda: server.requests_in_flight > 0, timeout=30)
@@ -286,8 +296,8 @@ async def test_sigterm_while_starting_stops_cleanly_before_polling(
 
     assert status == 0, bot.log()[-2000:]
     assert "received SIGTERM while starting" in bot.log()
-    assert "Start polling" not in bot.log()
-    assert server.calls("getUpdates") == []
+    assert serving not in bot.log()
+    assert server.calls("getUpdates") == server.calls("setWebhook") == []
     assert not (tmp_path / "civicpulse.db-wal").exists()  # the database was closed
     with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as db:
         # Nothing was served: the wave the bot would open at start is still only planned.
