@@ -138,10 +138,11 @@ class Broadcaster:
                 UNLIMITED_CONCURRENCY if rate is None else max(4, min(256, math.ceil(rate / 4)))
             )
         self._slots = asyncio.Semaphore(concurrency)
-        # Claims of about an eighth of a second of sending, at most two ahead: a wave closed
-        # or cancelled meanwhile has nothing more sent after a moment. Small, too, because
-        # a claim holds the write lock the `sending` commits wait for: claims of half a
-        # second (12–22 ms each) starved the sender and cost 3% of the rate.
+        # Claims of about an eighth of a second of sending, at most two ahead (a row of a
+        # wave closed or cancelled meanwhile is skipped when it would be committed
+        # `sending`). Small because a claim holds the write lock the `sending` commits
+        # wait for: claims of half a second (12–22 ms each) starved the sender and cost 3%
+        # of the rate.
         self._batch = 250 if rate is None else max(1, min(250, math.ceil(rate / 8)))
         self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue()
         self._queued_chats: set[int] = set()
@@ -340,12 +341,12 @@ class Broadcaster:
                 if self._stopping:
                     self._give_back([item for item, _ in group])
                     return
-        if not committed:
-            for item, _ in group:
+        starting = set(committed or ())
+        for item, _ in group:
+            if item.id not in starting:  # its wave ended, or another bot took it
                 self._let_go(item)
-            self._unstarted -= len(group)
-            return
-        self._committed.extend(group)
+                self._unstarted -= 1
+        self._committed.extend(entry for entry in group if entry[0].id in starting)
         if len(self._committed) > self._lead // 2:
             self._topup.clear()
         self._committed_ready.set()

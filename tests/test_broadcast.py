@@ -192,6 +192,38 @@ async def test_an_orderly_restart_mid_broadcast_invites_everyone_exactly_once(
     assert delivered == dict.fromkeys(people, 1)
 
 
+#: Rows committed `sending` ahead of the sender at BROADCAST_RATE=400 (rate × LEAD, 20 ms);
+#: a claim at that rate reserves 50 rows, and two claims may be waiting.
+LEAD_AT_400 = 8
+
+
+async def test_a_cancelled_wave_stops_sending_within_the_rows_already_committed(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = make_settings(server, tmp_path, broadcast_rate=400)
+    people = range(7401, 8401)
+    running = await start_bot(settings)
+    try:
+        wave_id = await open_now(running, people)
+        await server.wait_for(lambda: len(wave_messages(server, wave_id)) >= 100, timeout=10)
+        # As the admin's Cancel button and `civicpulse wave cancel` do.
+        assert await running.app.store.waves.transition(wave_id, ("open",), "cancelled")
+        sent_before = len(wave_messages(server, wave_id))
+        await wait_until_sent(running.app, wave_id, timeout=10)
+    finally:
+        await running.stop()
+    # Claimed rows were not sent: only those committed `sending` (and in flight) went out.
+    sent = len(wave_messages(server, wave_id))
+    assert sent - sent_before <= 2 * LEAD_AT_400, (sent_before, sent)
+    states = _outbox_states(settings.database_path)
+    assert states == {"delivered": sent, "skipped": len(people) - sent}
+    with sqlite3.connect(settings.database_path) as connection:
+        reasons = connection.execute(
+            "SELECT DISTINCT error FROM invitations WHERE state = 'skipped'"
+        ).fetchall()
+    assert reasons == [("wave cancelled",)]
+
+
 #: Requests in flight at BROADCAST_RATE=40 (bot.broadcast: max(4, rate / 4)).
 CONCURRENCY_AT_40 = 10
 

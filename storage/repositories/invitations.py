@@ -229,27 +229,52 @@ class InvitationRepository:
             )
         return Claim(claimed, deferred, len(skipped))
 
-    async def start_sending(self, ids: Sequence[int], now: datetime) -> bool:
-        """Commit claimed rows as `sending`: only then may their requests start.
+    async def start_sending(self, ids: Sequence[int], now: datetime) -> list[int] | None:
+        """Commit claimed rows as `sending`: only then may their requests start. Returns the
+        ids committed, in order.
 
-        One statement, one commit; each row is found by its id (`+state` keeps SQLite off
-        the state index, which would scan every claimed row). False if any row was not
-        found `claimed` — nothing in this process touches a claimed row meanwhile, so only a
-        second bot on the same database could have; then no request of the group may start
-        (the rows it did move stay `sending`, recorded `unconfirmed` at the next start:
-        never twice).
+        Rows whose wave has closed or been cancelled since the claim (in chat, or by
+        `civicpulse wave cancel` in another process) are settled `skipped` instead, so a
+        cancel stops the sending within LEAD's worth of rows rather than a claim's.
+
+        Each row is found by its id (`+state` keeps SQLite off the state index, which
+        would scan every claimed row). None if any row was not found `claimed` — nothing
+        in this process touches a claimed row meanwhile, so only a second bot on the same
+        database could have; then no request of the group may start (the rows it did
+        move stay `sending`, recorded `unconfirmed` at the next start: never twice).
         """
-        changed = await self._db.point_execute(
-            "UPDATE invitations SET state = 'sending', updated_at = ?"
-            " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
-            (to_db(now), json.dumps(list(ids))),
+        stamp = to_db(now)
+        ended = {
+            row["id"]
+            for row in await self._db.point_fetch_all(
+                "SELECT i.id FROM invitations i JOIN waves w ON w.id = i.wave_id"
+                " WHERE i.id IN (SELECT value FROM json_each(?)) AND w.state != 'open'",
+                (json.dumps(list(ids)),),
+            )
+        }
+        if ended:
+            await self._db.point_execute(
+                "UPDATE invitations SET state = 'skipped', updated_at = ?,"
+                " error = 'wave ' || (SELECT w.state FROM waves w WHERE w.id = invitations.wave_id)"
+                " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
+                (stamp, json.dumps(sorted(ended))),
+            )
+        owed = [row_id for row_id in ids if row_id not in ended]
+        changed = (
+            await self._db.point_execute(
+                "UPDATE invitations SET state = 'sending', updated_at = ?"
+                " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
+                (stamp, json.dumps(owed)),
+            )
+            if owed
+            else 0
         )
-        if changed == len(ids):
-            return True
+        if changed == len(owed):
+            return owed
         log.error(
-            "%d of %d claimed messages were taken by another bot", len(ids) - changed, len(ids)
+            "%d of %d claimed messages were taken by another bot", len(owed) - changed, len(owed)
         )
-        return False
+        return None
 
     async def release(self, ids: Iterable[int]) -> None:
         """Give back claimed rows whose request never started (orderly shutdown)."""
