@@ -244,22 +244,21 @@ class InvitationRepository:
         move stay `sending`, recorded `unconfirmed` at the next start: never twice).
         """
         stamp = to_db(now)
-        ended = {
-            row["id"]
-            for row in await self._db.point_fetch_all(
-                "SELECT i.id FROM invitations i JOIN waves w ON w.id = i.wave_id"
-                " WHERE i.id IN (SELECT value FROM json_each(?)) AND w.state != 'open'",
-                (json.dumps(list(ids)),),
-            )
-        }
-        if ended:
+        ended: dict[str, list[int]] = {}  # reason -> ids
+        for row in await self._db.point_fetch_all(
+            "SELECT i.id, w.state AS wave_state FROM invitations i JOIN waves w ON w.id = i.wave_id"
+            " WHERE i.id IN (SELECT value FROM json_each(?)) AND w.state != 'open'",
+            (json.dumps(list(ids)),),
+        ):
+            ended.setdefault(_wave_not_open(row["wave_state"]), []).append(row["id"])
+        for reason, skipped in ended.items():
             await self._db.point_execute(
-                "UPDATE invitations SET state = 'skipped', updated_at = ?,"
-                " error = 'wave ' || (SELECT w.state FROM waves w WHERE w.id = invitations.wave_id)"
+                "UPDATE invitations SET state = 'skipped', error = ?, updated_at = ?"
                 " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
-                (stamp, json.dumps(sorted(ended))),
+                (reason, stamp, json.dumps(skipped)),
             )
-        owed = [row_id for row_id in ids if row_id not in ended]
+        not_owed = {row_id for skipped in ended.values() for row_id in skipped}
+        owed = [row_id for row_id in ids if row_id not in not_owed]
         changed = (
             await self._db.point_execute(
                 "UPDATE invitations SET state = 'sending', updated_at = ?"
@@ -355,9 +354,14 @@ _COMPLETED = (
 def _not_owed(wave_state: str, completed: bool, active: int) -> str | None:
     """Why a due row should not be sent any more, or None if it should."""
     if wave_state != "open":
-        return f"wave {wave_state}"
+        return _wave_not_open(wave_state)
     if completed:
         return "already completed"
     if not active:
         return "respondent inactive"
     return None
+
+
+def _wave_not_open(wave_state: str) -> str:
+    """The reason a row of a wave that is no longer open is skipped."""
+    return f"wave {wave_state}"
