@@ -53,8 +53,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from bot.gc_tuning import tune_for_serving  # noqa: E402
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons  # noqa: E402
+from bot.telegram.gc_tuning import tune_for_serving  # noqa: E402
 from tests.bot_process import BotProcess, bot_environment, seed_wave  # noqa: E402
 from tests.harness import TOKEN  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Benchmark of the invitation broadcaster (`bot.broadcast`) against the fake Bot API server.
+"""Benchmark of the invitation broadcaster (`bot.waves.broadcast`) against the fake Bot API server.
 
 Not a test: it prints its figures. Two runs over one database of N respondents:
 
@@ -39,10 +39,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import make_bot
-from bot.broadcast import Broadcaster
-from bot.invitations import InvitationComposer, WaveOutbox
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, FaultResult
 from bot.settings import Settings
+from bot.waves.broadcast import Broadcaster
+from bot.waves.invitations import InvitationComposer, WaveOutbox
 from storage.clock import now_db
 from storage.database import Database
 from storage.store import Store
@@ -232,7 +232,7 @@ def busiest_second(times: list[float]) -> int:
 
 async def main(args: argparse.Namespace) -> int:
     # Each 429 is logged as a warning; hundreds of them would bury the figures.
-    logging.getLogger("bot.broadcast").setLevel(logging.ERROR)
+    logging.getLogger("bot.waves.broadcast").setLevel(logging.ERROR)
     telegram = Telegram()
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(  # type: ignore[call-arg]

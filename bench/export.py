@@ -244,7 +244,7 @@ def child_export(what: str, path: Path, output: Path, level: str) -> dict[str, A
     """The export exactly as `civicpulse export …` runs it: same parser, same handler."""
     from pydantic import SecretStr
 
-    from bot import cli_export
+    from bot.cli import export as cli_export
     from bot.settings import Settings
 
     parser = argparse.ArgumentParser()

@@ -16,18 +16,19 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
-from bot.broadcast import Broadcaster
+from bot.chat.handlers.questionnaire import trim_question_press
+from bot.chat.middlewares.inflight import InFlightMiddleware
 from bot.dispatcher import build_dispatcher
-from bot.handlers.questionnaire import trim_question_press
-from bot.invitations import InvitationComposer, WaveOutbox
-from bot.json_session import JsonBodySession
-from bot.middlewares.inflight import InFlightMiddleware
-from bot.progress import ProgressReporter
-from bot.response_types import PinResponseTypes
-from bot.scheduler import WaveHook, WaveScheduler
 from bot.settings import Settings
 from bot.stop_request import STOP_SIGNALS, StopRequest
-from bot.webhook import WebhookConfig, WebhookServer
+from bot.telegram.json_session import JsonBodySession
+from bot.telegram.response_types import PinResponseTypes
+from bot.waves.broadcast import Broadcaster
+from bot.waves.invitations import InvitationComposer, WaveOutbox
+from bot.waves.progress import ProgressReporter
+from bot.waves.scheduler import WaveHook, WaveScheduler
+from bot.webhook import WebhookServer
+from bot.webhook_config import WebhookConfig
 from storage.database import Database
 from storage.repositories.waves import Wave
 from storage.store import Store

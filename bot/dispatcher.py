@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers import (
+from bot.chat.handlers import (
     admin,
     admin_wizard,
     fallback,
@@ -12,15 +12,15 @@ from bot.handlers import (
     questionnaire,
     results,
 )
-from bot.inline_filters import inline_magic_filters
-from bot.middlewares import Middleware
-from bot.middlewares.callback_answer import CallbackAnswerMiddleware
-from bot.middlewares.inflight import InFlightMiddleware
-from bot.middlewares.respondent import RespondentMiddleware
-from bot.middlewares.serial import SerialPerUser
-from bot.middlewares.throttle import RateLimiter, ThrottleMiddleware
-from bot.press_lane import LaneDispatcher, PressLane
-from bot.results_cache import ClosedWaveResults
+from bot.chat.inline_filters import inline_magic_filters
+from bot.chat.middlewares import Middleware
+from bot.chat.middlewares.callback_answer import CallbackAnswerMiddleware
+from bot.chat.middlewares.inflight import InFlightMiddleware
+from bot.chat.middlewares.respondent import RespondentMiddleware
+from bot.chat.middlewares.serial import SerialPerUser
+from bot.chat.middlewares.throttle import RateLimiter, ThrottleMiddleware
+from bot.chat.press_lane import LaneDispatcher, PressLane
+from bot.chat.results_cache import ClosedWaveResults
 from bot.settings import Settings
 from storage.fsm import SQLiteStorage
 from storage.participation import Participation

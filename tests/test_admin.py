@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.callbacks import AdminMenuCb, WaveCancelCb, WizardConfirmCb
+from bot.chat.callbacks import AdminMenuCb, WaveCancelCb, WizardConfirmCb
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from storage.wave_planning import WavePlan, create_wave
 from surveys.regions import load_catalog

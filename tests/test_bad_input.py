@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.callbacks import AnswerCb, StartWaveCb
+from bot.chat.callbacks import AnswerCb, StartWaveCb
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from tests.harness import Citizen, RunningBot, open_wave, table_snapshot
 

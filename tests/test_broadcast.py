@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import make_bot
-from bot.broadcast import Broadcaster
-from bot.invitations import InvitationComposer
 from bot.sandbox.fake_telegram import (
     FakeTelegram,
     Fault,
@@ -28,8 +26,10 @@ from bot.sandbox.fake_telegram import (
     FaultResult,
     RecordedRequest,
 )
-from bot.send_limits import ChatSpacing, RateLimiter, RetryPolicy
 from bot.settings import Settings
+from bot.telegram.send_limits import ChatSpacing, RateLimiter, RetryPolicy
+from bot.waves.broadcast import Broadcaster
+from bot.waves.invitations import InvitationComposer
 from storage.clock import utc_now
 from storage.database import Database
 from storage.repositories.invitations import UNSETTLED, Outcome, Recovered
@@ -224,7 +224,7 @@ async def test_a_cancelled_wave_stops_sending_within_the_rows_already_committed(
     assert reasons == [("wave cancelled",)]
 
 
-#: Requests in flight at BROADCAST_RATE=40 (bot.broadcast: max(4, rate / 4)).
+#: Requests in flight at BROADCAST_RATE=40 (bot.waves.broadcast: max(4, rate / 4)).
 CONCURRENCY_AT_40 = 10
 
 

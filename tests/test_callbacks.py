@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
-from bot.callbacks import AnswerCb, StepCb, ToggleCb, packed
+from bot.chat.callbacks import AnswerCb, StepCb, ToggleCb, packed
 
 
 @pytest.mark.parametrize(

@@ -469,7 +469,7 @@ async def test_kill_9_during_a_broadcast_invites_everyone_at_most_once(
     assert len(sent) == len(set(sent)), "someone was invited twice"
     states = outbox_rows(database, wave_id)
     missed = set(ids) - set(sent)
-    # The documented gap (bot/broadcast.py): a kill between committing `sending` and the
+    # The documented gap (bot/waves/broadcast.py): a kill between committing `sending` and the
     # request reaching Telegram leaves the row `unconfirmed` and unsent. Nobody else.
     assert all(states[user_id] == "unconfirmed" for user_id in missed), missed
     assert len(missed) <= 3 * 16

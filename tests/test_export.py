@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot import cli_export
+from bot.cli import export as cli_export
 from bot.settings import Settings
 from storage.pseudonym_key import key_file_path, pseudonym_key
 from storage.results import write_answers_csv, write_ratings_csv

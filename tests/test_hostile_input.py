@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import bot.dispatcher  # noqa: F401  (imports every router, so every CallbackData class)
-from bot.callbacks import AnswerCb
+from bot.chat.callbacks import AnswerCb
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from tests.harness import Citizen, RunningBot, open_wave, table_snapshot
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bot.keepalive_http import ConnectionFailed, HttpProtocolError, KeepAliveClient
+from bot.telegram.keepalive_http import ConnectionFailed, HttpProtocolError, KeepAliveClient
 
 #: Given the request's body, returns the raw bytes to answer with (None: close silently).
 Answerer = Callable[[bytes], bytes | None]

@@ -1,7 +1,7 @@
-"""The plain-fields lane (`bot.json_session`, `bot.plain_methods`) against the fake Bot
-API server: what a success gives back, and that every kind of failure raises the same
-aiogram exception as aiogram's own path, since the handlers and the broadcaster catch
-exactly those; and polled updates trimmed before parsing."""
+"""The plain-fields lane (`bot.telegram.json_session`, `bot.telegram.plain_methods`)
+against the fake Bot API server: what a success gives back, and that every kind of failure
+raises the same aiogram exception as aiogram's own path, since the handlers and the
+broadcaster catch exactly those; and polled updates trimmed before parsing."""
 
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates
 from aiogram.types import Message
 
-from bot.callbacks import AnswerCb, ConsentCb, packed
-from bot.handlers.questionnaire import trim_question_press
-from bot.json_session import JsonBodySession, UpdateTrimmer
-from bot.plain_methods import AnswerPress, EditText, SendText
+from bot.chat.callbacks import AnswerCb, ConsentCb, packed
+from bot.chat.handlers.questionnaire import trim_question_press
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
+from bot.telegram.json_session import JsonBodySession, UpdateTrimmer
+from bot.telegram.plain_methods import AnswerPress, EditText, SendText
 
 USER_ID = 5151
 KEYBOARD = {"inline_keyboard": [[{"text": "Да", "callback_data": "a:1:0:1"}]]}

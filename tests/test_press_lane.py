@@ -1,4 +1,4 @@
-"""Which presses take the press lane (`bot.press_lane`): only those the dispatcher would
+"""Which presses take the press lane (`bot.chat.press_lane`): only those the dispatcher would
 surely route to a question handler. What a lane press then does is what every citizen
 journey, navigation, hostile-input and throttle test checks end to end."""
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiogram.types import Update
 
-from bot.callbacks import AnswerCb, StepCb, ToggleCb
-from bot.handlers.questionnaire import PRESS_HANDLERS
-from bot.press_lane import PressLane
+from bot.chat.callbacks import AnswerCb, StepCb, ToggleCb
+from bot.chat.handlers.questionnaire import PRESS_HANDLERS
+from bot.chat.press_lane import PressLane
 
 
 def press(data: str, chat_type: str = "private", date: int = 1_700_000_000) -> Update:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.callbacks import StartWaveCb
+from bot.chat.callbacks import StartWaveCb
 from bot.sandbox.fake_telegram import FakeTelegram
 from tests.harness import Citizen, RunningBot, open_wave, stored_answers
 

@@ -19,8 +19,9 @@ import aiohttp
 import pytest
 from aiogram.types import BufferedInputFile
 
-from bot import cli_run, cli_sandbox
-from bot.cli import build_parser
+from bot.cli import run as cli_run
+from bot.cli import sandbox as cli_sandbox
+from bot.cli.main import build_parser
 from bot.sandbox.chat_view import chat_view
 from bot.sandbox.personas import ADMIN_ID
 from bot.sandbox.rich_text import rich_text

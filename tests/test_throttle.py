@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.middlewares.throttle import PRUNE_INTERVAL, RateLimiter
+from bot.chat.middlewares.throttle import PRUNE_INTERVAL, RateLimiter
+from bot.chat.texts import Texts
 from bot.sandbox.fake_telegram import FakeTelegram
-from bot.texts import Texts
 from tests.harness import Citizen, RunningBot, make_settings, start_bot, table_snapshot
 
 NOTICE_RU = Texts("ru")("throttle.notice")

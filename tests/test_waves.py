@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
-from bot.scheduler import WaveScheduler
 from bot.settings import Settings
+from bot.waves.scheduler import WaveScheduler
 from storage.clock import from_db
 from storage.database import Database
 from storage.repositories.waves import TrackSelection, Wave

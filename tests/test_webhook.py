@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from bot.app import Application
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
-from bot.webhook import WebhookConfig, make_config, parse_listen
+from bot.webhook_config import WebhookConfig, make_config, parse_listen
 from tests.harness import Citizen, make_settings, start_bot, table_snapshot
 
 URL = "https://bot.example.org/civicpulse/hook"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_export
+from bot.cli import export as cli_export
 from bot.settings import Settings
 from storage.results import ratings_rows, write_ratings_csv
 from surveys.aggregate import Moments, estimate, round_half_up

@@ -1,0 +1,53 @@
+"""What is stored and why, and erasing it on request."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.chat.callbacks import DeleteMeCb
+from bot.chat.filters import ButtonOnMessage
+from bot.chat.handlers.replies import show
+from bot.chat.keyboards import delete_keyboard
+from bot.chat.texts import Texts
+from storage.fsm import SQLiteStorage
+from storage.store import Store
+
+
+async def privacy(message: Message, texts: Texts) -> None:
+    await message.answer(texts("privacy.body"))
+
+
+async def delete_me(message: Message, texts: Texts) -> None:
+    await message.answer(texts("delete.confirm"), reply_markup=delete_keyboard(texts))
+
+
+async def on_delete_me(
+    callback: CallbackQuery,
+    callback_data: DeleteMeCb,
+    state: FSMContext,
+    store: Store,
+    fsm_storage: SQLiteStorage,
+    texts: Texts,
+) -> None:
+    if not callback_data.confirm:
+        await show(callback, texts("delete.cancelled"))
+        return
+    existed = await store.respondents.delete(callback.from_user.id)
+    await state.clear()
+    await fsm_storage.forget_user(callback.from_user.id)
+    await show(callback, texts("delete.done" if existed else "delete.nothing"))
+
+
+def create_router() -> Router:
+    """A new router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="privacy")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(privacy, Command("privacy"))
+    router.message.register(delete_me, Command("delete_me"))
+    # Erasure needs no dialog state, so the button must really be on the message pressed.
+    router.callback_query.register(on_delete_me, DeleteMeCb.filter(), ButtonOnMessage())
+    return router

@@ -1,0 +1,184 @@
+"""Results in chat: CSV files and the chart for administrators, a region's scores for citizens.
+
+Administrators get the same files `civicpulse export` writes (in the Excel flavour, since
+they open them by hand) and the same chart; citizens see only what the published files
+show — suppressed cells stay hidden here too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from html import escape
+from pathlib import Path
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.chat.callbacks import ResultsCb, ResultsKind
+from bot.chat.middlewares.admin import admin_only
+from bot.chat.results_cache import ClosedWaveResults
+from bot.chat.texts import Texts
+from bot.settings import Settings
+from storage.pseudonym_key import pseudonym_key
+from storage.repositories.respondents import Respondent
+from storage.results import Estimate, overall_chart_png, write_answers_csv, write_ratings_csv
+from storage.store import Store
+from surveys.regions import RegionCatalog
+
+#: Telegram refuses bot uploads over 50 MB; larger answer files go through the CLI.
+UPLOAD_LIMIT = 49 * 1024 * 1024
+WAVES_OFFERED = 10
+
+
+async def _wave_choice(message: Message, store: Store, texts: Texts, kind: ResultsKind) -> None:
+    waves = list(reversed((await store.waves.all())[-WAVES_OFFERED:]))
+    if not waves:
+        await message.answer(texts("admin.no_waves"))
+        return
+    builder = InlineKeyboardBuilder()
+    for wave in waves:
+        label = texts("results.wave_button", wave=wave.id, survey=wave.survey_id)
+        builder.button(text=label, callback_data=ResultsCb(wave=wave.id, kind=kind))
+    builder.adjust(1)
+    await message.answer(texts("results.pick_wave"), reply_markup=builder.as_markup())
+
+
+def _wave_argument(command: CommandObject) -> int | None:
+    argument = (command.args or "").strip().lstrip("#")
+    return int(argument) if argument.isdigit() and len(argument) < 12 else None
+
+
+async def results_command(
+    message: Message, command: CommandObject, store: Store, texts: Texts, settings: Settings
+) -> None:
+    """`/export [ID]` and `/report [ID]`: without an id, offer the recent waves."""
+    kind: ResultsKind = "export" if command.command == "export" else "report"
+    wave_id = _wave_argument(command)
+    if wave_id is None:
+        await _wave_choice(message, store, texts, kind)
+    else:
+        await SENDERS[kind](message, wave_id, store, texts, settings)
+
+
+async def on_results_choice(
+    callback: CallbackQuery,
+    callback_data: ResultsCb,
+    store: Store,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    if not isinstance(callback.message, Message):
+        return
+    await SENDERS[callback_data.kind](callback.message, callback_data.wave, store, texts, settings)
+
+
+async def send_exports(
+    message: Message, wave_id: int, store: Store, texts: Texts, settings: Settings
+) -> None:
+    if await store.waves.get(wave_id) is None:
+        await message.answer(texts("admin.unknown_wave", wave=wave_id))
+        return
+    await message.answer(texts("results.preparing", wave=wave_id))
+    database = store.database
+    with tempfile.TemporaryDirectory(prefix="civicpulse-export-") as folder:
+        ratings = Path(folder) / f"ratings_wave{wave_id}.csv"
+        answers = Path(folder) / f"answers_wave{wave_id}.csv"
+        with ratings.open("wb") as target:
+            await write_ratings_csv(
+                database, wave_id, target, min_cell_size=settings.min_cell_size, excel=True
+            )
+        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+        with answers.open("wb") as target:
+            rows = await write_answers_csv(database, wave_id, target, key=key, excel=True)
+        await message.answer_document(
+            FSInputFile(ratings), caption=texts("results.ratings_caption", wave=wave_id)
+        )
+        size = answers.stat().st_size
+        if size > UPLOAD_LIMIT:
+            megabytes = round(size / 1024 / 1024)
+            await message.answer(texts("results.answers_too_big", size=megabytes, wave=wave_id))
+        else:
+            caption = texts("results.answers_caption", wave=wave_id, rows=rows)
+            await message.answer_document(FSInputFile(answers), caption=caption)
+
+
+async def send_report(
+    message: Message, wave_id: int, store: Store, texts: Texts, settings: Settings
+) -> None:
+    if await store.waves.get(wave_id) is None:
+        await message.answer(texts("admin.unknown_wave", wave=wave_id))
+        return
+    png = await overall_chart_png(
+        store.database,
+        wave_id,
+        min_cell_size=settings.min_cell_size,
+        language=texts.language,
+    )
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"report_wave{wave_id}.png"),
+        caption=texts("results.chart_caption", wave=wave_id),
+    )
+
+
+SENDERS = {"export": send_exports, "report": send_report}
+
+
+def _score(estimate: Estimate | None) -> str:
+    return "—" if estimate is None else f"{estimate.score:.1f}"
+
+
+async def my_results(
+    message: Message,
+    respondent: Respondent | None,
+    store: Store,
+    texts: Texts,
+    catalog: RegionCatalog,
+    closed_results: ClosedWaveResults,
+) -> None:
+    """How the citizen's region answered the last closed wave they took part in."""
+    if respondent is None:
+        await message.answer(texts("profile.needed"))
+        return
+    response = await store.responses.latest_in_closed_wave(respondent.id)
+    if response is None:
+        await message.answer(texts("results.none_closed"))
+        return
+    comparison = await closed_results.comparison(response.wave_id, response.region_code)
+    survey = await store.surveys.get(response.survey_version_id)
+    region = catalog.region(response.region_code)
+    header = texts(
+        "results.header",
+        survey=escape(survey.title.get(texts.language)) if survey else "",
+        region=escape(region.name.get(texts.language)) if region else response.region_code,
+    )
+    if not comparison.topics:
+        await message.answer(f"{header}\n\n{texts('results.hidden')}")
+        return
+    lines = [header, ""]
+    for topic in comparison.topics:
+        name = topic.title.get(texts.language) if topic.title else texts("results.overall")
+        line = texts(
+            "results.line", topic=escape(name), region=_score(topic.region), wave=_score(topic.wave)
+        )
+        lines.append(line)
+    if comparison.rank is not None:
+        lines += ["", texts("results.rank", rank=comparison.rank, total=comparison.ranked_regions)]
+    await message.answer("\n".join(lines))
+
+
+def create_admin_router() -> Router:
+    """A new router each call: aiogram attaches a router to one dispatcher only."""
+    router = admin_only(Router(name="results_admin"))
+    router.message.register(results_command, Command("export", "report"))
+    router.callback_query.register(on_results_choice, ResultsCb.filter())
+    return router
+
+
+def create_router() -> Router:
+    """Citizens' /results; a new router each call, like every router here."""
+    router = Router(name="results")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(my_results, Command("results"))
+    return router

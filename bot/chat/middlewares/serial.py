@@ -1,0 +1,54 @@
+"""One user's updates are handled one after another; different users stay in parallel.
+
+aiogram handles every update in its own task, so two updates of the same citizen — a
+double tap, a press and a redelivered copy after a restart — can interleave at any await:
+both read the same dialog state, both act on it, and the later write wins. The screens
+they leave behind then disagree with the state (a question shown twice, a stale keyboard
+that looks live). Taking the citizen's turn before anything is read makes each update see
+the state the previous one left, in the order Telegram delivered them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+
+from bot.chat.middlewares import Data, UpdateHandler
+
+
+@dataclass(slots=True)
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holders: int = 0  # updates holding or waiting for the lock
+
+
+class SerialPerUser(BaseMiddleware):
+    """Outer middleware on `dispatcher.update`; memory only for users with updates running."""
+
+    def __init__(self) -> None:
+        self._turns: dict[int, _Turn] = {}
+
+    @property
+    def users(self) -> int:
+        """Users with an update being handled or waiting, for tests."""
+        return len(self._turns)
+
+    async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        turn = self._turns.get(user.id)
+        if turn is None:
+            turn = self._turns[user.id] = _Turn()
+        turn.holders += 1
+        try:
+            async with turn.lock:
+                return await handler(event, data)
+        finally:
+            turn.holders -= 1
+            if not turn.holders:
+                del self._turns[user.id]

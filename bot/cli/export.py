@@ -1,0 +1,168 @@
+"""`civicpulse export ratings|answers`: a wave's results as CSV files.
+
+Without `-o` the CSV goes to stdout, so it can be piped; the progress bar goes to stderr
+and only when stderr is a terminal, so it never ends up inside the data. With `-o` the file
+is written beside its destination and renamed into place when complete, so a failed or
+interrupted export never leaves a truncated file that looks like a finished one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tqdm import tqdm
+
+from bot.cli.parsing import add_command
+from bot.settings import Settings
+from storage.database import Database
+from storage.pseudonym_key import pseudonym_key
+from storage.results import Progress, UnknownWave, write_answers_csv, write_ratings_csv
+from surveys.aggregate import LEVELS
+from surveys.weighting import PopulationError, load_population
+
+
+def register(subparsers: Any) -> None:
+    group = add_command(
+        subparsers,
+        "export",
+        help="write a wave's results as CSV",
+        example="civicpulse export ratings --wave 3 --excel -o ratings.csv",
+    )
+    commands = group.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    ratings = add_command(
+        commands,
+        "ratings",
+        help="scores, intervals, satisfied shares and ranks per region",
+        example="civicpulse export ratings --wave 3 --level municipality --excel -o ratings.csv",
+    )
+    _wave_and_output(ratings)
+    ratings.add_argument("--level", choices=LEVELS, default="region")
+    ratings.add_argument(
+        "--weights",
+        type=Path,
+        metavar="FILE",
+        help="population per region and age band (CSV) to post-stratify by; see README.md",
+    )
+    ratings.set_defaults(handler=ratings_command)
+    answers = add_command(
+        commands,
+        "answers",
+        help="every answer, respondents pseudonymised",
+        example="civicpulse export answers --wave 3 -o answers.csv",
+    )
+    _wave_and_output(answers)
+    answers.set_defaults(handler=answers_command)
+
+
+def _wave_and_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wave", type=int, required=True, metavar="ID")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    parser.add_argument(
+        "--excel", action="store_true", help="BOM, `;` and decimal commas for Russian Excel"
+    )
+
+
+async def ratings_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        population = load_population(args.weights) if args.weights else None
+    except PopulationError as error:
+        return _fail(str(error))
+    database = await Database.open(settings.database_path)
+    try:
+        with _progress("ratings") as progress, _output(args.output) as target:
+            await write_ratings_csv(
+                database,
+                args.wave,
+                target,
+                level=args.level,
+                min_cell_size=settings.min_cell_size,
+                population=population,
+                excel=args.excel,
+                progress=progress,
+            )
+    except (UnknownWave, PopulationError, OSError) as error:
+        return _fail(str(error))
+    finally:
+        await database.close()
+    return 0
+
+
+async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+    except (OSError, RuntimeError) as error:
+        return _fail(f"no pseudonym key: {error}")
+    database = await Database.open(settings.database_path)
+    try:
+        with _progress("answers") as progress, _output(args.output) as target:
+            await write_answers_csv(
+                database, args.wave, target, key=key, excel=args.excel, progress=progress
+            )
+    except (UnknownWave, OSError) as error:
+        return _fail(str(error))
+    finally:
+        await database.close()
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"civicpulse: export failed: {message}", file=sys.stderr)
+    return 1
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[Progress]:
+    """A tqdm bar on stderr when it is a terminal; a no-op otherwise (cron, pipes, tests)."""
+    bar = tqdm(
+        desc=f"export {what}",
+        unit=" responses",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield advance
+    finally:
+        bar.close()
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[BinaryIO]:
+    if path is None:
+        try:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader (`| head`) has had enough; stop quietly, as command-line tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
+        return
+    path = path.expanduser()
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            yield handle
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    """mkstemp makes files 0600; a finished export should get the user's usual mode."""
+    current = os.umask(0)
+    os.umask(current)
+    return current
