@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
     BaseStorage,
     DefaultKeyBuilder,
@@ -54,7 +53,9 @@ class SQLiteStorage(BaseStorage):
         self._rows: dict[str, _Row] = {}
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        value = state.state if isinstance(state, State) else state
+        # A `State` object or its name, told apart by shape: of aiogram, storage/ imports
+        # only the storage base (tests/test_layering.py), not the state machinery.
+        value = state if state is None or isinstance(state, str) else state.state
         row = await self._row(key)
         await self._write(key, value, row.data)
 

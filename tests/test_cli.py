@@ -1,0 +1,186 @@
+"""The command line as a person types it: quick to start, with examples, forgiving of typos.
+
+Commands that never talk to Telegram must not pay for loading aiogram (about 3 s of every
+start before the rooms were split), so each is run in a fresh interpreter that then reports
+whether aiogram or the bot's handlers were loaded. Timing itself is measured by
+bench/cli.py, never asserted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Commands that work on the database and files only, as an administrator types them.
+OFFLINE_COMMANDS = (
+    ["--help"],
+    ["surveys", "list"],
+    ["surveys", "validate"],
+    ["wave", "create", "--survey", "pulse", "--start", "now", "--end", "+14d"],
+    ["wave", "list"],
+    ["wave", "stats", "1"],
+    ["wave", "cancel", "1"],
+    ["export", "ratings", "--wave", "1"],
+    ["export", "answers", "--wave", "1"],
+)
+
+#: Run each command in one fresh interpreter, reporting after each what it loaded.
+_PROBE = """
+import contextlib, io, json, sys
+from bot.cli.main import main
+report = []
+for argv in json.loads(sys.argv[1]):
+    quiet = io.TextIOWrapper(io.BytesIO())  # with a .buffer, as exports write bytes
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+        try:
+            status = main(argv)
+        except SystemExit as exit:
+            status = exit.code
+    loaded = sorted(
+        name for name in sys.modules
+        if name.split(".")[0] == "aiogram" or name.startswith(("bot.chat", "bot.app"))
+    )
+    report.append({"argv": argv, "status": status, "loaded": loaded[:5]})
+print(json.dumps(report))
+"""
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_PATH": str(tmp_path / "data" / "civicpulse.db"),
+        "BOT_TOKEN": "",
+        "PSEUDONYM_KEY": "",
+    }
+
+
+def test_offline_commands_do_not_load_telegram(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(OFFLINE_COMMANDS)],
+        cwd=tmp_path,
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert [entry["loaded"] for entry in report] == [[] for _ in OFFLINE_COMMANDS], report
+    # The commands really ran: help and listing succeed, the new wave got id 1.
+    statuses = {" ".join(entry["argv"]): entry["status"] for entry in report}
+    assert statuses["--help"] == 0
+    assert statuses["wave create --survey pulse --start now --end +14d"] == 0
+    assert statuses["wave stats 1"] == 0
+    assert statuses["wave cancel 1"] == 0
+
+
+def test_the_bot_command_still_loads_the_bot(tmp_path: Path) -> None:
+    """The deferred imports are real: `run` reaches aiogram (and stops: no token)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps([["run"]])],
+        cwd=tmp_path,
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    (entry,) = json.loads(completed.stdout)
+    assert entry["status"] == 2  # BOT_TOKEN is not set
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _commands(child, (*path, name))
+
+
+ALL_COMMANDS = list(_commands(build_parser()))
+
+
+@pytest.mark.parametrize(
+    "path,parser",
+    [pytest.param(*command, id=" ".join(command[0]) or "civicpulse") for command in ALL_COMMANDS],
+)
+def test_every_help_ends_with_an_example_that_parses(
+    path: tuple[str, ...], parser: argparse.ArgumentParser
+) -> None:
+    help_text = parser.format_help()
+    assert "\nexample:\n  " in help_text, help_text
+    example = help_text.rsplit("\nexample:\n  ", 1)[1].strip()
+    words = shlex.split(example)
+    while "=" in words[0]:  # `SURVEYS_DIR=… civicpulse …`
+        words.pop(0)
+    assert words[0] == "civicpulse"
+    assert tuple(words[1 : 1 + len(path)]) == path, f"the example of {path} is not of it"
+    build_parser().parse_args(words[1:])  # exits (fails the test) if the example is wrong
+
+
+def test_every_command_is_covered() -> None:
+    names = {" ".join(path) for path, _ in ALL_COMMANDS}
+    assert {"wave create", "export ratings", "surveys validate", "run", "sandbox"} <= names
+
+
+@pytest.mark.parametrize(
+    "argv,suggestion,usage",
+    [
+        (["waev", "list"], "did you mean 'wave'?", "usage: civicpulse [-h]"),
+        (["wave", "lst"], "did you mean 'list'?", "usage: civicpulse wave"),
+        (
+            [
+                "wave",
+                "create",
+                "--survey",
+                "pulse",
+                "--start",
+                "now",
+                "--end",
+                "+1d",
+                "--tracks",
+                "yuoth",
+            ],
+            "did you mean 'youth'?",
+            "usage: civicpulse wave create",
+        ),
+        (
+            ["export", "ratings", "--wave", "1", "--levl", "region"],
+            "did you mean '--level'?",
+            "usage: civicpulse export ratings",
+        ),
+        (
+            ["surveys", "list", "--verbse"],
+            "unrecognized arguments: --verbse\n",
+            "usage: civicpulse surveys list",
+        ),
+    ],
+)
+def test_a_typo_names_the_closest_word(
+    argv: list[str], suggestion: str, usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert suggestion in error
+    assert error.startswith(usage)
+
+
+def test_no_suggestion_for_a_word_like_nothing_known(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["wave", "xyzzy"])
+    assert "did you mean" not in capsys.readouterr().err
