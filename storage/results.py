@@ -12,7 +12,8 @@ transactions that share one snapshot, so memory stays flat and the slices agree.
 - answers: a slice's responses (with their pseudonyms) are looked up once, its answers
   stream past in chunks and go to the CSV as they arrive.
 
-The service functions at the end are what the CLI and the chat call."""
+`compute_ratings` at the end is what the files (`storage.result_files`) and the chat's
+figures are made from."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 import aiosqlite
 
@@ -34,21 +35,16 @@ from storage.repositories.waves import Wave, WaveRepository
 from surveys.aggregate import (
     OVERALL,
     SCORE_TOLERANCE,
-    Cell,
     CellTrack,
-    Estimate,
     GroupStats,
-    Level,
     Moments,
     Ratings,
     build_ratings,
 )
-from surveys.export import AnswerRow, AnswersCsv, RatingRow, RatingsCsv
+from surveys.export import AnswerRow
 from surveys.model import Survey, Track
-from surveys.pseudonym import Pseudonymizer
-from surveys.regions import RegionCatalog, load_catalog
+from surveys.region_summary import RegionComparison, compare_region
 from surveys.scoring import SATISFIED_THRESHOLD
-from surveys.text import LocalizedText
 from surveys.weighting import PopulationTable
 
 #: Called with (done, total) responses as a scan advances; for progress bars.
@@ -200,7 +196,7 @@ async def group_stats(
     SQLite runs an aggregate query without holding the GIL, so each connection's reader
     thread gets a core of its own. Each slice returns a few thousand rows of sums, which are
     added up here: memory does not grow with the number of answers. The connections must
-    share one snapshot (`_readers`).
+    share one snapshot (`readers`).
     """
     topics = scored_topics(survey)
     all_topics = (*topics, OVERALL)
@@ -266,7 +262,7 @@ async def stream_answer_rows(
 
     Works through slices of responses: a slice's responses (with their pseudonyms) are held
     in a dict while its answers stream past, so memory stays at one slice. The caller must
-    hold a read transaction open for the slices to agree (`_readers`).
+    hold a read transaction open for the slices to agree (`readers`).
     """
     span = await _span(connection, wave_id)
     done = 0
@@ -304,7 +300,7 @@ async def _prefetched(cursor: aiosqlite.Cursor) -> AsyncIterator[list[Any]]:
 
 
 @contextlib.asynccontextmanager
-async def _readers(database: Database, count: int) -> AsyncIterator[list[aiosqlite.Connection]]:
+async def readers(database: Database, count: int) -> AsyncIterator[list[aiosqlite.Connection]]:
     """`count` read-only connections that all see one and the same state of the data.
 
     Each opens a read transaction, so a scan in slices never mixes states. With several
@@ -340,138 +336,12 @@ async def compute_ratings(
 ) -> tuple[Survey, Ratings]:
     """Every cell of a wave, suppressed, estimated and ranked. Raises `UnknownWave`."""
     _, survey = await wave_survey(database, wave_id)
-    async with _readers(database, SCAN_WORKERS) as connections:
+    async with readers(database, SCAN_WORKERS) as connections:
         groups = await group_stats(connections, wave_id, survey, progress)
     ratings = build_ratings(
         groups, scored_topics(survey), min_cell_size=min_cell_size, population=population
     )
     return survey, ratings
-
-
-def rating_row(wave_id: int, cell: Cell, catalog: RegionCatalog) -> RatingRow:
-    """A cell as a ratings-file row; suppressed rows carry neither score nor count."""
-    region = catalog.region(cell.region_code)
-    municipality = (
-        catalog.municipality(cell.region_code, cell.municipality_code)
-        if cell.municipality_code
-        else None
-    )
-    shown = cell.estimate if not cell.suppressed else None
-    return RatingRow(
-        wave_id=wave_id,
-        region_code=cell.region_code,
-        region_name=region.name.ru if region else "",
-        municipality_code=cell.municipality_code,
-        municipality_name=municipality.name.ru if municipality else "",
-        track=cell.track,
-        topic=cell.topic,
-        respondents=None if cell.suppressed else cell.respondents,
-        score=shown.score if shown else None,
-        ci_low=shown.ci_low if shown else None,
-        ci_high=shown.ci_high if shown else None,
-        satisfied_share=shown.satisfied_share if shown else None,
-        rank=cell.rank,
-        suppressed=cell.suppressed,
-    )
-
-
-async def ratings_rows(
-    database: Database,
-    wave_id: int,
-    *,
-    level: Level = "region",
-    min_cell_size: int,
-    population: PopulationTable | None = None,
-    catalog: RegionCatalog | None = None,
-    progress: Progress | None = None,
-) -> list[RatingRow]:
-    """The ratings file's rows, in its order. Raises `UnknownWave`, `PopulationError`."""
-    _, ratings = await compute_ratings(
-        database,
-        wave_id,
-        min_cell_size=min_cell_size,
-        population=population,
-        progress=progress,
-    )
-    catalog = catalog or load_catalog()
-    return [rating_row(wave_id, cell, catalog) for cell in ratings.rows(level)]
-
-
-async def write_ratings_csv(
-    database: Database,
-    wave_id: int,
-    target: BinaryIO,
-    *,
-    level: Level = "region",
-    min_cell_size: int,
-    population: PopulationTable | None = None,
-    excel: bool = False,
-    catalog: RegionCatalog | None = None,
-    progress: Progress | None = None,
-) -> int:
-    """Writes the ratings file into a binary stream; returns the number of rows.
-
-    Nothing is written before the figures are complete, so an unknown wave or a population
-    file that misses a region leaves `target` untouched.
-    """
-    rows = await ratings_rows(
-        database,
-        wave_id,
-        level=level,
-        min_cell_size=min_cell_size,
-        population=population,
-        catalog=catalog,
-        progress=progress,
-    )
-    out = RatingsCsv(target, excel=excel)
-    out.write_many(rows)
-    return out.rows
-
-
-async def write_answers_csv(
-    database: Database,
-    wave_id: int,
-    target: BinaryIO,
-    *,
-    key: bytes,
-    excel: bool = False,
-    progress: Progress | None = None,
-) -> int:
-    """Streams every answer of the wave into a binary stream; returns the number of rows.
-
-    `key` is the pseudonym key (`storage.pseudonym_key.pseudonym_key`). Raises `UnknownWave`
-    before writing anything.
-    """
-    await wave_survey(database, wave_id)
-    pseudonym = Pseudonymizer(key)
-    async with _readers(database, 1) as (connection,):
-        out = AnswersCsv(target, excel=excel)
-        async for chunk in stream_answer_rows(connection, wave_id, pseudonym, progress):
-            out.write_many(chunk)
-    return out.rows
-
-
-@dataclass(frozen=True, slots=True)
-class TopicComparison:
-    """One topic (or `overall`, whose title is None) for the region and the whole wave."""
-
-    topic: str
-    title: LocalizedText | None
-    region: Estimate
-    #: None if the whole wave's cell is itself suppressed (a tiny wave).
-    wave: Estimate | None
-
-
-@dataclass(frozen=True, slots=True)
-class RegionComparison:
-    wave_id: int
-    region_code: str
-    track: CellTrack
-    #: Overall first, then topics in survey order; only topics whose region cell is shown.
-    topics: tuple[TopicComparison, ...]
-    #: The region's place by overall score among `ranked_regions` shown regions.
-    rank: int | None
-    ranked_regions: int
 
 
 async def region_comparison(
@@ -489,59 +359,3 @@ async def region_comparison(
     """
     survey, ratings = await compute_ratings(database, wave_id, min_cell_size=min_cell_size)
     return compare_region(survey, ratings, wave_id, region_code, track)
-
-
-def compare_region(
-    survey: Survey, ratings: Ratings, wave_id: int, region_code: str, track: CellTrack = "all"
-) -> RegionComparison:
-    """`region_comparison` on figures already computed, so one scan serves every region."""
-    topics = []
-    for topic in (OVERALL, *ratings.topics[:-1]):
-        region = ratings.cells.get(((region_code,), track, topic))
-        if region is None or region.estimate is None:
-            continue
-        wave = ratings.cell((), track, topic)
-        described = survey.topic(topic)
-        title = described.title if described else None
-        topics.append(TopicComparison(topic, title, region.estimate, wave.estimate))
-    overall = ratings.cells.get(((region_code,), track, OVERALL))
-    ranked = [
-        cell
-        for area in ratings.areas("region")
-        if (cell := ratings.cell(area, track, OVERALL)).rank is not None
-    ]
-    return RegionComparison(
-        wave_id, region_code, track, tuple(topics), overall.rank if overall else None, len(ranked)
-    )
-
-
-async def overall_chart_png(
-    database: Database,
-    wave_id: int,
-    *,
-    min_cell_size: int,
-    population: PopulationTable | None = None,
-    catalog: RegionCatalog | None = None,
-    language: str = "ru",
-) -> bytes:
-    """The regions' overall index with 95% intervals, everyone and youth, as PNG bytes."""
-    # matplotlib costs half a second and 40 MB to import; only the chart needs it.
-    from surveys.chart import CHART_LABELS, ChartBar, overall_chart
-
-    _, ratings = await compute_ratings(
-        database, wave_id, min_cell_size=min_cell_size, population=population
-    )
-    catalog = catalog or load_catalog()
-    bars = []
-    for area in ratings.areas("region"):
-        region = catalog.region(area[0])
-        bars.append(
-            ChartBar(
-                label=region.name.get(language) if region else area[0],
-                all=ratings.cell(area, "all", OVERALL).estimate,
-                youth=ratings.cell(area, "youth", OVERALL).estimate,
-            )
-        )
-    labels = CHART_LABELS.get(language, CHART_LABELS["ru"])
-    # Drawing takes a noticeable fraction of a second; keep it off the bot's event loop.
-    return await asyncio.to_thread(overall_chart, bars, labels)

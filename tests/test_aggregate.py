@@ -28,11 +28,11 @@ from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import AnswerRecord, ResponseRepository
 from storage.repositories.surveys import SurveyRepository
 from storage.repositories.waves import WaveRepository
+from storage.result_files import ratings_rows
 from storage.results import (
     UnknownWave,
     compute_ratings,
     group_stats_sql,
-    ratings_rows,
     region_comparison,
     scored_topics,
 )

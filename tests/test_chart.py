@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from storage.results import overall_chart_png
+from storage.result_files import overall_chart_png
 from surveys.aggregate import Estimate
 from surveys.chart import CHART_LABELS, ChartBar, overall_chart
 from tests.test_aggregate import MIN_CELL, ResultsWave, results_wave

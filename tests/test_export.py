@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from bot.cli import export as cli_export
 from bot.settings import Settings
 from storage.pseudonym_key import key_file_path, pseudonym_key
-from storage.results import write_answers_csv, write_ratings_csv
+from storage.result_files import write_answers_csv, write_ratings_csv
 from surveys.export import (
     ANSWERS_COLUMNS,
     RATINGS_COLUMNS,

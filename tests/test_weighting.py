@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import export as cli_export
 from bot.settings import Settings
-from storage.results import ratings_rows, write_ratings_csv
+from storage.result_files import ratings_rows, write_ratings_csv
 from surveys.aggregate import Moments, estimate, round_half_up
 from surveys.weighting import (
     PopulationError,

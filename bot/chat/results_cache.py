@@ -11,9 +11,10 @@ import asyncio
 import time
 
 from storage.database import Database
-from storage.results import RegionComparison, compare_region, compute_ratings
+from storage.results import compute_ratings
 from surveys.aggregate import CellTrack, Ratings
 from surveys.model import Survey
+from surveys.region_summary import RegionComparison, compare_region
 
 #: Seconds a closed wave's figures are served before they are computed again.
 TTL_SECONDS = 600.0

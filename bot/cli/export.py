@@ -23,7 +23,8 @@ from bot.cli.parsing import add_command
 from bot.settings import Settings
 from storage.database import Database
 from storage.pseudonym_key import pseudonym_key
-from storage.results import Progress, UnknownWave, write_answers_csv, write_ratings_csv
+from storage.result_files import write_answers_csv, write_ratings_csv
+from storage.results import Progress, UnknownWave
 from surveys.aggregate import LEVELS
 from surveys.weighting import PopulationError, load_population
 

@@ -23,8 +23,9 @@ from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.pseudonym_key import pseudonym_key
 from storage.repositories.respondents import Respondent
-from storage.results import Estimate, overall_chart_png, write_answers_csv, write_ratings_csv
+from storage.result_files import overall_chart_png, write_answers_csv, write_ratings_csv
 from storage.store import Store
+from surveys.aggregate import Estimate
 from surveys.regions import RegionCatalog
 
 #: Telegram refuses bot uploads over 50 MB; larger answer files go through the CLI.
