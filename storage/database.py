@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,20 @@ async def _configure(connection: aiosqlite.Connection) -> None:
     connection.row_factory = aiosqlite.Row
     await connection.execute("PRAGMA foreign_keys = ON")
     await connection.execute("PRAGMA busy_timeout = 10000")
+
+
+def _warn_if_shared(path: Path) -> None:
+    """New files are private (the process umask); one made by an older version may not be.
+    Said, not changed: an operator may have widened it on purpose, for a backup account."""
+    for target in (path, path.parent):
+        mode = stat.S_IMODE(target.stat().st_mode)
+        if mode & 0o077:
+            log.warning(
+                "%s is open to other accounts (mode %o): it holds personal data; "
+                "chmod 600 the database files and 700 their folder",
+                target,
+                mode,
+            )
 
 
 class Database:
@@ -73,6 +88,7 @@ class Database:
             raise
         if applied:
             log.info("database %s migrated to schema version %s", path, applied[-1])
+        _warn_if_shared(path)
         try:
             reads = await _open_read_only(path)
         except BaseException:

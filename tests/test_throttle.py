@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -78,8 +79,9 @@ async def strict(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningB
 
 
 async def test_a_flooding_user_gets_one_notice_and_others_are_served(
-    server: FakeTelegram, strict: RunningBot
+    server: FakeTelegram, strict: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     flooder = server.user(3001, "Флуд")
     bystander = Citizen(server, server.user(3002, "Соседка"))
     before = await table_snapshot(strict.app)
@@ -93,6 +95,11 @@ async def test_a_flooding_user_gets_one_notice_and_others_are_served(
     assert texts.count(NOTICE_RU) == 1
     assert len(texts) == 3 + 1  # the burst was answered, the notice, then nothing
     assert await table_snapshot(strict.app) == before
+    # The log says who was throttled by a tag, never by the Telegram id.
+    throttled = [r.getMessage() for r in caplog.records if "throttling" in r.getMessage()]
+    assert len(throttled) == 60 - 3
+    assert len({line.split(" (")[0] for line in throttled}) == 1
+    assert not [r.getMessage() for r in caplog.records if "3001" in r.getMessage()]
 
 
 async def test_throttled_button_presses_are_still_answered(

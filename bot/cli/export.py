@@ -153,17 +153,10 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
     path = path.expanduser()
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes the file 0600, and it stays so: the answers are microdata.
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
-        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    """mkstemp makes files 0600; a finished export should get the user's usual mode."""
-    current = os.umask(0)
-    os.umask(current)
-    return current

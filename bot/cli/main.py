@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Every file CivicPulse creates holds personal data or leads to it (the database and its
+#: WAL, exports, the pseudonym key, the sandbox): readable by the service's user only,
+#: from the first byte, rather than narrowed by a chmod after the fact.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     # Long-running services log their progress; one-shot commands print only their result.

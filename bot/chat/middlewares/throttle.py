@@ -27,6 +27,7 @@ from aiogram.types import TelegramObject, Update, User
 
 from bot.chat.middlewares import Data, UpdateHandler
 from bot.chat.texts import Texts
+from bot.logging_setup import person_tag
 from storage.store import Store
 from surveys.text import LANGUAGES
 
@@ -105,11 +106,11 @@ class ThrottleMiddleware(BaseMiddleware):
         admitted, starts_episode = self._limiter.admit(user.id)
         if admitted:
             return await handler(event, data)
-        log.info("throttling user %s (update %s dropped)", user.id, event.update_id)
+        log.info("throttling %s (update %s dropped)", person_tag(user.id), event.update_id)
         try:
             await self._refuse(event, user, data["bot"], starts_episode)
         except TelegramAPIError as error:  # a notice is a courtesy, never worth a failure
-            log.debug("throttle notice to %s failed: %s", user.id, error)
+            log.debug("throttle notice to %s failed: %s", person_tag(user.id), error)
         return None
 
     async def _refuse(self, update: Update, user: User, bot: Bot, notify: bool) -> None:
