@@ -37,10 +37,20 @@ log = logging.getLogger(__name__)
 Row = aiosqlite.Row
 
 
+#: Bytes the write-ahead log is cut back to after a checkpoint: without a limit it keeps
+#: the size of its busiest moment, full of old page images, erased people's among them.
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+#: Set on every connection, whatever the system's SQLite was compiled with: deleted rows
+#: are overwritten with zeros instead of lingering in free pages, so an erasure erases.
+_SECURE_DELETE = "PRAGMA secure_delete = ON"
+
+
 async def _configure(connection: aiosqlite.Connection) -> None:
     connection.row_factory = aiosqlite.Row
     await connection.execute("PRAGMA foreign_keys = ON")
     await connection.execute("PRAGMA busy_timeout = 10000")
+    await connection.execute(_SECURE_DELETE)
 
 
 def _warn_if_shared(path: Path) -> None:
@@ -82,6 +92,7 @@ class Database:
             # NORMAL is durable across application crashes in WAL mode; only a power cut
             # can lose the last transactions, and it still cannot corrupt the file.
             await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             applied = await apply_migrations(connection)
         except BaseException:
             await connection.close()
@@ -101,6 +112,18 @@ class Database:
             self._point.close()
             await self._reads.close()
             await self._connection.close()
+
+    async def truncate_log(self) -> bool:
+        """Copy the write-ahead log into the database and cut it to zero bytes, so that
+        what was just deleted survives in neither file. False if a long read (an export)
+        kept it from finishing within the busy timeout: the log is then cut at a later
+        checkpoint, once that read ends."""
+        async with self._lock:
+            cursor = await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = await cursor.fetchone() or (1, 0, 0)
+        if busy:
+            log.warning("the write-ahead log could not be truncated now: a read is in progress")
+        return not busy
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -191,6 +214,7 @@ def _open_point(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute("PRAGMA busy_timeout = 0")
     connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute(_SECURE_DELETE)
     return connection
 
 

@@ -70,3 +70,58 @@ async def test_english_speakers_get_english(server: FakeTelegram, running: Runni
     assert "To take part we need your consent" in (consent.text or "")
     russian = await citizen.tap("Русский")
     assert "нужно ваше согласие" in (russian.text or "")
+
+
+def _traces(telegram_id: int, text: str) -> dict[str, bytes]:
+    """How a Telegram id or a typed answer can sit in SQLite's files: the id as text (in
+    the dialog's storage key), as a 6- or 8-byte big-endian integer (in a record), and the
+    answer as UTF-8."""
+    return {
+        "id as text": str(telegram_id).encode(),
+        "id as 8 bytes": telegram_id.to_bytes(8, "big"),
+        "id as 6 bytes": telegram_id.to_bytes(6, "big"),
+        "answer": text.encode(),
+    }
+
+
+def _found(files: list[Path], traces: dict[str, bytes]) -> set[str]:
+    found = set()
+    for path in files:
+        data = path.read_bytes() if path.exists() else b""
+        found |= {f"{name} in {path.name}" for name, trace in traces.items() if trace in data}
+    return found
+
+
+async def test_erasure_leaves_no_bytes_in_the_database_or_its_log(
+    server: FakeTelegram, running: RunningBot
+) -> None:
+    telegram_id = 7_301_234_567
+    comment = "Мой-отзыв-про-поликлинику-QZX-41"
+    await open_wave(running.app, survey_id="pulse", regions=["49"])
+    citizen = Citizen(server, server.user(telegram_id, "Злата"))
+    await citizen.onboard("Новгород", "Новгородская", "Великий Новгород", "31-35")
+    plan = {
+        "services_overall": 2,
+        "healthcare_month": 3,
+        "schools_month": None,
+        "change_since_last_month": "worse",
+        "recommend_region": 4,
+        "comment": comment,
+    }
+    await citizen.complete(running.app.surveys["pulse"].survey, plan)
+    assert (await stored_answers(running.app, telegram_id))["comment"] == comment
+    database = running.app.database.path
+    files = [database, database.with_name(database.name + "-wal")]
+    traces = _traces(telegram_id, comment)
+    # The check can fail: before the erasure the traces are there to be found (SQLite
+    # stores an id of this size in six bytes; the eight-byte form is looked for anyway).
+    before = {name.split(" in ")[0] for name in _found(files, traces)}
+    assert before == {"id as text", "id as 6 bytes", "answer"}
+
+    await citizen.command("/delete_me")
+    done = await citizen.tap("Да, удалить")
+    assert "удалены" in (done.text or "")
+
+    # Read while the bot still runs, as anyone with the files could.
+    assert _found(files, traces) == set()
+    assert files[1].stat().st_size == 0  # the log was cut, not only rewritten

@@ -40,6 +40,10 @@ class ClosedWaveResults:
             self._figures[wave_id] = (time.monotonic(), survey, ratings)
             return survey, ratings
 
+    def forget(self) -> None:
+        """After an erasure: figures computed with the erased person's answers go."""
+        self._figures.clear()
+
     async def comparison(
         self, wave_id: int, region_code: str, track: CellTrack = "all"
     ) -> RegionComparison:

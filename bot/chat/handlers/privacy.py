@@ -11,7 +11,9 @@ from bot.chat.callbacks import DeleteMeCb
 from bot.chat.filters import ButtonOnMessage
 from bot.chat.handlers.replies import show
 from bot.chat.keyboards import delete_keyboard
+from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.texts import Texts
+from storage.erasure import erase_person
 from storage.fsm import SQLiteStorage
 from storage.store import Store
 
@@ -30,14 +32,15 @@ async def on_delete_me(
     state: FSMContext,
     store: Store,
     fsm_storage: SQLiteStorage,
+    closed_results: ClosedWaveResults,
     texts: Texts,
 ) -> None:
     if not callback_data.confirm:
         await show(callback, texts("delete.cancelled"))
         return
-    existed = await store.respondents.delete(callback.from_user.id)
     await state.clear()
-    await fsm_storage.forget_user(callback.from_user.id)
+    existed = await erase_person(store, fsm_storage, callback.from_user.id)
+    closed_results.forget()
     await show(callback, texts("delete.done" if existed else "delete.nothing"))
 
 
