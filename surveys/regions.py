@@ -304,7 +304,6 @@ def _duplicates(what: str, entries: Iterable[tuple[str, str]]) -> Iterator[str]:
 # Search -----------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
 def _fold(text: str) -> tuple[str, tuple[int, ...]]:
     """Text reduced to letters and digits, and where its words start in that reduced form.
 
@@ -319,13 +318,19 @@ def _fold(text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(words), tuple(starts)
 
 
+#: `_fold` of catalog names, kept: every search compares the query with all of them. What
+#: people type is folded afresh each time and never kept, so no cache holds a person's
+#: words after they erase their data.
+fold_name = functools.lru_cache(maxsize=16_384)(_fold)
+
+
 def _rank(entry: Region | Municipality, query: str, folded_query: str) -> int | None:
     """0 exact code, 1 a name starts with the query, 2 a word does, 3 it occurs; None: no match."""
     if entry.code == query:
         return 0
     best: int | None = None
     for name in (entry.name.ru, entry.name.en):
-        folded, starts = _fold(name)
+        folded, starts = fold_name(name)
         if folded.startswith(folded_query):
             rank = 1
         elif any(folded.startswith(folded_query, start) for start in starts):

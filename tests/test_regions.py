@@ -14,6 +14,7 @@ from surveys.regions import (
     Municipality,
     Region,
     RegionCatalog,
+    fold_name,
     load_catalog,
 )
 
@@ -372,3 +373,15 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="cannot read the file"):
         load_catalog(tmp_path / "absent.yaml")
+
+
+def test_what_people_type_is_not_kept(catalog: RegionCatalog) -> None:
+    """Only catalog names are cached for search; a person's typed words are not, so
+    nothing of them stays in memory after they erase their data."""
+    catalog.search_regions("первый запрос")
+    catalog.search_municipalities("49", "первый запрос")
+    cached = fold_name.cache_info().currsize
+    assert catalog.search_regions("Новгородская") != []
+    catalog.search_regions("мой-уникальный-адрес Лесная 7")
+    catalog.search_municipalities("49", "мой-уникальный-адрес Лесная 7")
+    assert fold_name.cache_info().currsize == cached
