@@ -12,7 +12,7 @@ from bot.chat.callbacks import AnswerCb, StepCb, ToggleCb, packed
 @pytest.mark.parametrize(
     ("model", "values"),
     [
-        (AnswerCb(response=12345678, question=19, value=-1), (12345678, 19, -1)),
+        (AnswerCb(response=12345678, question=19, value=0), (12345678, 19, 0)),
         (AnswerCb(response=1, question=0, value=10), (1, 0, 10)),
         (ToggleCb(response=7, question=3, option=11), (7, 3, 11)),
         (StepCb(response=7, question=3, action="done"), (7, 3, "done")),

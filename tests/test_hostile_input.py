@@ -9,8 +9,9 @@ every table except the dialog state, which bad input may legitimately reset.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import pytest
@@ -22,7 +23,14 @@ from hypothesis import strategies as st
 import bot.dispatcher  # noqa: F401  (imports every router, so every CallbackData class)
 from bot.chat.callbacks import AnswerCb
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
-from tests.harness import Citizen, RunningBot, open_wave, table_snapshot
+from tests.harness import (
+    Citizen,
+    RunningBot,
+    make_settings,
+    open_wave,
+    start_bot,
+    table_snapshot,
+)
 
 HYPOTHESIS = settings(
     max_examples=60,
@@ -50,9 +58,18 @@ def _fits(data: str) -> bool:
     return 1 <= len(data.encode()) <= 64
 
 
+#: Numbers a forged payload or a typed argument may carry that Python's int() reads or
+#: trips on, and SQLite cannot hold: superscripts, other scripts' digits, signs, spaces,
+#: underscores, more than 64 bits.
+ODD_NUMBERS = st.sampled_from(
+    ["²", "٣", "１２", "-1", "+3", " 3", "1_0", "99999999999999999999", str(2**63), "0x1"]
+)
+
 FIELD = st.one_of(
     st.integers(min_value=-3, max_value=12).map(str),
     st.integers(min_value=-(2**63), max_value=2**63).map(str),
+    st.integers(min_value=2**63, max_value=10**30).map(str),
+    ODD_NUMBERS,
     st.sampled_from(["", "0", "1", "true", "yes", "no", "ru", "en", "back", "done", "skip", "49"]),
     st.text(max_size=6),
 )
@@ -129,6 +146,13 @@ async def scene(
 @example(data="c:yes:en")
 @example(data="sw:1")
 @example(data="sm:ok")
+# Numbers that do not fit: far too large, negative, Unicode digits.
+@example(data="a:99999999999999999999:0:1")
+@example(data="a:-1:0:1")
+@example(data="a:²:0:1")
+@example(data="t:1:٣:0")
+@example(data="sw:99999999999999999999")
+@example(data="ag:99999999999999999999")
 async def test_any_button_payload_is_answered_and_only_a_shown_button_changes_anything(
     scene: Scene, data: str
 ) -> None:
@@ -336,3 +360,59 @@ async def test_a_question_is_answered_once_except_through_back(scene: Scene) -> 
     await citizen.tap("Назад")
     await citizen.tap("2")
     assert ("healthcare_month", "2") in [(q, v) for q, v, _ in await answer_rows(scene)]
+
+
+ADMIN = 6900
+
+
+@pytest.fixture
+async def admin_scene(
+    server: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[Scene]:
+    running = await start_bot(make_settings(server, tmp_path, admin_ids={ADMIN}))
+    try:
+        await open_wave(running.app, survey_id="pulse", regions=["49"])
+        admin = Citizen(server, server.user(ADMIN, "Админ"))
+        await admin.command("/admin")
+        yield Scene(server, running, admin, caplog)
+    finally:
+        await running.stop()
+
+
+@HYPOTHESIS
+@given(
+    command=st.sampled_from(["/stats", "/export", "/report"]),
+    argument=st.one_of(ODD_NUMBERS, st.integers(-5, 10**25).map(str), st.text(max_size=20)),
+)
+async def test_an_admin_command_with_any_argument_gets_a_reply_and_no_error(
+    admin_scene: Scene, command: str, argument: str
+) -> None:
+    """`/stats ²` once reached int() and failed with a traceback; every argument now gets
+    a reply (a wave's figures, the list of waves, or "no such wave")."""
+    admin = admin_scene.citizen
+    sent_before = len(admin.user.messages)
+    admin.user.send_command(f"{command} {argument}")
+    await admin_scene.settle()
+    assert len(admin.user.messages) > sent_before
+
+
+@settings(HYPOTHESIS, max_examples=40)
+@given(
+    data=st.sampled_from(["st", "wx", "rs"])
+    .flatmap(
+        lambda prefix: st.lists(FIELD, min_size=1, max_size=2).map(
+            lambda fields: ":".join([prefix, *fields])
+        )
+    )
+    .filter(_fits)
+)
+@example(data="st:99999999999999999999")
+@example(data="wx:²:ask")
+@example(data="rs:-1:export")
+async def test_an_admin_button_with_odd_numbers_is_answered_and_no_error(
+    admin_scene: Scene, data: str
+) -> None:
+    screen = admin_scene.citizen.last
+    query = admin_scene.citizen.user.press(screen.message_id, data)
+    await admin_scene.settle()
+    assert admin_scene.server.callback_answer(query) is not None

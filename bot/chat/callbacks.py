@@ -2,14 +2,39 @@
 
 Fields are small integers (indexes, ids) so that any payload stays far below Telegram's
 64-byte limit, and every value is re-validated against the database when pressed: a button
-is a request, never a proof.
+is a request, never a proof. A client can send any text as a button's data, so every
+integer field is a `Number`: ASCII digits only, within a range SQLite can hold. A payload
+outside it does not unpack, and is answered as a stale button like any other.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BeforeValidator, Field
+
+#: The largest id or index a button or a command argument may carry: 15 digits, far above
+#: any row id and below SQLite's 64-bit limit.
+MAX_NUMBER = 10**15 - 1
+
+
+def parse_number(text: str) -> int | None:
+    """A typed or pressed number: ASCII digits (not `²` or `٣`, which Python's int reads
+    or trips on), no sign, no more than MAX_NUMBER. None for anything else."""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_NUMBER)):
+        return int(text)
+    return None
+
+
+def _number_or_refusal(value: object) -> object:
+    if isinstance(value, str) and parse_number(value) is None:
+        raise ValueError("not a number a button may carry")
+    return value
+
+
+#: An integer field of callback data.
+Number = Annotated[int, BeforeValidator(_number_or_refusal), Field(ge=0, le=MAX_NUMBER)]
 
 
 class ConsentCb(CallbackData, prefix="c"):
@@ -26,8 +51,8 @@ class LanguageCb(CallbackData, prefix="l"):
 class DistrictCb(CallbackData, prefix="fd"):
     """Open a federal district's region list at a page; index into the catalog's order."""
 
-    district: int
-    page: int = 0
+    district: Number
+    page: Number = 0
 
 
 class DistrictsCb(CallbackData, prefix="fds"):
@@ -39,7 +64,7 @@ class RegionCb(CallbackData, prefix="rg"):
 
 
 class MunicipalityPageCb(CallbackData, prefix="mp"):
-    page: int
+    page: Number
 
 
 class MunicipalityCb(CallbackData, prefix="mu"):
@@ -49,7 +74,7 @@ class MunicipalityCb(CallbackData, prefix="mu"):
 
 
 class AgeCb(CallbackData, prefix="ag"):
-    band: int
+    band: Number
 
 
 class SummaryCb(CallbackData, prefix="sm"):
@@ -57,21 +82,21 @@ class SummaryCb(CallbackData, prefix="sm"):
 
 
 class StartWaveCb(CallbackData, prefix="sw"):
-    wave: int
+    wave: Number
 
 
 class AnswerCb(CallbackData, prefix="a"):
     """A scale value or an option index for question `question` of response `response`."""
 
-    response: int
-    question: int
-    value: int
+    response: Number
+    question: Number
+    value: Number
 
 
 class ToggleCb(CallbackData, prefix="t"):
-    response: int
-    question: int
-    option: int
+    response: Number
+    question: Number
+    option: Number
 
 
 StepAction = Literal["done", "skip", "back"]
@@ -94,8 +119,8 @@ def packed(kind: type[CallbackData], *values: int | str) -> str:
 class StepCb(CallbackData, prefix="q"):
     """Done (multi-choice), Skip (optional) or Back, for a question of a response."""
 
-    response: int
-    question: int
+    response: Number
+    question: Number
     action: StepAction
 
 
@@ -120,7 +145,7 @@ class WizardScopeCb(CallbackData, prefix="wr"):
 
 
 class WizardDistrictCb(CallbackData, prefix="wd"):
-    district: int
+    district: Number
 
 
 class WizardTracksCb(CallbackData, prefix="wt"):
@@ -136,7 +161,7 @@ class WizardWhenCb(CallbackData, prefix="ww"):
 class WizardRemindCb(CallbackData, prefix="wm"):
     """Hours after the invitation; 0 for no reminder."""
 
-    hours: int
+    hours: Number
 
 
 class WizardConfirmCb(CallbackData, prefix="wc"):
@@ -144,13 +169,13 @@ class WizardConfirmCb(CallbackData, prefix="wc"):
 
 
 class WaveStatsCb(CallbackData, prefix="st"):
-    wave: int
+    wave: Number
 
 
 class WaveCancelCb(CallbackData, prefix="wx"):
     """`ask` shows the confirmation; `yes` / `no` answer it."""
 
-    wave: int
+    wave: Number
     step: Literal["ask", "yes", "no"]
 
 
@@ -160,5 +185,5 @@ ResultsKind = Literal["export", "report"]
 class ResultsCb(CallbackData, prefix="rs"):
     """An admin's choice of wave for /export (CSV files) or /report (chart)."""
 
-    wave: int
+    wave: Number
     kind: ResultsKind

@@ -6,7 +6,7 @@ regions is easier to scan than eighty-five.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -78,12 +78,16 @@ def districts_keyboard(catalog: RegionCatalog, language: str) -> InlineKeyboardM
 
 
 def _page_row(
-    texts: Texts, page: int, total: int, previous: object, following: object
+    texts: Texts, page: int, total: int, page_data: Callable[[int], str]
 ) -> list[InlineKeyboardButton]:
+    """Previous and next page buttons where there are such pages (`page_data` packs a
+    page number; page -1 would not even pack)."""
     row = []
     if page > 0:
+        previous = page_data(page - 1)
         row.append(InlineKeyboardButton(text=texts("button.previous_page"), callback_data=previous))
     if (page + 1) * PAGE_SIZE < total:
+        following = page_data(page + 1)
         row.append(InlineKeyboardButton(text=texts("button.more"), callback_data=following))
     return row
 
@@ -99,11 +103,7 @@ def district_regions_keyboard(
         )
     builder.adjust(2)
     navigation = _page_row(
-        texts,
-        page,
-        len(regions),
-        DistrictCb(district=district, page=page - 1).pack(),
-        DistrictCb(district=district, page=page + 1).pack(),
+        texts, page, len(regions), lambda shown: DistrictCb(district=district, page=shown).pack()
     )
     navigation.append(
         InlineKeyboardButton(text=texts("button.districts"), callback_data=DistrictsCb().pack())
@@ -139,11 +139,7 @@ def municipalities_keyboard(
     builder.adjust(2)
     if page is not None:
         navigation = _page_row(
-            texts,
-            page,
-            len(municipalities),
-            MunicipalityPageCb(page=page - 1).pack(),
-            MunicipalityPageCb(page=page + 1).pack(),
+            texts, page, len(municipalities), lambda shown: MunicipalityPageCb(page=shown).pack()
         )
         if navigation:
             builder.row(*navigation)

@@ -17,7 +17,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.chat.admin_keyboards import cancel_keyboard, menu_keyboard, waves_admin_keyboard
 from bot.chat.admin_views import state_name, stats_text, survey_label, wave_line
-from bot.chat.callbacks import AdminMenuCb, WaveCancelCb, WaveStatsCb
+from bot.chat.callbacks import AdminMenuCb, WaveCancelCb, WaveStatsCb, parse_number
 from bot.chat.handlers.admin_wizard import leave_wizard
 from bot.chat.handlers.replies import show
 from bot.chat.middlewares.admin import AuditNote, admin_only
@@ -87,7 +87,8 @@ async def stats_command(
             texts("admin.pick_wave"), reply_markup=waves_admin_keyboard(waves, texts)
         )
         return
-    wave = await find_wave(store, int(argument)) if argument.isdigit() else None
+    wave_id = parse_number(argument)
+    wave = await find_wave(store, wave_id) if wave_id is not None else None
     if wave is None:
         await message.answer(texts("admin.unknown_wave", wave=escape(argument[:20])))
         return

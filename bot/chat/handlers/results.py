@@ -16,7 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.chat.callbacks import ResultsCb, ResultsKind
+from bot.chat.callbacks import ResultsCb, ResultsKind, parse_number
 from bot.chat.middlewares.admin import admin_only
 from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.texts import Texts
@@ -47,8 +47,7 @@ async def _wave_choice(message: Message, store: Store, texts: Texts, kind: Resul
 
 
 def _wave_argument(command: CommandObject) -> int | None:
-    argument = (command.args or "").strip().lstrip("#")
-    return int(argument) if argument.isdigit() and len(argument) < 12 else None
+    return parse_number((command.args or "").strip().lstrip("#"))
 
 
 async def results_command(
