@@ -9,11 +9,15 @@ nginx example).
 
 Updates are handled *before* the HTTP answer (`handle_in_background=False`). With
 aiogram's default (in the background) Telegram gets 200 at once, so an update whose
-handler fails is lost, exactly as in polling. Handled in the foreground, a failure becomes
-a 500 and Telegram delivers the update again — safe because every handler is idempotent
-(an answer is an upsert, the next screen is derived from stored answers), and cheap
-because handlers take milliseconds. Telegram keeps up to `max_connections` requests open
-in parallel, so one slow update does not hold up the others.
+handler fails is lost, exactly as in polling. Handled in the foreground, a failure that a
+later attempt can cure (the database locked for a moment, Telegram itself failing: see
+`TRANSIENT`) becomes a 500 and Telegram delivers the update again — safe because every
+handler is idempotent (an answer is an upsert, the next screen is derived from stored
+answers), and cheap because handlers take milliseconds. Any other failure (a bug, an edit
+Telegram refuses, a body that is not an update) would fail the same way at every
+redelivery, for as long as Telegram keeps the update: it is logged once and answered 200.
+Telegram keeps up to `max_connections` requests open in parallel, so one slow update does
+not hold up the others.
 
 The secret comes from `WEBHOOK_SECRET`, or is generated at each start: `setWebhook` is
 called on every start anyway, so a fresh secret costs nothing and never sits in a file.
@@ -21,14 +25,57 @@ called on every start anyway, so a fresh secret costs nothing and never sits in 
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.webhook_config import WebhookConfig
+from storage.database import TRANSIENT_ERRORS
+
+log = logging.getLogger(__name__)
+
+#: Failures worth Telegram's redelivery: they may be gone when the update comes again.
+TRANSIENT: tuple[type[Exception], ...] = (
+    *TRANSIENT_ERRORS,
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramRetryAfter,
+    TimeoutError,
+)
 
 #: Seconds a stopping server waits for requests in flight before closing their connections.
 SHUTDOWN_TIMEOUT = 10.0
+
+
+class UpdateHandler(SimpleRequestHandler):
+    """aiogram's handler, with an answer that tells Telegram whether to deliver again."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        # compare_digest raises TypeError on non-ASCII text, which aiohttp answers with 500:
+        # such a header is simply not the secret.
+        return telegram_secret_token.isascii() and super().verify_secret(telegram_secret_token, bot)
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            body = await request.json(loads=bot.session.json_loads)
+            update = Update.model_validate(body, context={"bot": bot})
+        except ValueError as error:  # not JSON, or JSON that is not an update
+            # Only the kind of error: the body may hold what a person wrote.
+            log.error("a webhook request that is not an update was dropped (%s)", type(error))
+            return web.Response(status=200)
+        try:
+            result = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
+        except TRANSIENT:
+            # Logged by aiogram with its traceback; the 500 asks Telegram to deliver again.
+            return web.Response(status=500)
+        except Exception:
+            # Logged by aiogram with its traceback; delivered again, it would fail again.
+            return web.Response(status=200)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
 
 class WebhookServer:
@@ -37,7 +84,7 @@ class WebhookServer:
     def __init__(self, dispatcher: Dispatcher, bot: Bot, config: WebhookConfig) -> None:
         self.config = config
         app = web.Application()
-        handler = SimpleRequestHandler(
+        handler = UpdateHandler(
             dispatcher, bot, handle_in_background=False, secret_token=config.secret
         )
         # Not `handler.register(app)`: that would close the bot session when the server

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 Row = aiosqlite.Row
 
+#: Database failures that may pass if the same work is tried again in a moment: the file
+#: locked by another process, or briefly unreadable. (Callers that retry whole units of
+#: work, such as a webhook update Telegram can redeliver, catch these and no others.)
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
 
 #: Bytes the write-ahead log is cut back to after a checkpoint: without a limit it keeps
 #: the size of its busiest moment, full of old page images, erased people's among them.

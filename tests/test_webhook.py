@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,3 +185,57 @@ async def test_polling_after_a_killed_webhook_run_removes_the_webhook(
         assert consent.text and buttons(consent)
     finally:
         await running.stop()
+
+
+async def test_a_non_ascii_secret_is_refused_like_any_wrong_one(
+    server: FakeTelegram, webhook_bot: WebhookBot
+) -> None:
+    assert await webhook_bot.post(start_command(4010), secret="пароль") == 401
+    assert server.chat(4010) == []
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_failure_that_would_recur_is_logged_once_and_not_redelivered(
+    server: FakeTelegram, webhook_bot: WebhookBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused message fails the same way each time: a 5xx would have Telegram
+    redeliver it, and the bot fail and log it, for as long as Telegram keeps updates."""
+    server.fail_sends(lambda method, chat, attempt: Fault.bad_request("message is too long"))
+    assert await webhook_bot.post(start_command(4011)) == 200
+    assert len(_errors(caplog)) == 1
+    assert "TelegramBadRequest" in _errors(caplog)[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>proxy error</html>", b'{"update_id": "first"}', b"[]"],
+    ids=["not json", "not an update", "a list"],
+)
+async def test_a_body_that_is_not_an_update_is_logged_once_and_not_redelivered(
+    webhook_bot: WebhookBot, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    headers = {HEADER: SECRET, "Content-Type": "application/json"}
+    async with webhook_bot.http.post(webhook_bot.endpoint, data=body, headers=headers) as answer:
+        assert answer.status == 200
+    (error,) = _errors(caplog)
+    assert "not an update" in error.getMessage()
+
+
+async def test_a_database_locked_for_a_moment_asks_for_redelivery(
+    server: FakeTelegram, webhook_bot: WebhookBot, tmp_path: Path
+) -> None:
+    """Another process holds the write lock: the consent cannot be stored now, so the
+    update is answered 500 and stored when Telegram delivers it again."""
+    app = webhook_bot.app
+    await app.database.execute("PRAGMA busy_timeout = 100")  # fail fast instead of in 10 s
+    update = consent_press(4012, server)
+    with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        assert await webhook_bot.post(update) == 500
+        other.rollback()
+    assert await app.store.respondents.by_telegram_id(4012) is None
+    assert await webhook_bot.post(update) == 200  # Telegram's redelivery
+    assert await app.store.respondents.by_telegram_id(4012) is not None
