@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from bot.chat.callbacks import StartWaveCb
-from bot.sandbox.fake_telegram import FakeTelegram
+from bot.sandbox.fake_telegram import FakeTelegram, Fault
 from tests.harness import Citizen, RunningBot, open_wave, stored_answers
 
 
@@ -50,3 +54,26 @@ async def test_a_finished_wave_says_it_is_done(server: FakeTelegram, running: Ru
     done = await citizen.reply()
     assert "уже прошли опрос" in (done.text or "")
     assert len(await stored_answers(running.app, 4002)) == 6
+
+
+async def test_a_refused_edit_shows_the_next_question_as_a_new_message(
+    server: FakeTelegram, running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The question's message was deleted, or is too old to edit: the citizen still gets
+    the next question, in a new message, and the refusal is logged once."""
+    await open_wave(running.app, survey_id="pulse", regions=["49"])
+    citizen = Citizen(server, server.user(4002, "Лев"))
+    first = await citizen.onboard("Новгород", "Новгородская", "Великий Новгород", "36-44")
+    refusal = iter([Fault.bad_request("message to edit not found")])  # the next edit only
+    server.fail_edits(lambda method, chat, attempt: next(refusal, None))
+    caplog.set_level(logging.WARNING)
+    second = await citizen.tap("4")
+
+    assert second.message_id != first.message_id
+    assert "вопрос 2 / 6" in (second.text or "")
+    assert await stored_answers(running.app, 4002) == {"services_overall": 4}
+    refusals = [r for r in caplog.records if "refused the edit" in r.getMessage()]
+    assert len(refusals) == 1 and "message to edit not found" in refusals[0].getMessage()
+    # And on it goes: the new message's buttons work, edited in place again.
+    third = await citizen.tap("Пропустить")
+    assert third.message_id == second.message_id and "вопрос 3 / 6" in (third.text or "")

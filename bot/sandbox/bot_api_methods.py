@@ -70,6 +70,7 @@ class BotApiMethods:
         self.default_menu_button: JsonDict | None = None
         self.webhook: JsonDict | None = None
         self.fault_policy: FaultPolicy | None = None
+        self.edit_fault_policy: FaultPolicy | None = None
         """Asked before each send; see :meth:`FakeTelegram.fail_sends`."""
         self.table: MethodTable = {
             name.lower(): (name, handler)
@@ -124,10 +125,7 @@ class BotApiMethods:
         state.send_attempts += 1
         if state.blocked:
             raise ApiError(403, BLOCKED)
-        if self.fault_policy is not None:
-            fault = self.fault_policy(method, chat_id, attempt)
-            if fault is not None:
-                raise ApiError(fault.status, fault.description, fault.retry_after)
+        _inject(self.fault_policy, method, chat_id, attempt)
 
     def _sent(self, message: ChatMessage) -> JsonDict:
         return self._state.message_json(self._state.chats.add(message))
@@ -295,6 +293,8 @@ class BotApiMethods:
         state, message = self._bot_message(params, "edit")
         if state.blocked:
             raise ApiError(403, BLOCKED)
+        state.edit_attempts += 1
+        _inject(self.edit_fault_policy, "editMessageText", message.chat_id, state.edit_attempts - 1)
         if message.text is None:
             raise bad("there is no text in the message to edit")
         # Same visible text, same formatting source and same keyboard: Telegram refuses.
@@ -378,3 +378,9 @@ class BotApiMethods:
             "file_size": len(stored.upload.content),
             "file_path": stored.file_path,
         }
+
+
+def _inject(policy: FaultPolicy | None, method: str, chat_id: int, attempt: int) -> None:
+    """Raise the fault a test's policy asks for, if any."""
+    if policy is not None and (fault := policy(method, chat_id, attempt)) is not None:
+        raise ApiError(fault.status, fault.description, fault.retry_after)

@@ -71,6 +71,7 @@ class ChatState:
     version: int = 0  # bumped on every new/edited/deleted bot message
     action_version: int = 0  # ``version`` when the user last acted
     send_attempts: int = 0
+    edit_attempts: int = 0
     blocked: bool = False
     menu_button: JsonDict | None = None
 

@@ -254,6 +254,11 @@ class FakeTelegram:
         """
         self._api.fault_policy = policy
 
+    def fail_edits(self, policy: FaultPolicy | None) -> None:
+        """Inject faults into editMessageText, as `fail_sends` does into sends; ``attempt``
+        counts earlier edits in that chat."""
+        self._api.edit_fault_policy = policy
+
     def watch(self, callback: Callable[[int], None]) -> Callable[[], None]:
         """Call ``callback(chat_id)`` after every change a chat's user could see.
 

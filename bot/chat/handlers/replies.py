@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 from typing import Any
 
@@ -9,6 +10,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.telegram.plain_methods import EditText, PlainKeyboard
+
+log = logging.getLogger(__name__)
 
 
 async def show(
@@ -18,8 +21,10 @@ async def show(
 ) -> int | None:
     """Edit in place after a button press (one tidy message per step), else reply.
 
-    A press on a message too old to edit falls back to a new message rather than failing.
-    Returns the id of the message that shows the screen now.
+    When Telegram refuses the edit (a message too old to edit, or gone: "message to edit
+    not found"), the screen is sent as a new message instead, so that a citizen is never
+    left without a way on; the refusal is logged, once. Returns the id of the message that
+    shows the screen now.
     """
     if isinstance(event, CallbackQuery):
         message = event.message
@@ -31,6 +36,7 @@ async def show(
             except TelegramBadRequest as error:
                 if "not modified" in str(error):
                     return message.message_id
+                log.warning("the screen is sent anew: Telegram refused the edit (%s)", error)
             return (await message.answer(text, reply_markup=_model(markup))).message_id
         if event.from_user is None or event.bot is None:
             return None
