@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     #: Shared secret Telegram sends with every webhook request; generated when unset.
     webhook_secret: SecretStr | None = None
     min_cell_size: int = Field(default=10, ge=1)
+    #: Days the operator keeps database backups, which hold erased people's data until
+    #: destroyed: /privacy tells citizens this figure, so it must match the backup rotation.
+    backup_retention_days: int = Field(default=30, ge=1, le=3650)
     default_locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
 

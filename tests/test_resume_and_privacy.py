@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from bot.chat.texts import Texts
 from bot.sandbox.fake_telegram import FakeTelegram
 from tests.harness import Citizen, RunningBot, make_settings, open_wave, start_bot, stored_answers
 
@@ -125,3 +128,43 @@ async def test_erasure_leaves_no_bytes_in_the_database_or_its_log(
     # Read while the bot still runs, as anyone with the files could.
     assert _found(files, traces) == set()
     assert files[1].stat().st_size == 0  # the log was cut, not only rewritten
+
+
+@pytest.mark.parametrize(
+    ("number", "russian", "english"),
+    [
+        (1, "1 день", "1 day"),
+        (2, "2 дня", "2 days"),
+        (4, "4 дня", "4 days"),
+        (5, "5 дней", "5 days"),
+        (11, "11 дней", "11 days"),
+        (14, "14 дней", "14 days"),
+        (21, "21 день", "21 days"),
+        (22, "22 дня", "22 days"),
+        (30, "30 дней", "30 days"),
+        (111, "111 дней", "111 days"),
+        (101, "101 день", "101 days"),
+    ],
+)
+def test_counts_take_each_languages_plural_form(number: int, russian: str, english: str) -> None:
+    assert Texts("ru").count(number, "days") == russian
+    assert Texts("en").count(number, "days") == english
+
+
+async def test_privacy_says_what_remains_after_erasure_and_for_how_long(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    running = await start_bot(make_settings(server, tmp_path, backup_retention_days=21))
+    try:
+        russian = await Citizen(server, server.user(3101, "Ия")).command("/privacy")
+        english = await Citizen(server, server.user(3102, "Ann", language_code="en")).command(
+            "/privacy"
+        )
+    finally:
+        await running.stop()
+    assert "Что остаётся после удаления" in (russian.text or "")
+    assert "срок их хранения — 21 день" in (russian.text or "")
+    assert "идентификаторы администраторов" in (russian.text or "")
+    assert "What remains after erasure" in (english.text or "")
+    assert "at most 21 days" in (english.text or "")
+    assert "administrators' ids" in (english.text or "")

@@ -177,8 +177,17 @@ MESSAGES: dict[str, dict[str, str]] = {
             "• Ваши ответы и время ответа — для расчёта оценок качества услуг.\n"
             "• Версию и время вашего согласия.\n\n"
             "Мы не храним имя, телефон и переписку. Результаты публикуются только обобщённо, "
-            "группы меньше установленного порога скрываются.\n"
-            "Удалить все свои данные: /delete_me."
+            "группы меньше установленного порога скрываются.\n\n"
+            "<b>Что остаётся после удаления (/delete_me)</b>\n"
+            "• У нас — ничего о вас: профиль, ответы, приглашения и диалог стираются, "
+            "и файлы базы перезаписываются.\n"
+            "• Итоги, опубликованные или выгруженные до удаления: в них ваши ответы уже учтены "
+            "обобщённо или под обезличенным кодом, без идентификатора Telegram; отозвать их "
+            "нельзя.\n"
+            "• Резервные копии базы: в них ваши данные остаются, пока копии не уничтожат; "
+            "срок их хранения — {retention}.\n"
+            "• Сообщения этого чата хранит Telegram: удалите чат, чтобы стереть их у себя.\n"
+            "Журнал действий хранит только идентификаторы администраторов, не участников."
         ),
         "en": (
             "<b>What we store and why</b>\n"
@@ -189,8 +198,18 @@ MESSAGES: dict[str, dict[str, str]] = {
             "• Your answers and when you gave them — to compute service quality scores.\n"
             "• The version and time of your consent.\n\n"
             "We do not store your name, phone number or messages. Results are published "
-            "only in aggregate, and groups below a minimum size are hidden.\n"
-            "Erase all your data: /delete_me."
+            "only in aggregate, and groups below a minimum size are hidden.\n\n"
+            "<b>What remains after erasure (/delete_me)</b>\n"
+            "• With us, nothing about you: your profile, answers, invitations and dialog are "
+            "erased, and the database files are overwritten.\n"
+            "• Results published or exported before the erasure: they count your answers in "
+            "aggregate or under a pseudonymous code, never with your Telegram id; they cannot "
+            "be recalled.\n"
+            "• Backups of the database: your data stays in them for at most {retention}, "
+            "then the backups are destroyed.\n"
+            "• Telegram keeps the messages of this chat: delete the chat to remove them on "
+            "your side.\n"
+            "The log of actions keeps only administrators' ids, not participants'."
         ),
     },
     "delete.confirm": {
@@ -440,6 +459,28 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+#: Units a count is shown with: Russian has three plural forms (1 день, 2 дня, 5 дней;
+#: 11-14 take the third), English two.
+UNITS: dict[str, dict[str, tuple[str, ...]]] = {
+    "days": {"ru": ("день", "дня", "дней"), "en": ("day", "days")},
+}
+
+
+def count(number: int, unit: str, language: str) -> str:
+    """`number` with its unit in the plural form the language asks for: "21 день"."""
+    forms = UNITS[unit].get(language) or UNITS[unit]["ru"]
+    if len(forms) == 2:
+        return f"{number} {forms[0] if number == 1 else forms[1]}"
+    tens, ones = number % 100, number % 10
+    if ones == 1 and tens != 11:
+        form = forms[0]
+    elif 2 <= ones <= 4 and not 12 <= tens <= 14:
+        form = forms[1]
+    else:
+        form = forms[2]
+    return f"{number} {form}"
+
+
 def translate(key: str, language: str, /, **values: Any) -> str:
     """Look up a message; an unknown language falls back to Russian, the default locale."""
     entry = MESSAGES[key]
@@ -457,3 +498,6 @@ class Texts:
 
     def __call__(self, key: str, /, **values: Any) -> str:
         return translate(key, self.language, **values)
+
+    def count(self, number: int, unit: str) -> str:
+        return count(number, unit, self.language)

@@ -13,13 +13,15 @@ from bot.chat.handlers.replies import show
 from bot.chat.keyboards import delete_keyboard
 from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.texts import Texts
+from bot.settings import Settings
 from storage.erasure import erase_person
 from storage.fsm import SQLiteStorage
 from storage.store import Store
 
 
-async def privacy(message: Message, texts: Texts) -> None:
-    await message.answer(texts("privacy.body"))
+async def privacy(message: Message, texts: Texts, settings: Settings) -> None:
+    retention = texts.count(settings.backup_retention_days, "days")
+    await message.answer(texts("privacy.body", retention=retention))
 
 
 async def delete_me(message: Message, texts: Texts) -> None:
