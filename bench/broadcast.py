@@ -3,9 +3,11 @@
 Not a test: it prints its figures. Two runs over one database of N respondents:
 
 1. Rate-limited: N invitations at a configured rate, with 1% of sends answered 429
-   (retry_after 1 s) and 2% of chats blocked (403). Prints the achieved rate ÷ the
-   configured rate over the time Telegram let us send (every pause it asked for is
-   honoured, and is reported apart), the busiest second, duplicates and missing.
+   (retry_after 1 s) and 2% of chats blocked (403). The pauses are measured from the
+   server's side, as Telegram sees them: each lasts from a 429's arrival to the end of its
+   retry_after. Prints how many requests reached the server inside a pause (to any chat
+   of the wave), the achieved rate ÷ the configured rate over the time outside the
+   pauses, the busiest second, duplicates and missing.
 2. Unlimited: a second wave to everyone still reachable with the limit lifted and no
    faults: the most messages per second the broadcaster pushes on this machine.
 
@@ -15,7 +17,8 @@ one core; the broadcaster is the real one, with the real aiogram client and SQLi
     .venv/bin/python bench/broadcast.py                    # 20,000 at 1,000/s, then unlimited
     .venv/bin/python bench/broadcast.py --count 5000 --rate 500
 
-Targets: achieved ÷ configured ≥ 0.97, duplicates 0, missing 0; unlimited ≥ 1,500/s
+Targets: requests inside a pause 0, achieved ÷ configured ≥ 0.97 (and ≤ 1: a figure above
+1 means the pauses are not what the server saw), duplicates 0, missing 0; unlimited ≥ 1,500/s
 (Telegram's paid-broadcast ceiling is 1,000/s, so our own code is never the limit).
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import gc
 import logging
 import multiprocessing
@@ -60,6 +64,10 @@ Send = tuple[int, float, int]  # chat id, server arrival time, HTTP status
 # -- the fake Telegram, in its own process -------------------------------------------------
 
 
+#: Seconds of every 429's retry_after.
+RETRY_AFTER = 1
+
+
 @dataclass(frozen=True, slots=True)
 class FaultPlan:
     """Which sends fail: a fixed share of chats gets one 429, another share is blocked."""
@@ -76,7 +84,7 @@ class FaultPlan:
         if self.blocked(chat_id):
             return Fault.forbidden()
         if attempt == 0 and _bucket(chat_id * 7 + 3) < self.retry_after_share:
-            return Fault.retry_after(1)
+            return Fault.retry_after(RETRY_AFTER)
         return None
 
 
@@ -261,28 +269,59 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def pause_windows(sends: list[Send], retry_after: float) -> list[tuple[float, float]]:
+    """The pauses as the server saw them: from each 429's arrival to the end of its
+    retry_after, overlapping ones merged."""
+    windows: list[tuple[float, float]] = []
+    for start in sorted(at for _, at, status in sends if status == 429):
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], start + retry_after))
+        else:
+            windows.append((start, start + retry_after))
+    return windows
+
+
+def inside_pauses(sends: list[Send], windows: list[tuple[float, float]]) -> int:
+    """Requests that arrived while a pause was on (after the 429 that began it)."""
+    starts = [start for start, _ in windows]
+    count = 0
+    for _, at, _ in sends:
+        index = bisect.bisect_left(starts, at) - 1  # the last pause begun before `at`
+        if index >= 0 and at < windows[index][1]:
+            count += 1
+    return count
+
+
 def report_limited(
     run: Run, chats: list[int], faults: FaultPlan, args: argparse.Namespace, store: Store
 ) -> None:
     times = [at for _, at, _ in run.sends]
-    span = max(times) - min(times)
-    sending = span - run.paused
+    first, last = min(times), max(times)
+    span = last - first
+    windows = pause_windows(run.sends, RETRY_AFTER)
+    paused = sum(min(end, last) - start for start, end in windows)
+    during_pauses = inside_pauses(run.sends, windows)
+    sending = span - paused
     delivered = Counter(chat for chat, _, status in run.sends if status == 200)
     refused = Counter(status for _, _, status in run.sends if status != 200)
     blocked = {chat for chat in chats if faults.blocked(chat)}
     duplicates = sum(count - 1 for count in delivered.values() if count > 1)
     missing = len(set(chats) - blocked - set(delivered))
-    achieved = len(run.sends) / sending
+    achieved = (len(run.sends) - during_pauses) / sending
     print(
         f"Rate-limited run: {run.queued:,} invitations at BROADCAST_RATE={args.rate:g}/s, "
         f"{args.retry_after_share:.0%} of sends answered 429 (retry_after 1 s), "
         f"{args.blocked_share:.0%} of chats blocked"
     )
     print(f"  requests            {len(run.sends):,} ({dict(refused)} refused) in {span:.1f} s")
-    print(f"  paused by Telegram  {run.paused:.1f} s (every retry_after honoured)")
     print(
-        f"  achieved rate       {achieved:.1f}/s while allowed to send"
-        f" → {achieved / args.rate:.3f} of the configured rate (target ≥ 0.97)"
+        f"  paused by Telegram  {paused:.1f} s in {len(windows)} pauses as the server saw them "
+        f"(the broadcaster counted {run.paused:.1f} s)"
+    )
+    print(f"  sent during a pause {during_pauses:,} requests, to any chat (target 0)")
+    print(
+        f"  achieved rate       {achieved:.1f}/s outside the pauses"
+        f" → {achieved / args.rate:.3f} of the configured rate (target 0.97-1)"
     )
     print(
         f"  busiest second      {busiest_second(run.issued):,} requests as sent, "
