@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     #: Shared secret Telegram sends with every webhook request; generated when unset.
     webhook_secret: SecretStr | None = None
     min_cell_size: int = Field(default=10, ge=1)
+    #: Whether /export in chat also sends the answers file. Off: that file is microdata
+    #: (pseudonymised, with free text), and a file sent to a chat lives in the messenger's
+    #: cloud and on every device of the account, beyond erasure and the audit log.
+    chat_export_answers: bool = False
     #: Days the operator keeps database backups, which hold erased people's data until
     #: destroyed: /privacy tells citizens this figure, so it must match the backup rotation.
     backup_retention_days: int = Field(default=30, ge=1, le=3650)

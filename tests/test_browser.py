@@ -6,6 +6,11 @@ chat, the citizen answers the survey and the administrator sees the wave's figur
 Every step waits for what the page shows, never for time to pass. A screenshot of the
 finished chat is saved under test-artifacts/ for a person to look at.
 
+The README's picture of the sandbox is taken here too, so that it shows the page as it is
+rather than as it was when someone last remembered to update it: with
+`CIVICPULSE_SCREENSHOTS=docs/images`, the citizen's chat half-way through the survey is
+saved as docs/images/sandbox-chat.png.
+
 Chromium comes from the system's packages (`.ci/run` installs it); Playwright only
 drives it, so nothing is downloaded. Without Chromium the test is skipped on a
 developer's machine and fails in CI, where its absence would be a broken set-up.
@@ -24,7 +29,11 @@ from playwright.async_api import Browser, Locator, Page, async_playwright, expec
 
 from tests.sandbox_harness import Sandbox, running_sandbox
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+#: Names the folder (relative to the repository) for the documentation's screenshot.
+SCREENSHOTS_VARIABLE = "CIVICPULSE_SCREENSHOTS"
+DOCS_SCREENSHOT = "sandbox-chat.png"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -54,6 +63,15 @@ def find_chromium() -> str | None:
         if found:
             return found
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def screenshot_folder() -> Path | None:
+    """Where the documentation's screenshot goes, if `CIVICPULSE_SCREENSHOTS` asks for it.
+
+    Opt-in: an ordinary test run must not rewrite a file under version control.
+    """
+    folder = os.environ.get(SCREENSHOTS_VARIABLE, "").strip()
+    return ROOT / folder if folder else None
 
 
 @pytest.fixture
@@ -175,6 +193,10 @@ async def test_onboarding_a_wave_and_a_survey_in_the_browser(
     await chat.tap("5", then="вопрос 3 /", exact=True)
     await chat.tap("Пропустить", then="вопрос 4 /")
     await chat.tap("Стала лучше", then="вопрос 5 /")
+    if (docs_images := screenshot_folder()) is not None:
+        # A question with its buttons under the invitation: what the README shows.
+        docs_images.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=docs_images / DOCS_SCREENSHOT)
     await chat.tap("9", then="вопрос 6 /", exact=True)
     await chat.say("Больше врачей в поликлиниках", then="Спасибо")
     await page.locator("#messages .msg").last.scroll_into_view_if_needed()
@@ -188,7 +210,7 @@ async def test_onboarding_a_wave_and_a_survey_in_the_browser(
     # Results as the admin asks for them: the chart is shown, the CSV files download.
     await chat.say("/report 1", then="Индекс удовлетворённости")
     await page.wait_for_function(IMAGE_SHOWN)
-    await chat.say("/export 1", then="answers_wave1.csv")
+    await chat.say("/export 1", then="civicpulse export answers --wave 1")  # microdata: not here
     async with page.expect_download() as downloading:
         await page.locator("#messages a.document", has_text="ratings_wave1.csv").click()
     download = await downloading.value

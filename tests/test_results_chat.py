@@ -27,6 +27,19 @@ async def bot_with_admin(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[
         await running.stop()
 
 
+@pytest.fixture
+async def bot_sending_answers(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """An operator who turned CHAT_EXPORT_ANSWERS on."""
+    settings = make_settings(
+        server, tmp_path, admin_ids=frozenset({ADMIN}), chat_export_answers=True
+    )
+    running = await start_bot(settings)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
 async def answered_pulse(server: FakeTelegram, running: RunningBot) -> int:
     wave = await open_wave(running.app, survey_id="pulse", regions=["49", "65"])
     for user_id, (query, region, municipality, age, first) in PULSE_ANSWERS.items():
@@ -38,10 +51,24 @@ async def answered_pulse(server: FakeTelegram, running: RunningBot) -> int:
     return wave
 
 
-async def test_admin_receives_both_csv_files_and_the_chart(
+async def test_by_default_the_chat_gets_the_ratings_but_never_the_answers(
     server: FakeTelegram, bot_with_admin: RunningBot
 ) -> None:
     wave = await answered_pulse(server, bot_with_admin)
+    admin = Citizen(server, server.user(ADMIN, "Ольга"))
+    admin.user.send_command(f"/export {wave}")
+    notice = await server.wait_for_message(
+        ADMIN, lambda message: "микроданные" in (message.text or "")
+    )
+    assert f"civicpulse export answers --wave {wave}" in (notice.text or "")
+    documents = [m.document for m in admin.user.messages if m.document is not None]
+    assert [document.filename for document in documents] == [f"ratings_wave{wave}.csv"]
+
+
+async def test_admin_receives_both_csv_files_and_the_chart(
+    server: FakeTelegram, bot_sending_answers: RunningBot
+) -> None:
+    wave = await answered_pulse(server, bot_sending_answers)
     admin = Citizen(server, server.user(ADMIN, "Ольга"))
 
     admin.user.send_command(f"/export {wave}")

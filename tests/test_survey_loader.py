@@ -118,8 +118,8 @@ def test_fingerprint_changes_with_any_text_and_only_then(tmp_path: Path) -> None
 
 
 def test_example_in_the_format_guide_is_valid(tmp_path: Path) -> None:
-    guide = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    section = guide.split("### A short example", 1)[1]
+    guide = (Path(__file__).parents[1] / "docs" / "surveys.md").read_text(encoding="utf-8")
+    section = guide.split("## A short example", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
 
     survey = load_survey_file(write(tmp_path, example))

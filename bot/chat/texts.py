@@ -421,6 +421,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Ответы волны #{wave}, обезличенные ({rows} строк)",
         "en": "Answers of wave #{wave}, pseudonymised ({rows} rows)",
     },
+    "results.answers_on_server": {
+        "ru": "Файл ответов — это микроданные, и в чат он не отправляется: выгрузите его на "
+        "сервере командой <code>civicpulse export answers --wave {wave} -o answers.csv</code>.",
+        "en": "The answers file is microdata and is not sent to a chat: export it on the server "
+        "with <code>civicpulse export answers --wave {wave} -o answers.csv</code>.",
+    },
     "results.answers_too_big": {
         "ru": "Файл ответов ({size} МБ) больше лимита Telegram. Выгрузите его командой "
         "<code>civicpulse export answers --wave {wave}</code> на сервере.",

@@ -89,12 +89,15 @@ async def send_exports(
             await write_ratings_csv(
                 database, wave_id, target, min_cell_size=settings.min_cell_size, excel=True
             )
-        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
-        with answers.open("wb") as target:
-            rows = await write_answers_csv(database, wave_id, target, key=key, excel=True)
         await message.answer_document(
             FSInputFile(ratings), caption=texts("results.ratings_caption", wave=wave_id)
         )
+        if not settings.chat_export_answers:
+            await message.answer(texts("results.answers_on_server", wave=wave_id))
+            return
+        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+        with answers.open("wb") as target:
+            rows = await write_answers_csv(database, wave_id, target, key=key, excel=True)
         size = answers.stat().st_size
         if size > UPLOAD_LIMIT:
             megabytes = round(size / 1024 / 1024)
