@@ -1,7 +1,7 @@
 """Runtime settings, read from the environment or a `.env` file.
 
-The names and defaults are a public contract (see README.md); the token is a `SecretStr`
-so that it never appears in a log line or a traceback by accident.
+The names and defaults are a public contract (see docs/operating.md, "Settings"); the
+token is a `SecretStr` so that it never appears in a log line or a traceback by accident.
 """
 
 from __future__ import annotations

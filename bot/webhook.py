@@ -4,7 +4,7 @@ Telegram POSTs each update to the URL given to `setWebhook`, with the secret cho
 in the `X-Telegram-Bot-Api-Secret-Token` header; aiogram's `SimpleRequestHandler` answers
 401 to any request without the right secret, before the body is even read, so a forged
 update changes nothing. The bot listens on plain HTTP on a local address; TLS is the
-reverse proxy's job (README.md, "Webhook mode behind a reverse proxy", has an
+reverse proxy's job (docs/operating.md, "Webhook mode behind a reverse proxy", has an
 nginx example).
 
 Updates are handled *before* the HTTP answer (`handle_in_background=False`). With

@@ -25,7 +25,7 @@ class Figures:
 
     `delivered` includes `unconfirmed`: invitations whose request had started when the bot
     crashed, so their answer was never recorded; Telegram most likely accepted them, and
-    they are not sent again (README.md, "The delivery guarantee"). `unconfirmed` is
+    they are not sent again (docs/waves.md, "The delivery guarantee"). `unconfirmed` is
     that part of `delivered`, shown apart. `reached` counts people the wave got to: an
     invitation was delivered, or they started on their own (e.g. registered while it was
     open). Completion rate is completed ÷ reached.

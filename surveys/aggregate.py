@@ -7,8 +7,8 @@ scores per region × municipality × track × age band: they add up across group
 database hands over a few thousand small rows instead of millions of answers, every cell is
 a sum of groups, and weighting by age band needs no per-respondent data.
 
-The method (README.md, "How the numbers are computed", gives it for readers of the
-ratings):
+The method (docs/results.md, "How the numbers are computed", gives it for readers of
+the ratings):
 - a respondent's topic score is the mean of their scored answers in that topic; their
   overall score is the mean of their topic scores weighted by the survey's topic weights,
   over the topics they have a score in (the weights renormalised over those);

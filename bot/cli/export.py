@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
         "--weights",
         type=Path,
         metavar="FILE",
-        help="population per region and age band (CSV) to post-stratify by; see README.md",
+        help="population per region and age band (CSV) to post-stratify by; see docs/results.md",
     )
     ratings.set_defaults(handler=ratings_command)
     answers = add_command(

@@ -1,7 +1,7 @@
 """Drains the invitation outbox into Telegram as fast as Telegram allows: to each person at
 most once, and to everyone unless the process dies at one precise instant.
 
-The delivery guarantee (README.md states it for operators, in the section of that name):
+The delivery guarantee (docs/waves.md states it for operators, in the section of that name):
 
 * Every step of a row is committed. The claimer reserves due rows a moment ahead as
   `claimed`; the starter commits the next few rows — LEAD's worth of sending
@@ -25,7 +25,7 @@ The delivery guarantee (README.md states it for operators, in the section of tha
   just before Telegram asks for a pause go back to `pending` rather than stay `sending`
   through it. The missed can still open the wave with /survey. (A power cut can also
   undo SQLite's last commits, and with them this guarantee for the last moment's rows:
-  README.md, "The delivery guarantee".)
+  docs/waves.md, "The delivery guarantee".)
 
 Limits (`bot.telegram.send_limits`): at most `rate` requests in any one-second window (every
 attempt counts), at most one request per chat per second, and a `retry_after` from

@@ -7,7 +7,7 @@ milliseconds ahead, never through a pause), and
 settled (`delivered`, `blocked`, `failed`, or back to `pending` for a retry) after.
 Whatever the process forgets in a crash, these rows still say — and they say which
 requests may have started: only `sending` ones. After a crash `claimed` rows go back to
-`pending` and `sending` ones become `unconfirmed`, never sent again (README.md).
+`pending` and `sending` ones become `unconfirmed`, never sent again (docs/waves.md).
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ class InvitationRepository:
         so they go back to `pending` and are sent as usual. `sending` rows had their request
         started: Telegram most likely accepted it, and there is no way to ask, so they are
         recorded `unconfirmed` (sent_at: when the request started) and NOT sent again —
-        at most once, never twice (README.md). One transaction; call only when no
+        at most once, never twice (docs/waves.md). One transaction; call only when no
         broadcaster is running, i.e. at start-up.
         """
         stamp = to_db(now)
