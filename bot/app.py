@@ -17,6 +17,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
 from bot.chat.handlers.questionnaire import trim_question_press
+from bot.chat.message_limits import message_limit_problems
 from bot.chat.middlewares.inflight import InFlightMiddleware
 from bot.dispatcher import build_dispatcher
 from bot.settings import Settings
@@ -78,7 +79,7 @@ class Application:
         database = await Database.open(settings.database_path)
         try:
             store = Store(database)
-            surveys = await sync_surveys(store, settings.surveys_dir)
+            surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
             catalog = load_catalog(settings.regions_file)
         except BaseException:
             await database.close()

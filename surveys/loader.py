@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,11 @@ BUNDLED_SURVEYS_DIR: Path = Path(__file__).parent / "examples"
 #: A real survey is a few dozen kilobytes; anything far larger is a mistake or an attack.
 MAX_FILE_SIZE = 1024 * 1024
 SURVEY_SUFFIXES = (".yaml", ".yml")
+
+#: A further check of a loaded survey by a layer that knows more than the domain (the chat's
+#: message limits): each finding is a place in the survey data and what to fix there, and
+#: is reported with its file and line like the loader's own problems.
+SurveyCheck = Callable[[Survey], Iterable[tuple[Location, str]]]
 
 
 @dataclass(frozen=True)
@@ -73,20 +78,20 @@ def load_survey_file(path: Path) -> Survey:
     return survey
 
 
-def load_surveys(directory: Path) -> dict[str, Survey]:
+def load_surveys(directory: Path, check: SurveyCheck | None = None) -> dict[str, Survey]:
     """All surveys of a folder by id; any problem in any file refuses the whole folder.
 
     Loading a folder half-way would let the bot run with a survey silently missing.
     """
     files, problems = _files_in(directory)
-    surveys, load_problems = _load_all(files)
+    surveys, load_problems = _load_all(files, check)
     problems += load_problems
     if problems:
         raise SurveyFileError(problems)
     return surveys
 
 
-def validate_paths(paths: Sequence[Path]) -> list[Problem]:
+def validate_paths(paths: Sequence[Path], check: SurveyCheck | None = None) -> list[Problem]:
     """Problems in the given files and folders, checked as one set that is loaded together.
 
     A folder without survey files is reported, so a mistyped path never passes silently.
@@ -104,7 +109,7 @@ def validate_paths(paths: Sequence[Path]) -> list[Problem]:
             files.append(path)
         else:
             problems.append(Problem(path, None, "", "no such file or folder"))
-    _, load_problems = _load_all(_unique(files))
+    _, load_problems = _load_all(_unique(files), check)
     return problems + load_problems
 
 
@@ -148,7 +153,9 @@ def _unique(files: Iterable[Path]) -> list[Path]:
     return unique
 
 
-def _load_all(files: Sequence[Path]) -> tuple[dict[str, Survey], list[Problem]]:
+def _load_all(
+    files: Sequence[Path], check: SurveyCheck | None
+) -> tuple[dict[str, Survey], list[Problem]]:
     surveys: dict[str, Survey] = {}
     sources: dict[str, Path] = {}
     problems: list[Problem] = []
@@ -167,6 +174,9 @@ def _load_all(files: Sequence[Path]) -> tuple[dict[str, Survey], list[Problem]]:
             continue
         surveys[survey.id] = survey
         sources[survey.id] = file
+        if check is not None:
+            found = [document.problem(loc, message) for loc, message in check(survey)]
+            problems += sorted(found, key=lambda problem: problem.line or 0)
     return surveys, problems
 
 

@@ -50,7 +50,7 @@ for argv in json.loads(sys.argv[1]):
             status = exit.code
     loaded = sorted(
         name for name in sys.modules
-        if name.split(".")[0] == "aiogram" or name.startswith(("bot.chat", "bot.app"))
+        if name.split(".")[0] == "aiogram" or name.startswith(("bot.chat.handlers", "bot.app"))
     )
     report.append({"argv": argv, "status": status, "loaded": loaded[:5]})
 print(json.dumps(report))

@@ -14,9 +14,14 @@ from typing import Annotated, Literal
 from aiogram.filters.callback_data import CallbackData
 from pydantic import BeforeValidator, Field
 
-#: The largest id or index a button or a command argument may carry: 15 digits, far above
-#: any row id and below SQLite's 64-bit limit.
-MAX_NUMBER = 10**15 - 1
+from bot.chat.callback_packing import (
+    ANSWER_PREFIX,
+    MAX_NUMBER,
+    SEPARATOR,
+    STEP_PREFIX,
+    TOGGLE_PREFIX,
+    pack,
+)
 
 
 def parse_number(text: str) -> int | None:
@@ -85,7 +90,7 @@ class StartWaveCb(CallbackData, prefix="sw"):
     wave: Number
 
 
-class AnswerCb(CallbackData, prefix="a"):
+class AnswerCb(CallbackData, prefix=ANSWER_PREFIX, sep=SEPARATOR):
     """A scale value or an option index for question `question` of response `response`."""
 
     response: Number
@@ -93,7 +98,7 @@ class AnswerCb(CallbackData, prefix="a"):
     value: Number
 
 
-class ToggleCb(CallbackData, prefix="t"):
+class ToggleCb(CallbackData, prefix=TOGGLE_PREFIX, sep=SEPARATOR):
     response: Number
     question: Number
     option: Number
@@ -108,15 +113,12 @@ def prefix_of(kind: type[CallbackData]) -> str:
 
 
 def packed(kind: type[CallbackData], *values: int | str) -> str:
-    """What `kind(...).pack()` gives, without building and validating a model first.
-
-    A question's keyboard is built for every answer, up to a dozen buttons at a time. Only
-    for values that need no encoding: integers and the fixed words of a Literal field.
-    """
-    return kind.__separator__.join((kind.__prefix__, *map(str, values)))
+    """What `kind(...).pack()` gives, without building and validating a model first (see
+    `bot.chat.callback_packing.pack`, which the question keyboard uses directly)."""
+    return pack(kind.__prefix__, *values, separator=kind.__separator__)
 
 
-class StepCb(CallbackData, prefix="q"):
+class StepCb(CallbackData, prefix=STEP_PREFIX, sep=SEPARATOR):
     """Done (multi-choice), Skip (optional) or Back, for a question of a response."""
 
     response: Number

@@ -1,22 +1,73 @@
-"""How one question looks in chat: its text, progress and buttons."""
+"""How the questionnaire looks in chat: each question's text, progress and buttons, and the
+thanks at the end.
+
+No aiogram here: `civicpulse surveys validate` renders these very screens at their longest
+(`bot.chat.message_limits`) to refuse a survey Telegram would refuse, and that command
+starts without aiogram. A screen is described by a `QuestionScreen`, which the
+questionnaire builds from a respondent's session and the check from the worst case.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
-from bot.chat.callbacks import AnswerCb, StepAction, StepCb, ToggleCb, packed
+from bot.chat.callback_packing import ANSWER_PREFIX, STEP_PREFIX, TOGGLE_PREFIX, pack
 from bot.chat.texts import Texts
-from bot.telegram.plain_methods import PlainKeyboard
-from storage.participation import Session
-from surveys.model import SCALE_RANGES, AnswerValue, Question, QuestionType
+from surveys.model import CHOICE_TYPES, SCALE_RANGES, AnswerValue, Question, QuestionType, Survey
 from surveys.targeting import position_of, previous_question
+
+if TYPE_CHECKING:  # for annotations only: both would load aiogram or the database
+    from bot.chat.callbacks import StepAction
+    from bot.telegram.plain_methods import PlainKeyboard
+    from storage.participation import Session
+
+#: One inline button as the Bot API takes it: `{"text": …, "callback_data": …}`.
+Button = dict[str, str]
 
 _HINTS = {
     QuestionType.LIKERT5: "question.likert_hint",
     QuestionType.NPS: "question.nps_hint",
     QuestionType.MULTI: "question.multi_hint",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionScreen:
+    """Everything one question's screen shows, whoever it is shown to."""
+
+    survey: Survey
+    question: Question
+    #: Where the question stands in the file: every button carries it.
+    index: int
+    position: int
+    total: int
+    #: The answers given so far; the question's own, if given, is echoed under it.
+    answers: Mapping[str, AnswerValue]
+    #: The response every button belongs to.
+    response: int
+    can_go_back: bool
+    #: The ticked options of a multiple-choice question.
+    selected: Sequence[str] = ()
+
+
+def screen_of(session: Session, question: Question, selected: Sequence[str] = ()) -> QuestionScreen:
+    """A question's screen in a respondent's session."""
+    survey, track, answers = session.survey, session.track, session.answers
+    progress = position_of(survey, track, answers, question.id)
+    return QuestionScreen(
+        survey=survey,
+        question=question,
+        index=survey.question_index(question.id),
+        position=progress.position,
+        total=progress.total,
+        answers=answers,
+        response=session.response.id,
+        can_go_back=previous_question(survey, track, answers, question.id) is not None,
+        selected=selected,
+    )
 
 
 def describe_answer(question: Question, value: AnswerValue, texts: Texts) -> str:
@@ -34,14 +85,14 @@ def describe_answer(question: Question, value: AnswerValue, texts: Texts) -> str
     )
 
 
-def question_text(session: Session, question: Question, texts: Texts) -> str:
-    progress = position_of(session.survey, session.track, session.answers, question.id)
-    topic = session.survey.topic(question.topic)
+def question_text(screen: QuestionScreen, texts: Texts) -> str:
+    question = screen.question
+    topic = screen.survey.topic(question.topic)
     header = texts(
         "question.header",
-        title=escape(session.survey.title.get(texts.language)),
-        position=progress.position,
-        total=progress.total,
+        title=escape(screen.survey.title.get(texts.language)),
+        position=screen.position,
+        total=screen.total,
     )
     lines = [f"<i>{header}</i>"]
     if topic is not None:
@@ -51,51 +102,64 @@ def question_text(session: Session, question: Question, texts: Texts) -> str:
         lines.append(texts("question.text_hint", limit=question.max_length))
     elif question.type in _HINTS:
         lines.append(texts(_HINTS[question.type]))
-    if question.id in session.answers:
-        answer = describe_answer(question, session.answers[question.id], texts)
+    if question.id in screen.answers:
+        answer = describe_answer(question, screen.answers[question.id], texts)
         lines += ["", texts("question.current_answer", answer=answer)]
     return "\n".join(lines)
 
 
-def question_keyboard(
-    session: Session, question: Question, texts: Texts, selected: Sequence[str] = ()
-) -> PlainKeyboard:
+def option_buttons(screen: QuestionScreen, texts: Texts) -> list[Button]:
+    """One button per option of a choice question, in the file's order (none for other
+    types): a single choice answers at once, a multiple choice ticks or unticks."""
+    question = screen.question
+    if question.type not in CHOICE_TYPES:
+        return []
+    multi = question.type is QuestionType.MULTI
+    buttons = []
+    for i, option in enumerate(question.options):
+        label = option.text.get(texts.language)
+        if multi:
+            label = f"{'☑️' if option.id in screen.selected else '⬜️'} {label}"
+        buttons.append(_button(screen, label, TOGGLE_PREFIX if multi else ANSWER_PREFIX, i))
+    return buttons
+
+
+def question_keyboard(screen: QuestionScreen, texts: Texts) -> PlainKeyboard:
     """An inline keyboard as the Bot API's plain JSON: built for every answer, it skips
     aiogram's button models (see `bot.telegram.plain_methods`)."""
-    response = session.response.id
-    index = session.survey.question_index(question.id)
-    rows: list[list[dict[str, str]]] = []
+    question = screen.question
+    rows: list[list[Button]] = []
 
-    def answer(label: str, value: int) -> dict[str, str]:
-        return {"text": label, "callback_data": packed(AnswerCb, response, index, value)}
-
-    def step(label: str, action: StepAction) -> dict[str, str]:
-        return {"text": label, "callback_data": packed(StepCb, response, index, action)}
+    def step(label: str, action: StepAction) -> Button:
+        return _button(screen, label, STEP_PREFIX, action)
 
     if question.type in SCALE_RANGES:
         low, high = SCALE_RANGES[question.type]
         values = list(range(low, high + 1))
         width = 6 if len(values) > 6 else len(values)
         rows += [
-            [answer(str(v), v) for v in values[start : start + width]]
+            [_button(screen, str(v), ANSWER_PREFIX, v) for v in values[start : start + width]]
             for start in range(0, len(values), width)
         ]
-    elif question.type is QuestionType.SINGLE:
-        rows += [
-            [answer(option.text.get(texts.language), i)]
-            for i, option in enumerate(question.options)
-        ]
-    elif question.type is QuestionType.MULTI:
-        for i, option in enumerate(question.options):
-            mark = "☑️" if option.id in selected else "⬜️"
-            label = f"{mark} {option.text.get(texts.language)}"
-            rows.append([{"text": label, "callback_data": packed(ToggleCb, response, index, i)}])
+    rows += [[button] for button in option_buttons(screen, texts)]
+    if question.type is QuestionType.MULTI:
         rows.append([step(texts("button.done"), "done")])
     last_row = []
-    if previous_question(session.survey, session.track, session.answers, question.id):
+    if screen.can_go_back:
         last_row.append(step(texts("button.back"), "back"))
     if question.optional:
         last_row.append(step(texts("button.skip"), "skip"))
     if last_row:
         rows.append(last_row)
     return {"inline_keyboard": rows}
+
+
+def _button(screen: QuestionScreen, label: str, prefix: str, value: int | str) -> Button:
+    """A button of this screen's question: its data names the response, the question and
+    the value, option index or step pressed."""
+    return {"text": label, "callback_data": pack(prefix, screen.response, screen.index, value)}
+
+
+def thanks_text(survey: Survey, texts: Texts) -> str:
+    """The screen a completed questionnaire ends on."""
+    return texts("survey.thanks", title=escape(survey.title.get(texts.language)))

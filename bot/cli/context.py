@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from bot.chat.message_limits import message_limit_problems
 from bot.settings import Settings
 from storage.database import Database
 from storage.store import Store
@@ -23,6 +24,7 @@ async def command_context(settings: Settings) -> AsyncIterator[CommandContext]:
     database = await Database.open(settings.database_path)
     try:
         store = Store(database)
-        yield CommandContext(store, await sync_surveys(store, settings.surveys_dir))
+        surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
+        yield CommandContext(store, surveys)
     finally:
         await database.close()

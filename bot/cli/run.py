@@ -11,6 +11,7 @@ from bot.cli.parsing import add_command
 from bot.logging_setup import redact
 from bot.settings import Settings
 from bot.webhook_config import DEFAULT_LISTEN, make_config
+from surveys.loader import SurveyFileError
 
 
 def register(subparsers: Any) -> None:
@@ -60,7 +61,13 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram.gc_tuning import tune_for_serving
 
     early_stop = StopRequest.catch()
-    app = await Application.create(settings)
+    try:
+        app = await Application.create(settings)
+    except SurveyFileError as error:
+        # A survey the bot cannot ask: the same file:line list `surveys validate` prints,
+        # and status 2, which a service manager is told not to restart on.
+        print(f"civicpulse: cannot start: {error}", file=sys.stderr)
+        return 2
     tune_for_serving()
     if webhook is None:
         await app.run_polling(early_stop=early_stop)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.chat.message_limits import message_limit_problems
 from bot.cli.parsing import add_command
 from bot.settings import Settings
 from surveys.loader import SurveyFileError, load_surveys, validate_paths
@@ -40,8 +41,10 @@ def register(subparsers: Any) -> None:
 
 
 async def validate_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Every problem of the files, Telegram's message limits included: a survey the bot
+    would refuse to start with never passes here."""
     paths = args.paths or [settings.surveys_dir]
-    problems = validate_paths(paths)
+    problems = validate_paths(paths, message_limit_problems)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -5,6 +5,6 @@ the invitations outbox within Telegram's limits and records each send before it 
 progress messages and the wave statistics report follow a wave as it runs. `when` reads
 and shows administrators' dates in `TIMEZONE`. May import aiogram, `bot.telegram`, the
 chat's texts and keyboards (an invitation is a chat message), `storage` and `surveys`;
-never `bot.cli` or `bot.sandbox`. `when` and `stats_report` import no aiogram: the command
-line uses them.
+never `bot.cli` or `bot.sandbox`. `when`, `stats_report` and `invitation_text` import no
+aiogram: the command line uses them.
 """

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from html import escape
 from zoneinfo import ZoneInfo
 
 from bot.chat.keyboards import invitation_keyboard
 from bot.chat.texts import Texts
 from bot.waves.broadcast import Prepared
+from bot.waves.invitation_text import invitation_message
 from storage.clock import utc_now
 from storage.repositories.invitations import Outgoing
 from storage.repositories.waves import TrackSelection, Wave
@@ -110,14 +110,6 @@ class InvitationComposer:
         if wave is None or survey is None:
             raise LookupError(f"wave {item.wave_id} or its survey is gone")
         texts = Texts(item.language)
-        title = escape(survey.title.get(texts.language))
-        until = wave.ends_at.astimezone(self._zone).strftime("%d.%m.%Y %H:%M")
-        if item.kind == "reminder":
-            text = texts("remind.body", title=title, until=until)
-            button = texts("remind.start")
-        else:
-            why = escape(survey.intro.get(texts.language)) if survey.intro else texts("invite.why")
-            text = texts("invite.body", title=title, why=why, until=until)
-            button = texts("invite.start")
+        text, button = invitation_message(survey, item.kind, texts, wave.ends_at, self._zone)
         markup = invitation_keyboard(wave.id, button)
         return Prepared(text, markup.model_dump(exclude_none=True))

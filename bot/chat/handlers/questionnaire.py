@@ -25,7 +25,7 @@ from bot.chat.handlers.replies import show
 from bot.chat.keyboards import waves_keyboard
 from bot.chat.middlewares import Data, UpdateHandler
 from bot.chat.press_lane import PressHandler
-from bot.chat.question_view import question_keyboard, question_text
+from bot.chat.question_view import question_keyboard, question_text, screen_of, thanks_text
 from bot.chat.states import Questionnaire
 from bot.chat.texts import Texts
 from storage.participation import Participation, Refusal, Session
@@ -110,8 +110,9 @@ class Dialog:
         after = event.message_id if isinstance(event, Message) else None
         await self.remember(session, question, known, selected, after)
         texts = self.texts
-        markup = question_keyboard(session, question, texts, selected or [])
-        screen = await show(event, question_text(session, question, texts), markup)
+        view = screen_of(session, question, selected or [])
+        markup = question_keyboard(view, texts)
+        screen = await show(event, question_text(view, texts), markup)
         if screen is not None and screen != known:
             await self.remember(session, question, screen, selected, after)
 
@@ -209,8 +210,7 @@ class Dialog:
             await self.forget_screen(event)
         if following is None:
             await self.state.clear()
-            title = escape(updated.survey.title.get(self.texts.language))
-            await show(event, self.texts("survey.thanks", title=title))
+            await show(event, thanks_text(updated.survey, self.texts))
             return None
         await self.present(event, updated, following)
         return None

@@ -8,7 +8,6 @@ show — suppressed cells stay hidden here too.
 from __future__ import annotations
 
 import tempfile
-from html import escape
 from pathlib import Path
 
 from aiogram import F, Router
@@ -19,13 +18,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.chat.callbacks import ResultsCb, ResultsKind, parse_number
 from bot.chat.middlewares.admin import admin_only
 from bot.chat.results_cache import ClosedWaveResults
+from bot.chat.results_view import region_results_text
 from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.pseudonym_key import pseudonym_key
 from storage.repositories.respondents import Respondent
 from storage.result_files import overall_chart_png, write_answers_csv, write_ratings_csv
 from storage.store import Store
-from surveys.aggregate import Estimate
 from surveys.regions import RegionCatalog
 
 #: Telegram refuses bot uploads over 50 MB; larger answer files go through the CLI.
@@ -128,10 +127,6 @@ async def send_report(
 SENDERS = {"export": send_exports, "report": send_report}
 
 
-def _score(estimate: Estimate | None) -> str:
-    return "—" if estimate is None else f"{estimate.score:.1f}"
-
-
 async def my_results(
     message: Message,
     respondent: Respondent | None,
@@ -151,24 +146,9 @@ async def my_results(
     comparison = await closed_results.comparison(response.wave_id, response.region_code)
     survey = await store.surveys.get(response.survey_version_id)
     region = catalog.region(response.region_code)
-    header = texts(
-        "results.header",
-        survey=escape(survey.title.get(texts.language)) if survey else "",
-        region=escape(region.name.get(texts.language)) if region else response.region_code,
-    )
-    if not comparison.topics:
-        await message.answer(f"{header}\n\n{texts('results.hidden')}")
-        return
-    lines = [header, ""]
-    for topic in comparison.topics:
-        name = topic.title.get(texts.language) if topic.title else texts("results.overall")
-        line = texts(
-            "results.line", topic=escape(name), region=_score(topic.region), wave=_score(topic.wave)
-        )
-        lines.append(line)
-    if comparison.rank is not None:
-        lines += ["", texts("results.rank", rank=comparison.rank, total=comparison.ranked_regions)]
-    await message.answer("\n".join(lines))
+    title = survey.title.get(texts.language) if survey else ""
+    region_name = region.name.get(texts.language) if region else response.region_code
+    await message.answer(region_results_text(title, region_name, comparison, texts))
 
 
 def create_admin_router() -> Router:

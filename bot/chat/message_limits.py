@@ -1,0 +1,201 @@
+"""Would Telegram carry every message a survey puts into chat? Checked before any is sent.
+
+Telegram refuses a message past its limits for good: an invitation too long for it fails
+for every respondent, and the wave is lost. So `civicpulse surveys validate` and the bot at
+start-up render every message a survey's texts flow into — the invitation, the reminder,
+each question's screen, the thanks and the /results message — in each language, at its
+longest (the longest options, a typed answer of the maximum length echoed back, the
+largest numbers a button carries), with the very functions the bot sends them with, and
+report each message over a limit at the line of the text to shorten.
+
+The limits, as Telegram counts them:
+- a message's text: 4,096 characters after its entities are parsed, i.e. as the reader
+  sees it: tags take no room and `&amp;` is one character;
+- a button's callback data: 64 bytes;
+- a button's label: Telegram documents no limit, and clients show one line of it, cut in
+  the middle. We allow 100 characters: room for a plain answer option with its tick box
+  (the bundled surveys' longest label is 84), while a pasted sentence is caught.
+No text of a survey goes into a caption (the bot's captions carry only wave numbers), so
+the 1,024-character caption limit has nothing to check here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+from bot.chat.callback_packing import MAX_NUMBER
+from bot.chat.question_view import (
+    QuestionScreen,
+    option_buttons,
+    question_keyboard,
+    question_text,
+    thanks_text,
+)
+from bot.chat.results_view import region_results_text
+from bot.chat.texts import Texts
+from bot.waves.invitation_text import invitation_message
+from surveys.aggregate import OVERALL, Estimate
+from surveys.model import SCALE_RANGES, AnswerValue, Location, Question, QuestionType, Survey
+from surveys.region_summary import RegionComparison, TopicComparison
+from surveys.text import LANGUAGES
+
+MAX_TEXT_LENGTH = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_BUTTON_TEXT_LENGTH = 100
+
+#: A place in the survey data and what to fix there (see `surveys.loader.SurveyCheck`).
+Finding = tuple[Location, str]
+
+_IN_LANGUAGE = {"ru": "in Russian", "en": "in English"}
+#: Any moment will do: the wave's end is always shown as 16 characters (dd.mm.yyyy hh:mm).
+_WAVE_END = datetime(2000, 1, 1, tzinfo=UTC)
+#: Room for a region's name in /results: the bundled catalog's longest is 40 characters.
+_REGION_NAME = "W" * 64
+#: A region's place "of N": three digits, more than Russia's 89 subjects.
+_MOST_REGIONS = 999
+_TOP_SCORE = Estimate(score=100.0, ci_low=None, ci_high=None, satisfied_share=1.0, effective_n=1.0)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def message_limit_problems(survey: Survey) -> list[Finding]:
+    """Every message of `survey` that Telegram would refuse, at the text to shorten."""
+    found: list[Finding] = []
+    for language in LANGUAGES:
+        texts = Texts(language)
+        found += _invitation_problems(survey, texts)
+        for index, question in enumerate(survey.questions):
+            found += _question_problems(survey, index, question, texts)
+        found += _too_long(
+            ("title", language), f"the thanks {_IN_LANGUAGE[language]}", thanks_text(survey, texts)
+        )
+        found += _too_long(
+            ("topics",),
+            f"the /results message listing every topic {_IN_LANGUAGE[language]}",
+            _longest_results(survey, texts),
+        )
+    return found + _button_data_problems(survey)
+
+
+def visible_length(text: str) -> int:
+    """How long Telegram counts an HTML message: after its entities are parsed, so tags
+    take no room and `&amp;` is one character; white space at either end is trimmed."""
+    return len(html.unescape(_TAG.sub("", text)).strip())
+
+
+def _too_long(loc: Location, message: str, text: str) -> list[Finding]:
+    length = visible_length(text)
+    if length <= MAX_TEXT_LENGTH:
+        return []
+    return [
+        (
+            loc,
+            f"{message} would be {length:,} characters long, and Telegram refuses a message "
+            f"over {MAX_TEXT_LENGTH:,}; shorten this text by {length - MAX_TEXT_LENGTH:,}",
+        )
+    ]
+
+
+def _invitation_problems(survey: Survey, texts: Texts) -> list[Finding]:
+    language = texts.language
+    invitation, _ = invitation_message(survey, "invitation", texts, _WAVE_END, UTC)
+    reminder, _ = invitation_message(survey, "reminder", texts, _WAVE_END, UTC)
+    because = ("intro", language) if survey.intro else ("title", language)
+    return _too_long(because, f"the invitation {_IN_LANGUAGE[language]}", invitation) + _too_long(
+        ("title", language), f"the reminder {_IN_LANGUAGE[language]}", reminder
+    )
+
+
+def _question_problems(
+    survey: Survey, index: int, question: Question, texts: Texts
+) -> list[Finding]:
+    language, where = texts.language, ("questions", index)
+    screens = _longest_screens(survey, index, question, language)
+    longest = max((question_text(screen, texts) for screen in screens), key=visible_length)
+    found = _too_long(
+        (*where, "text", language),
+        f"the screen of this question {_IN_LANGUAGE[language]} (survey title, progress, topic, "
+        "question, hint and the longest answer echoed back)",
+        longest,
+    )
+    for option_index, button in enumerate(option_buttons(screens[0], texts)):
+        length = len(button["text"])
+        if length > MAX_BUTTON_TEXT_LENGTH:
+            found.append(
+                (
+                    (*where, "options", option_index, "text", language),
+                    f"the button of this option would read {length} characters, more than "
+                    f"the {MAX_BUTTON_TEXT_LENGTH} a button may show; shorten it",
+                )
+            )
+    return found
+
+
+def _button_data_problems(survey: Survey) -> list[Finding]:
+    """Buttons carry numbers only (response, question and option indexes, never ids), the
+    same in every language; measured at the largest response id a button may carry."""
+    texts = Texts(LANGUAGES[0])
+    found: list[Finding] = []
+    for index, question in enumerate(survey.questions):
+        screen = _longest_screens(survey, index, question, texts.language)[0]
+        rows = question_keyboard(screen, texts)["inline_keyboard"]
+        data = max((button["callback_data"] for row in rows for button in row), key=_bytes)
+        if _bytes(data) > MAX_CALLBACK_DATA_BYTES:
+            found.append(
+                (
+                    ("questions", index),
+                    f"a button of this question would carry {_bytes(data)} bytes of data "
+                    f"({data}), and Telegram refuses more than {MAX_CALLBACK_DATA_BYTES}",
+                )
+            )
+    return found
+
+
+def _longest_screens(
+    survey: Survey, index: int, question: Question, language: str
+) -> list[QuestionScreen]:
+    """The question's screen at its longest, once for each answer that may be echoed the
+    longest: the last of as many questions as the file holds, with every option ticked,
+    Back and (if optional) Skip, and the largest response id a button may carry."""
+    return [
+        QuestionScreen(
+            survey=survey,
+            question=question,
+            index=index,
+            position=len(survey.questions),
+            total=len(survey.questions),
+            answers={question.id: answer},
+            response=MAX_NUMBER,
+            can_go_back=True,
+            selected=[option.id for option in question.options],
+        )
+        for answer in _longest_answers(question, language)
+    ]
+
+
+def _longest_answers(question: Question, language: str) -> list[AnswerValue]:
+    """The answers whose echo is longest: one per question type, and a skip if allowed."""
+    answers: list[AnswerValue] = [None] if question.optional else []
+    if question.type in SCALE_RANGES:
+        answers.append(SCALE_RANGES[question.type][1])
+    elif question.type is QuestionType.TEXT:
+        answers.append("W" * question.max_length)
+    elif question.type is QuestionType.SINGLE:
+        answers.append(max(question.options, key=lambda o: len(o.text.get(language))).id)
+    else:
+        answers.append([option.id for option in question.options])
+    return answers
+
+
+def _longest_results(survey: Survey, texts: Texts) -> str:
+    """/results with every topic shown, scores and places at their widest."""
+    topics = [TopicComparison(OVERALL, None, _TOP_SCORE, _TOP_SCORE)]
+    topics += [TopicComparison(t.id, t.title, _TOP_SCORE, _TOP_SCORE) for t in survey.topics]
+    comparison = RegionComparison(0, "", "all", tuple(topics), _MOST_REGIONS, _MOST_REGIONS)
+    title = survey.title.get(texts.language)
+    return region_results_text(title, _REGION_NAME, comparison, texts)
+
+
+def _bytes(data: str) -> int:
+    return len(data.encode("utf-8"))
