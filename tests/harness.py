@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Application
+from bot.chat.texts import Texts, age_band_label
 from bot.sandbox.fake_telegram import (
     ChatMessage,
     FakeTelegram,
@@ -131,7 +132,7 @@ class Citizen:
         else:
             await self.say(municipality)
             await self.tap(municipality)
-        await self.tap(f"{age} лет")
+        await self.tap(age_band_label(age, Texts("ru")))
         self.user.press_button("Всё верно")
         return await self.server.wait_for_message(
             self.user.id, lambda message: "вопрос 1 /" in (message.text or "")

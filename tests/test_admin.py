@@ -47,7 +47,7 @@ async def test_an_admin_plans_a_wave_in_chat_watches_it_go_out_and_cancels_it(
         await admin.tap("Все")
         assert "cannot read the time" in (await admin.say("завтра")).text
         await admin.tap("Сейчас")
-        await admin.tap("+7 дн.")
+        await admin.tap("+7 дней")
         summary = (await admin.tap("Не напоминать")).text or ""
         assert "49 Новгородская область, 65 Свердловская область" in summary
         assert "Треки: Все" in summary
@@ -93,7 +93,7 @@ async def test_a_wave_for_a_federal_district_and_one_track_starting_later(
         await admin.tap("Северо-Западный федеральный округ")
         await admin.tap("Молодёжный")
         await admin.say("+1h")
-        await admin.tap("+14 дн.")
+        await admin.tap("+14 дней")
         summary = (await admin.tap("Через 24 ч")).text or ""
         assert "Регионы: Северо-Западный федеральный округ" in summary
         await admin.tap("Создать")
@@ -139,7 +139,7 @@ async def test_an_admin_half_way_through_a_survey_plans_a_wave_and_both_carry_on
         assert "Какие треки" in ((await admin.say("49")).text or "")
         await admin.tap("Все")
         await admin.tap("Сейчас")
-        await admin.tap("+7 дн.")
+        await admin.tap("+7 дней")
         await admin.tap("Не напоминать")
         await admin.tap("Создать")
         assert any("Волна #2 создана" in (m.text or "") for m in admin.user.messages)

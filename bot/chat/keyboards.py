@@ -25,7 +25,7 @@ from bot.chat.callbacks import (
     StartWaveCb,
     SummaryCb,
 )
-from bot.chat.texts import Texts
+from bot.chat.texts import Texts, age_band_label
 from surveys.model import AGE_BAND_IDS
 from surveys.regions import Municipality, Region, RegionCatalog
 
@@ -154,7 +154,7 @@ def municipalities_keyboard(
 def age_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for index, band in enumerate(AGE_BAND_IDS):
-        builder.button(text=texts("age.band", band=band), callback_data=AgeCb(band=index))
+        builder.button(text=age_band_label(band, texts), callback_data=AgeCb(band=index))
     builder.adjust(2)
     return builder.as_markup()
 

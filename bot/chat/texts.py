@@ -1,12 +1,19 @@
 """Every text a citizen or an administrator reads, in Russian and English.
 
 Kept as one Python catalog rather than gettext files: there is no compile step to forget,
-and a test checks that both languages have every message with the same placeholders.
+and tests/test_texts.py checks that both languages have every message with the same
+placeholders, and renders each with the counts that take every plural form.
 Texts are HTML (the bot's parse mode); values from users or files are escaped by the caller.
+
+A count of something is written `{name:unit}` (`{rows:rows}`, `{limit:characters}`): the
+caller passes the number, and the text shows it with its noun in the form the number asks
+for ("1 строка", "2 строки", "5 строк"; "1 row", "5 rows"). Counts are always in the
+nominative ("лимит — 21 символ", never "до 21 символов"), so one table of forms serves.
 """
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from surveys.text import LANGUAGES
@@ -64,7 +71,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "municipality.unknown": {"ru": "Другой / не знаю", "en": "Other / don't know"},
     "age.ask": {"ru": "Сколько вам лет?", "en": "How old are you?"},
-    "age.band": {"ru": "{band} лет", "en": "{band} years"},
+    "age.band": {"ru": "{low}–{high:years}", "en": "{low}–{high:years}"},
+    "age.band_open": {"ru": "{low:years} и старше", "en": "{low} and over"},
     "summary.body": {
         "ru": "<b>Проверьте данные:</b>\nЯзык: {language}\nРегион: {region}\n"
         "Муниципалитет: {municipality}\nВозраст: {age}",
@@ -125,8 +133,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Choose all that apply, then press “Done”.",
     },
     "question.text_hint": {
-        "ru": "Напишите ответ сообщением (до {limit} символов).",
-        "en": "Type your answer as a message (up to {limit} characters).",
+        "ru": "Напишите ответ сообщением; предел — {limit:characters}.",
+        "en": "Type your answer as a message (up to {limit:characters}).",
     },
     "question.current_answer": {"ru": "Ваш ответ: {answer}", "en": "Your answer: {answer}"},
     "question.skipped": {"ru": "пропущено", "en": "skipped"},
@@ -154,8 +162,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Please answer with a text message.",
     },
     "error.too_long": {
-        "ru": "Слишком длинный ответ: {length} символов, можно не больше {limit}.",
-        "en": "That answer is too long: {length} characters, the limit is {limit}.",
+        "ru": "Слишком длинный ответ: {length:characters}, а предел — {limit:characters}.",
+        "en": "That answer is too long: {length:characters}, the limit is {limit:characters}.",
     },
     "error.not_understood": {
         "ru": "Не понял сообщение. Команды: /survey — опросы, /profile — профиль, "
@@ -185,7 +193,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "обобщённо или под обезличенным кодом, без идентификатора Telegram; отозвать их "
             "нельзя.\n"
             "• Резервные копии базы: в них ваши данные остаются, пока копии не уничтожат; "
-            "срок их хранения — {retention}.\n"
+            "срок их хранения — {retention:days}.\n"
             "• Сообщения этого чата хранит Telegram: удалите чат, чтобы стереть их у себя.\n"
             "Журнал действий хранит только идентификаторы администраторов, не участников."
         ),
@@ -205,7 +213,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "• Results published or exported before the erasure: they count your answers in "
             "aggregate or under a pseudonymous code, never with your Telegram id; they cannot "
             "be recalled.\n"
-            "• Backups of the database: your data stays in them for at most {retention}, "
+            "• Backups of the database: your data stays in them for at most {retention:days}, "
             "then the backups are destroyed.\n"
             "• Telegram keeps the messages of this chat: delete the chat to remove them on "
             "your side.\n"
@@ -266,9 +274,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "admin.waves_header": {"ru": "<b>Волны</b>", "en": "<b>Waves</b>"},
     "admin.wave_line": {
-        "ru": "<b>#{wave}</b> · {survey} · {state}\n{start} — {end}\nприглашено {invited}, "
+        "ru": "<b>#{wave}</b> · {survey} · {state}\n{start} – {end}\nприглашено {invited}, "
         "доставлено {delivered}, начали {started}, завершили {completed}",
-        "en": "<b>#{wave}</b> · {survey} · {state}\n{start} — {end}\ninvited {invited}, "
+        "en": "<b>#{wave}</b> · {survey} · {state}\n{start} – {end}\ninvited {invited}, "
         "delivered {delivered}, started {started}, completed {completed}",
     },
     "admin.state.scheduled": {"ru": "запланирована", "en": "scheduled"},
@@ -280,11 +288,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin.pick_wave": {"ru": "Выберите волну:", "en": "Choose a wave:"},
     "admin.unknown_wave": {"ru": "Волны #{wave} нет.", "en": "There is no wave #{wave}."},
     "admin.stats": {
-        "ru": "<b>Волна #{wave} · {survey}</b> ({state})\n{start} — {end}\n"
+        "ru": "<b>Волна #{wave} · {survey}</b> ({state})\n{start} – {end}\n"
         "Приглашено: {invited}\nДоставлено: {delivered}\nЗаблокировали бота: {blocked}\n"
         "Ошибки отправки: {failed}\nВ очереди: {waiting}\nНапоминаний доставлено: {reminded}\n"
         "Начали: {started}\nЗавершили: {completed}\nДоля завершивших: {rate}",
-        "en": "<b>Wave #{wave} · {survey}</b> ({state})\n{start} — {end}\n"
+        "en": "<b>Wave #{wave} · {survey}</b> ({state})\n{start} – {end}\n"
         "Invited: {invited}\nDelivered: {delivered}\nBlocked the bot: {blocked}\n"
         "Send failures: {failed}\nWaiting to be sent: {waiting}\nReminders delivered: "
         "{reminded}\nStarted: {started}\nCompleted: {completed}\nCompletion rate: {rate}",
@@ -299,7 +307,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{region} {name}: {invited} / {delivered} / {blocked} / {started} / "
         "{completed}, {rate}",
     },
-    "admin.stats_more": {"ru": "…и ещё регионов: {count}", "en": "…and {count} more regions"},
+    "admin.stats_more": {"ru": "…и ещё {count:regions}", "en": "…plus {count:regions}"},
     "admin.no_rate": {"ru": "—", "en": "—"},
     "admin.cancel_confirm": {
         "ru": "Отменить волну #{wave} ({survey})? Приглашения перестанут отправляться, "
@@ -354,7 +362,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Step 5 of 6. When does it end? Choose or type a time ({zone}): "
         "2026-12-15 18:00, +14d.",
     },
-    "wizard.in_days": {"ru": "+{days} дн.", "en": "+{days} days"},
+    "wizard.in_days": {"ru": "+{days:days}", "en": "+{days:days}"},
     "wizard.remind": {
         "ru": "Шаг 6 из 6. Напомнить тем, кто не завершил опрос?",
         "en": "Step 6 of 6. Remind those who have not completed it?",
@@ -418,8 +426,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Regional ratings, wave #{wave} (Excel-ready: UTF-8, “;”)",
     },
     "results.answers_caption": {
-        "ru": "Ответы волны #{wave}, обезличенные ({rows} строк)",
-        "en": "Answers of wave #{wave}, pseudonymised ({rows} rows)",
+        "ru": "Ответы волны #{wave}, обезличенные ({rows:rows})",
+        "en": "Answers of wave #{wave}, pseudonymised ({rows:rows})",
     },
     "results.answers_on_server": {
         "ru": "Файл ответов — это микроданные, и в чат он не отправляется: выгрузите его на "
@@ -469,6 +477,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 #: 11-14 take the third), English two.
 UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "days": {"ru": ("день", "дня", "дней"), "en": ("day", "days")},
+    "years": {"ru": ("год", "года", "лет"), "en": ("year", "years")},
+    "characters": {"ru": ("символ", "символа", "символов"), "en": ("character", "characters")},
+    "rows": {"ru": ("строка", "строки", "строк"), "en": ("row", "rows")},
+    "regions": {"ru": ("регион", "региона", "регионов"), "en": ("region", "regions")},
 }
 
 
@@ -487,11 +499,40 @@ def count(number: int, unit: str, language: str) -> str:
     return f"{number} {form}"
 
 
+class _CountFormatter(string.Formatter):
+    """`str.format`, where a field's format spec naming a unit writes the count with it."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self._language = language
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec in UNITS:
+            return count(value, format_spec, self._language)
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTERS = {language: _CountFormatter(language) for language in LANGUAGES}
+
+
 def translate(key: str, language: str, /, **values: Any) -> str:
     """Look up a message; an unknown language falls back to Russian, the default locale."""
     entry = MESSAGES[key]
-    text = entry.get(language) or entry["ru"]
-    return text.format(**values) if values else text
+    language = language if language in entry else "ru"
+    text = entry[language]
+    if not values:
+        return text
+    if key in _COUNTED:  # the slower formatter only where a text counts something
+        return _FORMATTERS[language].format(text, **values)
+    return text.format(**values)
+
+
+def age_band_label(band: str, texts: Texts) -> str:
+    """ "18–24 года", "65 лет и старше": the noun agrees with the band's last number."""
+    if band.endswith("+"):
+        return texts("age.band_open", low=int(band[:-1]))
+    low, high = band.split("-")
+    return texts("age.band", low=int(low), high=int(high))
 
 
 class Texts:
@@ -507,3 +548,11 @@ class Texts:
 
     def count(self, number: int, unit: str) -> str:
         return count(number, unit, self.language)
+
+
+#: Keys whose texts count something (`{name:unit}`), in either language.
+_COUNTED = frozenset(
+    key
+    for key, entry in MESSAGES.items()
+    if any(f":{unit}}}" in text for text in entry.values() for unit in UNITS)
+)

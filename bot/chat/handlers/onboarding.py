@@ -41,7 +41,7 @@ from bot.chat.keyboards import (
     summary_keyboard,
 )
 from bot.chat.states import Onboarding
-from bot.chat.texts import CONSENT_VERSION, Texts
+from bot.chat.texts import CONSENT_VERSION, Texts, age_band_label
 from storage.participation import Participation
 from storage.repositories.respondents import Respondent
 from storage.store import Store
@@ -263,7 +263,7 @@ def profile_summary(respondent: Respondent, texts: Texts, catalog: RegionCatalog
         municipality=escape(municipality.name.get(texts.language))
         if municipality
         else texts("municipality.unknown"),
-        age=texts("age.band", band=respondent.age_band or "—"),
+        age=age_band_label(respondent.age_band, texts) if respondent.age_band else "—",
     )
 
 

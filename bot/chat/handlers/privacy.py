@@ -20,8 +20,7 @@ from storage.store import Store
 
 
 async def privacy(message: Message, texts: Texts, settings: Settings) -> None:
-    retention = texts.count(settings.backup_retention_days, "days")
-    await message.answer(texts("privacy.body", retention=retention))
+    await message.answer(texts("privacy.body", retention=settings.backup_retention_days))
 
 
 async def delete_me(message: Message, texts: Texts) -> None:
