@@ -164,7 +164,7 @@ async def test_onboarding_a_wave_and_a_survey_in_the_browser(
     await chat.tap("Новгородская область", then="муниципалитет")
     await chat.say("Великий", then="муниципалитет")
     await chat.tap("Великий Новгород", then="Сколько вам лет")
-    await chat.tap("25-30 лет", then="Проверьте данные")
+    await chat.tap("25–30 лет", then="Проверьте данные")
     await chat.tap("Всё верно", then="нет открытых опросов")
 
     # The administrator creates a wave in the admin chat.
@@ -175,7 +175,7 @@ async def test_onboarding_a_wave_and_a_survey_in_the_browser(
     await chat.tap("Все регионы", then="Шаг 3 из 6")
     await chat.tap("Все", then="Шаг 4 из 6", exact=True)
     await chat.tap("Сейчас", then="Шаг 5 из 6")
-    await chat.tap("+7 дн.", then="Шаг 6 из 6")
+    await chat.tap("+7 дней", then="Шаг 6 из 6")
     await chat.tap("Не напоминать", then="Проверьте волну")
     await chat.tap("Создать", then="Волна #1")
     await expect(chat.last_bot_message).to_contain_text("приглашения разосланы")

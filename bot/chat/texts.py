@@ -8,7 +8,7 @@ Texts are HTML (the bot's parse mode); values from users or files are escaped by
 A count of something is written `{name:unit}` (`{rows:rows}`, `{limit:characters}`): the
 caller passes the number, and the text shows it with its noun in the form the number asks
 for ("1 строка", "2 строки", "5 строк"; "1 row", "5 rows"). Counts are always in the
-nominative ("лимит — 21 символ", never "до 21 символов"), so one table of forms serves.
+nominative ("предел — 21 символ", never "до 21 символов"), so one table of forms serves.
 """
 
 from __future__ import annotations
