@@ -5,29 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Self
 
 import pytest
 
 from bot.telegram.keepalive_http import ConnectionFailed, HttpProtocolError, KeepAliveClient
 
+#: Writes the answer (or what passes for one) to a request just read, head and body.
+Behaviour = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
 #: Given the request's body, returns the raw bytes to answer with (None: close silently).
 Answerer = Callable[[bytes], bytes | None]
 
 
-class RawServer:
-    """Reads one POST at a time per connection and answers with `answerer`'s bytes."""
+class ScriptedServer:
+    """Reads one request at a time per connection (head and `Content-Length` body) and lets
+    `behaviour` answer it; the connection stays open until the client or `behaviour`
+    closes it."""
 
-    def __init__(self, answerer: Answerer, close_after: bool = False) -> None:
-        self.answerer = answerer
-        self.close_after = close_after  # frame each answer by closing the connection
-        self.delay = 0.0
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
         self.connections = 0
         self.requests: list[bytes] = []
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> RawServer:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
 
@@ -49,28 +52,49 @@ class RawServer:
         assert handler is not None
         self._handlers.add(handler)
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                body = await reader.readexactly(length)
-                self.requests.append(head + body)
-                await asyncio.sleep(self.delay)
-                answer = self.answerer(body)
-                if answer is None:
-                    break
-                writer.write(answer)
-                await writer.drain()
-                if self.close_after:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        except asyncio.CancelledError:
-            pass  # the test is over (see __aexit__)
+            while not writer.is_closing():
+                request = await read_request(reader)
+                self.requests.append(request)
+                await self.behaviour(request, writer)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client is gone, or the test is over (see __aexit__)
         finally:
+            writer.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lengths = [
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    ]
+    return head + await reader.readexactly(lengths[0] if lengths else 0)
+
+
+class RawServer(ScriptedServer):
+    """Answers each POST with `answerer`'s bytes."""
+
+    def __init__(
+        self, answerer: Answerer, close_after: bool = False, dribble: bool = False
+    ) -> None:
+        super().__init__(self._answer)
+        self.answerer = answerer
+        self.close_after = close_after  # frame each answer by closing the connection
+        self.dribble = dribble  # write each answer a byte at a time, each read on its own
+        self.delay = 0.0
+
+    async def _answer(self, request: bytes, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(self.delay)
+        answer = self.answerer(request.partition(b"\r\n\r\n")[2])
+        if answer is None:
+            writer.close()
+            return
+        for piece in [answer[n : n + 1] for n in range(len(answer))] if self.dribble else [answer]:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0)
+        if self.close_after:
             writer.close()
 
 
@@ -123,11 +147,27 @@ async def test_a_chunked_answer_is_put_together(client: Callable[..., KeepAliveC
     assert server.connections == 1
 
 
+async def test_an_answer_arriving_a_byte_at_a_time_is_put_together(
+    client: Callable[..., KeepAliveClient],
+) -> None:
+    chunked = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"  # an interim answer: the real one follows
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'6\r\n{"ok":\r\n5\r\ntrue}\r\n0\r\n\r\n'
+    )
+    async with RawServer(lambda _body: chunked, dribble=True) as server:
+        http = client(server.origin)
+        for _ in range(2):
+            assert await http.post_json("/m", b"{}", timeout=5) == (200, b'{"ok":true}')
+    assert server.connections == 1
+
+
 @pytest.mark.parametrize(
     ("answer", "close_after"),
     [
         (framed(b"body", "Connection: close"), False),  # the server says so
         (b"HTTP/1.0 200 OK\r\n\r\nbody", True),  # no length: the close ends the answer
+        (framed(b"body") + framed(b"more"), False),  # a second answer: the framing is lost
     ],
 )
 async def test_a_connection_the_answer_ends_is_not_reused(
@@ -140,10 +180,18 @@ async def test_a_connection_the_answer_ends_is_not_reused(
     assert server.connections == 2
 
 
+@pytest.mark.parametrize(
+    ("answer", "close_after"),
+    [
+        (None, False),  # nothing at all
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nbody", True),  # a shorter body
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n", True),
+    ],
+)
 async def test_a_connection_closed_before_the_answer_is_an_error(
-    client: Callable[..., KeepAliveClient],
+    client: Callable[..., KeepAliveClient], answer: bytes | None, close_after: bool
 ) -> None:
-    async with RawServer(lambda _body: None) as server:
+    async with RawServer(lambda _body: answer, close_after=close_after) as server:
         with pytest.raises(HttpProtocolError, match="closed before the answer"):
             await client(server.origin).post_json("/m", b"{}", timeout=5)
 

@@ -18,11 +18,18 @@ through aiogram's `check_response`, so they raise the same exceptions as everywh
 Polled updates can be trimmed before aiogram parses them (`trim_update`), for the parts of
 a frequent update that no handler reads. This lane and the polls travel over
 `bot.telegram.keepalive_http`, a client that costs a quarter of aiohttp's CPU per request; the
-other methods stay on aiohttp.
+other methods stay on aiohttp, which is not let follow a redirect: Telegram never redirects,
+and following one sends the request on to wherever the answer points.
+
+The bot token is in the path of every request, and so in the URL that aiohttp's errors quote
+(a redirect loop's `TooManyRedirects`, a connection timeout, an answer it cannot parse) and
+in whatever a broken server echoes back. No exception raised here carries it: neither in its
+text nor in the chain of causes a traceback prints.
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,16 +41,38 @@ from aiogram.exceptions import ClientDecodeError, TelegramNetworkError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update
-from aiohttp import FormData, JsonPayload
+from aiohttp import ClientError, ClientTimeout, FormData, JsonPayload
 from pydantic import ValidationError
 
 from bot.telegram.keepalive_http import HttpProtocolError, KeepAliveClient
+
+#: What the bot token is replaced with in an error (as in the logs).
+REDACTED = "<redacted>"
 
 
 def _dumps(value: Any) -> str:
     """For aiohttp's JSON payload, which takes text; UTF-8 rather than \\u escapes keeps
     Cyrillic text a third of the size (orjson never escapes)."""
     return orjson.dumps(value).decode()
+
+
+def _network_error(
+    method: TelegramMethod[Any], error: BaseException, token: str
+) -> TelegramNetworkError:
+    """What aiogram raises for a request that failed on its way, with `token` nowhere in it.
+
+    Chained to its cause unless the cause's traceback shows the token: the broadcaster tells
+    by the cause a request that never left (`ConnectionFailed`), safe to send again.
+    """
+    if isinstance(error, TimeoutError):
+        message = "Request timeout error"  # aiogram's own words
+    else:
+        message = f"{type(error).__name__}: {error}".replace(token, REDACTED)
+    failure = TelegramNetworkError(method=method, message=message)
+    # Setting the cause (even to None) also keeps Python from printing the error handled
+    # when this one is raised.
+    failure.__cause__ = None if token in "".join(traceback.format_exception(error)) else error
+    return failure
 
 
 class PlainFields:
@@ -86,7 +115,7 @@ class JsonBodySession(AiohttpSession):
             except ValidationError as error:
                 raise ClientDecodeError("Failed to deserialize object", error, raw) from error
             return updates  # type: ignore[return-value]
-        return await super().make_request(bot, method, timeout)
+        return await self._form_request(bot, method, timeout)
 
     async def _result(
         self,
@@ -104,20 +133,41 @@ class JsonBodySession(AiohttpSession):
             status, body = await self._client.post_json(
                 path, orjson.dumps(fields), self.timeout if timeout is None else timeout
             )
-        except TimeoutError as error:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from error
-        except (OSError, HttpProtocolError) as error:
-            message = f"{type(error).__name__}: {error}"
-            raise TelegramNetworkError(method=method, message=message) from error
+        except (OSError, HttpProtocolError) as error:  # a timeout is an OSError too
+            raise _network_error(method, error, bot.token)  # noqa: B904 (it sets the cause)
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
             parsed = None
         if status == 200 and isinstance(parsed, dict) and parsed.get("ok") is True:
             return parsed.get("result")
-        # Not a success, or not JSON at all: aiogram's own check raises the exception this
-        # answer means (`ClientDecodeError` for one it cannot read).
-        content = body.decode("utf-8", errors="replace")
+        return self._checked(bot, method, status, body.decode("utf-8", errors="replace"))
+
+    async def _form_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None
+    ) -> Any:
+        """aiogram's own request (a form, or JSON: `build_form_data`) over aiohttp, whose
+        answer is taken as it comes: a redirect is not followed, and `_checked` refuses it."""
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        seconds = self.timeout if timeout is None else timeout
+        try:
+            async with session.post(
+                url,
+                data=self.build_form_data(bot, method),
+                timeout=ClientTimeout(total=seconds),
+                allow_redirects=False,
+            ) as response:
+                status, content = response.status, await response.text()
+        except (TimeoutError, ClientError) as error:
+            raise _network_error(method, error, bot.token)  # noqa: B904 (it sets the cause)
+        return self._checked(bot, method, status, content)
+
+    def _checked(self, bot: Bot, method: TelegramMethod[Any], status: int, content: str) -> Any:
+        """The `result` of an answer that aiogram's own check accepts; otherwise that check
+        raises the exception the answer means (`ClientDecodeError` for one it cannot read,
+        which quotes it: a server that echoes the request would put the token there)."""
+        content = content.replace(bot.token, REDACTED)
         return self.check_response(bot, method, status, content).result
 
     async def close(self) -> None:
