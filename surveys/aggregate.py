@@ -26,11 +26,11 @@ import math
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from statistics import NormalDist, fmean
 from typing import Literal, TypeVar
 
+from surveys.figures import round_half_up
 from surveys.model import Track
 from surveys.scoring import SATISFIED_THRESHOLD
 from surveys.weighting import PopulationTable, Stratum, kish_effective_n, respondent_weights
@@ -55,12 +55,6 @@ K = TypeVar("K", bound=Hashable)
 
 def is_satisfied(score: float) -> bool:
     return score >= SATISFIED_THRESHOLD - SCORE_TOLERANCE
-
-
-def round_half_up(value: float, digits: int) -> float:
-    """Rounding as readers do it by hand (72.25 → 72.3), not Python's round-half-even."""
-    quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 # Respondent level ---------------------------------------------------------------------------

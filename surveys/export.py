@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
-from surveys.aggregate import round_half_up
+from surveys.figures import format_figure
 
 _FORMULA_TRIGGERS = frozenset("=+-@\t\r\0")
 
@@ -104,8 +104,7 @@ class CellFormat:
         if isinstance(value, int):
             return str(value)
         if isinstance(value, float) and digits is not None:
-            text = f"{round_half_up(value, digits):.{digits}f}"
-            return text if self._decimal == "." else text.replace(".", self._decimal)
+            return format_figure(value, digits, self._decimal)
         raise TypeError(f"cannot write {value!r} in a column without a number format")
 
 

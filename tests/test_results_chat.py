@@ -111,9 +111,9 @@ async def test_citizens_see_their_region_after_the_wave_closes(
     #   5001 (5, same) → (100 + 50) / 2 = 75;  5002 (3, same) → (50 + 50) / 2 = 50;
     #   5003 in Sverdlovsk (1, same) → (0 + 50) / 2 = 25.
     #   Novgorod (75 + 50) / 2 = 62.5; whole wave (75 + 50 + 25) / 3 = 50.0.
-    assert "<b>62.5</b> (50.0)" in after
+    assert "<b>62,5</b> (50,0)" in after
     # Healthcare: Novgorod 4 → 75, 2 → 25: mean 50; 5003 skipped, so the wave is 50 too.
-    assert "<b>50.0</b> (50.0)" in after
+    assert "<b>50,0</b> (50,0)" in after
     # Schools: Novgorod only 5001 (3 → 50); the wave adds 5003 (2 → 25): 37.5.
-    assert "<b>50.0</b> (37.5)" in after
+    assert "<b>50,0</b> (37,5)" in after
     assert "Место региона: 1 из 2." in after

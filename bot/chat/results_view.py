@@ -11,6 +11,7 @@ from html import escape
 
 from bot.chat.texts import Texts
 from surveys.aggregate import Estimate
+from surveys.figures import format_figure
 from surveys.region_summary import RegionComparison
 
 
@@ -24,7 +25,10 @@ def region_results_text(
     for topic in comparison.topics:
         name = topic.title.get(texts.language) if topic.title else texts("results.overall")
         line = texts(
-            "results.line", topic=escape(name), region=_score(topic.region), wave=_score(topic.wave)
+            "results.line",
+            topic=escape(name),
+            region=_score(topic.region, texts),
+            wave=_score(topic.wave, texts),
         )
         lines.append(line)
     if comparison.rank is not None:
@@ -32,5 +36,9 @@ def region_results_text(
     return "\n".join(lines)
 
 
-def _score(estimate: Estimate | None) -> str:
-    return "—" if estimate is None else f"{estimate.score:.1f}"
+def _score(estimate: Estimate | None, texts: Texts) -> str:
+    """Rounded as the ratings file rounds it (half up: 72.25 is 72.3 in both), with the
+    reader's decimal mark: "72,3" in Russian, as the Excel file writes it."""
+    if estimate is None:
+        return "—"
+    return format_figure(estimate.score, decimal=texts("number.decimal_mark"))

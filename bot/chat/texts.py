@@ -455,6 +455,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "<b>{survey}: how your region answered — {region}</b>\n"
         "Scores from 0 to 100; in brackets, all participants of the survey.",
     },
+    "number.decimal_mark": {"ru": ",", "en": "."},
     "results.overall": {"ru": "Общий индекс", "en": "Overall index"},
     "results.line": {
         "ru": "{topic}: <b>{region}</b> ({wave})",
