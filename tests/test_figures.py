@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.chat.results_view import region_results_text
@@ -13,9 +13,6 @@ from surveys.aggregate import Estimate, Moments, estimate
 from surveys.export import EXCEL, PLAIN, CellFormat
 from surveys.figures import format_figure, round_half_up
 from surveys.region_summary import RegionComparison, TopicComparison
-
-#: Likert answers score 0, 25, 50, 75 or 100: means of them end in .25 and .75 often.
-LIKERT = st.sampled_from([0.0, 25.0, 50.0, 75.0, 100.0])
 
 
 def _half_up(value: Fraction, digits: int) -> str:
@@ -27,11 +24,27 @@ def _half_up(value: Fraction, digits: int) -> str:
     return f"{text[:-digits]}.{text[-digits:]}"
 
 
-@given(scores=st.lists(LIKERT, min_size=2, max_size=400))
+@st.composite
+def likert_cells_ending_in_5(draw: st.DrawFn) -> list[float]:
+    """Likert scores (0, 25, 50, 75, 100 for levels 0-4) of 4k respondents whose levels sum
+    to k·j with j odd: the exact mean is 6.25·j, which ends in 5 at the second decimal
+    (6.25, 18.75, …, 93.75), reached by ever different answers in ever different order."""
+    k = draw(st.integers(min_value=1, max_value=100))
+    j = draw(st.sampled_from(range(1, 16, 2)))
+    levels = draw(st.lists(st.integers(0, 4), min_size=4 * k, max_size=4 * k))
+    gap = k * j - sum(levels)
+    for index in draw(st.permutations(range(4 * k))):  # move the sum to k·j, in any order
+        step = max(-levels[index], min(4 - levels[index], gap))
+        levels[index] += step
+        gap -= step
+    return [25.0 * level for level in levels]
+
+
+@given(scores=likert_cells_ending_in_5())
 def test_a_mean_ending_in_5_is_published_half_up(scores: list[float]) -> None:
     """43.75 (12 respondents, sum 525) is 43.8, never 43.7, however the floats add up."""
     exact = Fraction(int(sum(scores)), len(scores))
-    assume((exact * 100).denominator == 1 and (exact * 100).numerator % 10 == 5)
+    assert (exact * 100).denominator == 1 and (exact * 100).numerator % 10 == 5
     cell = estimate({("49", "18-24"): Moments.of(scores)})
     assert cell is not None
     assert format_figure(cell.score, 1) == _half_up(exact, 1)
