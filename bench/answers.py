@@ -59,7 +59,7 @@ from tests.bot_process import BotProcess, bot_environment, seed_wave  # noqa: E4
 from tests.harness import TOKEN  # noqa: E402
 
 FIRST_USER_ID = 700_000
-_POSITION = re.compile(r"вопрос (\d+) / (\d+)")
+_POSITION = re.compile(r"вопрос (\d+) ·")
 
 
 @dataclass
@@ -203,8 +203,8 @@ _REFERENCE_UPDATE = json.dumps(
                 "message_id": 1,
                 "date": 1_700_000_000,
                 "chat": {"id": 1, "type": "private", "first_name": "Citizen"},
-                "text": "вопрос 1 / 20",
-                "entities": [{"type": "italic", "offset": 0, "length": 13}],
+                "text": "вопрос 1 · 5% пути",
+                "entities": [{"type": "italic", "offset": 0, "length": 18}],
                 "reply_markup": {
                     "inline_keyboard": [
                         [{"text": str(v), "callback_data": f"a:1:0:{v}"} for v in range(1, 6)]

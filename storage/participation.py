@@ -16,7 +16,7 @@ from storage.repositories.waves import Wave
 from storage.store import Store
 from surveys.model import AnswerValue, Question, Survey, Track
 from surveys.scoring import answer_score
-from surveys.targeting import Progress, next_question, stale_answers, track_for
+from surveys.targeting import next_question, stale_answers, track_for
 
 
 class Refusal(StrEnum):
@@ -50,7 +50,8 @@ class Session:
     def track(self) -> Track:
         return "youth" if self.response.track == "youth" else "general"
 
-    def progress(self) -> Progress:
+    def next_question(self) -> Question | None:
+        """The question to ask now; None when the questionnaire is finished."""
         return next_question(self.survey, self.track, self.answers)
 
 
@@ -135,6 +136,6 @@ class Participation:
         record = AnswerRecord(question.id, question.topic, value, answer_score(question, value))
         await self._store.responses.save_answer(session.response.id, record, dropped)
         updated = Session(session.response, session.survey, answers)
-        if updated.progress().finished:
+        if updated.next_question() is None:
             await self._store.responses.complete(session.response.id)
         return updated

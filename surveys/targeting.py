@@ -8,7 +8,6 @@ what the citizen sees from what the database holds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from surveys.model import AGE_BANDS, AnswerValue, Question, Survey, Track
 
@@ -44,34 +43,12 @@ def visible_questions(
     return [q for q in survey.questions if is_visible(q, track, answers)]
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
-    question: Question | None
-    position: int
-    total: int
-
-    @property
-    def finished(self) -> bool:
-        return self.question is None
-
-
-def next_question(survey: Survey, track: Track, answers: Mapping[str, AnswerValue]) -> Progress:
-    """The first visible question without a stored answer (a skip counts as an answer)."""
-    visible = visible_questions(survey, track, answers)
-    for index, question in enumerate(visible):
-        if question.id not in answers:
-            return Progress(question, index + 1, len(visible))
-    return Progress(None, len(visible), len(visible))
-
-
-def position_of(
-    survey: Survey, track: Track, answers: Mapping[str, AnswerValue], question_id: str
-) -> Progress:
-    visible = visible_questions(survey, track, answers)
-    for index, question in enumerate(visible):
-        if question.id == question_id:
-            return Progress(question, index + 1, len(visible))
-    return next_question(survey, track, answers)
+def next_question(
+    survey: Survey, track: Track, answers: Mapping[str, AnswerValue]
+) -> Question | None:
+    """The first visible question without a stored answer (a skip counts as an answer);
+    None when the questionnaire is finished. (How far along that is: `surveys.progress`.)"""
+    return next((q for q in visible_questions(survey, track, answers) if q.id not in answers), None)
 
 
 def previous_question(

@@ -135,7 +135,7 @@ class Citizen:
         await self.tap(age_band_label(age, Texts("ru")))
         self.user.press_button("Всё верно")
         return await self.server.wait_for_message(
-            self.user.id, lambda message: "вопрос 1 /" in (message.text or "")
+            self.user.id, lambda message: "вопрос 1 ·" in (message.text or "")
         )
 
     def shown_question(self, survey: Survey) -> Question:

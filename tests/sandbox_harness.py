@@ -34,6 +34,10 @@ class Sandbox:
         assert self.page.url is not None
         return self.page.url
 
+    def persona_id(self, name: str) -> int:
+        """The chat id of the persona the page lists as ``name``."""
+        return next(p.id for p in self.runtime.personas if p.name == name)
+
     async def state(self, chat: int | None = None, since: int | None = None) -> State:
         query: dict[str, str] = {}
         if chat is not None:

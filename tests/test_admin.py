@@ -119,7 +119,7 @@ async def test_an_admin_half_way_through_a_survey_plans_a_wave_and_both_carry_on
         survey = await admin.onboard("Новгород", "Новгородская область", None, "45-54")
         await admin.tap("Школа")
         await admin.tap("Готово")
-        assert "вопрос 2 /" in (admin.last.text or "")
+        assert "вопрос 2 ·" in (admin.last.text or "")
 
         await admin.command("/admin")
         await admin.tap("Новая волна")
@@ -131,7 +131,7 @@ async def test_an_admin_half_way_through_a_survey_plans_a_wave_and_both_carry_on
         assert await admin.press_data(survey.message_id, four) == ""
         await server.wait_for(
             lambda: any(
-                m.message_id == survey.message_id and "вопрос 3 /" in (m.text or "")
+                m.message_id == survey.message_id and "вопрос 3 ·" in (m.text or "")
                 for m in admin.user.messages
             )
         )

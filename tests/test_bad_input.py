@@ -49,7 +49,7 @@ async def test_a_press_on_an_old_question_is_stale(
     first_question = citizen.last.message_id
     _, old_data = buttons(citizen.last)[3]
     await citizen.tap("5")
-    assert "вопрос 2 /" in (citizen.last.text or "")
+    assert "вопрос 2 ·" in (citizen.last.text or "")
 
     async def press_again() -> None:
         assert "устарела" in await citizen.press_data(first_question, old_data)

@@ -79,7 +79,7 @@ async def test_youth_and_general_respondents_in_two_regions_complete_the_survey(
     ]
     for citizen, (query, region, municipality, age), plan, expected_order in people:
         first_question = await citizen.onboard(query, region, municipality, age)
-        assert "1 / " in (first_question.text or "")
+        assert "вопрос 1 ·" in (first_question.text or "")
         asked = await citizen.complete(survey, plan)
         assert asked == expected_order
         assert "Спасибо" in (citizen.last.text or "")

@@ -39,7 +39,7 @@ from tests.harness import stored_answers as stored_answers_of
 
 QUESTIONS = 8
 FIRST_ID = 810_000
-_POSITION = re.compile(r"вопрос (\d+) / \d+")
+_POSITION = re.compile(r"вопрос (\d+) ·")
 #: How long a citizen waits for a reply before pressing again (the bot may be dead).
 PATIENCE = 3.0
 

@@ -26,10 +26,10 @@ async def test_back_changes_an_answer_and_drops_what_it_no_longer_implies(
     }
 
     on_conditions = citizen.last
-    assert "вопрос 3 /" in (on_conditions.text or "")
+    assert "вопрос 3 ·" in (on_conditions.text or "")
     await citizen.tap("Назад")
     teaching = await citizen.tap("Назад")
-    assert "вопрос 1 /" in (teaching.text or "")
+    assert "вопрос 1 ·" in (teaching.text or "")
     assert "Ваш ответ: Школа" in (teaching.text or "")
     await citizen.tap("Школа")  # untick the earlier choice
     await citizen.tap("Поликлиника")
@@ -70,10 +70,10 @@ async def test_a_refused_edit_shows_the_next_question_as_a_new_message(
     second = await citizen.tap("4")
 
     assert second.message_id != first.message_id
-    assert "вопрос 2 / 6" in (second.text or "")
+    assert "вопрос 2 · 33%" in (second.text or "")
     assert await stored_answers(running.app, 4002) == {"services_overall": 4}
     refusals = [r for r in caplog.records if "refused the edit" in r.getMessage()]
     assert len(refusals) == 1 and "message to edit not found" in refusals[0].getMessage()
     # And on it goes: the new message's buttons work, edited in place again.
     third = await citizen.tap("Пропустить")
-    assert third.message_id == second.message_id and "вопрос 3 / 6" in (third.text or "")
+    assert third.message_id == second.message_id and "вопрос 3 · 50%" in (third.text or "")

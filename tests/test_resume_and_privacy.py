@@ -21,14 +21,14 @@ async def test_a_restart_resumes_at_the_question_where_it_stopped(
     await citizen.onboard("Свердлов", "Свердловская", "Екатеринбург", "18-24")
     await citizen.tap("4")
     second_question = await citizen.tap("Пропустить")
-    assert "вопрос 3 / 6" in (second_question.text or "")
+    assert "вопрос 3 · 50%" in (second_question.text or "")
     await first.stop()
 
     second = await start_bot(settings)
     try:
         # The same message, still on screen after the restart, keeps working.
         resumed = await citizen.tap("5")
-        assert "вопрос 4 / 6" in (resumed.text or "")
+        assert "вопрос 4 · 66%" in (resumed.text or "")
         assert await stored_answers(second.app, 3001) == {
             "services_overall": 4,
             "healthcare_month": None,
@@ -36,7 +36,7 @@ async def test_a_restart_resumes_at_the_question_where_it_stopped(
         }
         # /survey after a restart shows the current question again rather than restarting.
         again = await citizen.command("/survey")
-        assert "вопрос 4 / 6" in (again.text or "")
+        assert "вопрос 4 · 66%" in (again.text or "")
     finally:
         await second.stop()
 

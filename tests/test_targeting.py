@@ -16,7 +16,6 @@ from surveys.model import AGE_BAND_IDS, AGE_BANDS, AnswerValue, Question, Survey
 from surveys.targeting import (
     age_band_range,
     next_question,
-    position_of,
     previous_question,
     stale_answers,
     track_for,
@@ -181,7 +180,7 @@ def test_changing_an_earlier_answer_hides_its_follow_ups(social: Survey) -> None
     answers["services_used"] = ["school"]
 
     assert stale_answers(social, "general", answers) == ["gp_wait", "clinic_booking"]
-    assert next_question(social, "general", answers).question == social.question("school_teaching")
+    assert next_question(social, "general", answers) == social.question("school_teaching")
 
 
 def test_moving_plans_follow_up_comes_and_goes(social: Survey) -> None:
@@ -232,22 +231,18 @@ def test_scale_conditions_with_min_and_max() -> None:
 # --- progress -----------------------------------------------------------------------------
 
 
-def test_next_question_counts_position_over_what_is_visible(social: Survey) -> None:
+def test_next_question_is_the_first_visible_one_unanswered(social: Survey) -> None:
     answers: dict[str, AnswerValue] = {}
-    first = next_question(social, "general", answers)
-    assert (first.question, first.position, first.total) == (social.question("services_used"), 1, 5)
+    assert next_question(social, "general", answers) == social.question("services_used")
 
     answers["services_used"] = ["clinic"]
-    second = next_question(social, "general", answers)
-    assert (second.question, second.position, second.total) == (social.question("gp_wait"), 2, 9)
+    assert next_question(social, "general", answers) == social.question("gp_wait")
 
 
 def test_a_skip_counts_as_an_answer(social: Survey) -> None:
     answers: dict[str, AnswerValue] = {"services_used": ["none"], "pension_payments": None}
 
-    progress = next_question(social, "general", answers)
-
-    assert (progress.question, progress.position) == (social.question("elderly_home_care"), 3)
+    assert next_question(social, "general", answers) == social.question("elderly_home_care")
 
 
 def test_questionnaire_finishes_when_every_visible_question_is_answered(social: Survey) -> None:
@@ -259,25 +254,7 @@ def test_questionnaire_finishes_when_every_visible_question_is_answered(social: 
         "fix_first": None,
     }
 
-    progress = next_question(social, "general", answers)
-
-    assert progress.finished
-    assert (progress.position, progress.total) == (5, 5)
-
-
-def test_position_of_an_answered_and_of_a_hidden_question(social: Survey) -> None:
-    answers: dict[str, AnswerValue] = {"services_used": ["clinic"], "gp_wait": "up_to_week"}
-
-    answered = position_of(social, "general", answers, "gp_wait")
-    hidden = position_of(social, "general", answers, "school_teaching")
-
-    assert (answered.question, answered.position, answered.total) == (
-        social.question("gp_wait"),
-        2,
-        9,
-    )
-    assert hidden == next_question(social, "general", answers)
-    assert hidden.question == social.question("clinic_booking")
+    assert next_question(social, "general", answers) is None
 
 
 def test_previous_question_is_where_back_leads(social: Survey) -> None:

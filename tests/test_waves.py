@@ -99,7 +99,7 @@ async def test_a_wave_opens_at_its_start_and_invites_exactly_its_audience(
     assert buttons(invitation) == [("▶️ Пройти опрос", f"sw:{wave_id}")]
     citizen = Citizen(server, server.user(5001))
     first = await citizen.tap("Пройти опрос")
-    assert "вопрос 1 /" in (first.text or "")
+    assert "вопрос 1 ·" in (first.text or "")
 
 
 async def pulse_stored(settings: Settings) -> tuple[Database, Store, int]:
@@ -174,7 +174,7 @@ async def test_reminders_reach_only_those_who_have_not_completed_and_only_once(
     # The reminder's button resumes the survey for the one who has not finished.
     late = Citizen(server, server.user(5202))
     resumed = await late.tap("Продолжить опрос")
-    assert "вопрос 1 /" in (resumed.text or "")
+    assert "вопрос 1 ·" in (resumed.text or "")
 
 
 async def test_a_wave_closes_at_its_end_and_then_refuses_answers(
@@ -186,7 +186,7 @@ async def test_a_wave_closes_at_its_end_and_then_refuses_answers(
     await server.wait_for(lambda: len(wave_messages(server, wave_id)) == 1, timeout=10)
     citizen = Citizen(server, server.user(5301))
     question = await citizen.tap("Пройти опрос")
-    assert "вопрос 1 /" in (question.text or "")
+    assert "вопрос 1 ·" in (question.text or "")
 
     async def closed() -> bool:
         return await wave_state(app, wave_id) == "closed"

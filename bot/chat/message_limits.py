@@ -38,6 +38,7 @@ from bot.chat.texts import Texts
 from bot.waves.invitation_text import invitation_message
 from surveys.aggregate import OVERALL, Estimate
 from surveys.model import SCALE_RANGES, AnswerValue, Location, Question, QuestionType, Survey
+from surveys.progress import ProgressMark
 from surveys.region_summary import RegionComparison, TopicComparison
 from surveys.text import LANGUAGES
 
@@ -156,15 +157,15 @@ def _longest_screens(
     survey: Survey, index: int, question: Question, language: str
 ) -> list[QuestionScreen]:
     """The question's screen at its longest, once for each answer that may be echoed the
-    longest: the last of as many questions as the file holds, with every option ticked,
-    Back and (if optional) Skip, and the largest response id a button may carry."""
+    longest: the last of as many questions as the file holds, at 100% of the way, with every
+    option ticked, Back and (if optional) Skip, and the largest response id a button may
+    carry."""
     return [
         QuestionScreen(
             survey=survey,
             question=question,
             index=index,
-            position=len(survey.questions),
-            total=len(survey.questions),
+            progress=ProgressMark(number=len(survey.questions), percent=100),
             answers={question.id: answer},
             response=MAX_NUMBER,
             can_go_back=True,

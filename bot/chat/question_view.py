@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from bot.chat.callback_packing import ANSWER_PREFIX, STEP_PREFIX, TOGGLE_PREFIX, pack
 from bot.chat.texts import Texts
 from surveys.model import CHOICE_TYPES, SCALE_RANGES, AnswerValue, Question, QuestionType, Survey
-from surveys.targeting import position_of, previous_question
+from surveys.progress import ProgressMark, progress_mark
+from surveys.targeting import previous_question
 
 if TYPE_CHECKING:  # for annotations only: both would load aiogram or the database
     from bot.chat.callbacks import StepAction
@@ -42,8 +43,8 @@ class QuestionScreen:
     question: Question
     #: Where the question stands in the file: every button carries it.
     index: int
-    position: int
-    total: int
+    #: The progress line: see `surveys.progress` for why it is not "question N of M".
+    progress: ProgressMark
     #: The answers given so far; the question's own, if given, is echoed under it.
     answers: Mapping[str, AnswerValue]
     #: The response every button belongs to.
@@ -56,13 +57,11 @@ class QuestionScreen:
 def screen_of(session: Session, question: Question, selected: Sequence[str] = ()) -> QuestionScreen:
     """A question's screen in a respondent's session."""
     survey, track, answers = session.survey, session.track, session.answers
-    progress = position_of(survey, track, answers, question.id)
     return QuestionScreen(
         survey=survey,
         question=question,
         index=survey.question_index(question.id),
-        position=progress.position,
-        total=progress.total,
+        progress=progress_mark(survey, track, answers, question.id),
         answers=answers,
         response=session.response.id,
         can_go_back=previous_question(survey, track, answers, question.id) is not None,
@@ -91,8 +90,8 @@ def question_text(screen: QuestionScreen, texts: Texts) -> str:
     header = texts(
         "question.header",
         title=escape(screen.survey.title.get(texts.language)),
-        position=screen.position,
-        total=screen.total,
+        number=screen.progress.number,
+        percent=screen.progress.percent,
     )
     lines = [f"<i>{header}</i>"]
     if topic is not None:

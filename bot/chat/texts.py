@@ -117,8 +117,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "<b>Thank you! Your answers are saved.</b>\nYou have completed “{title}”.",
     },
     "question.header": {
-        "ru": "{title} · вопрос {position} / {total}",
-        "en": "{title} · question {position} / {total}",
+        "ru": "{title} · вопрос {number} · {percent}% пути",
+        "en": "{title} · question {number} · {percent}% of the way",
     },
     "question.likert_hint": {
         "ru": "1 — совсем не удовлетворён(а), 5 — полностью удовлетворён(а)",
@@ -283,7 +283,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin.state.open": {"ru": "открыта", "en": "open"},
     "admin.state.closed": {"ru": "закрыта", "en": "closed"},
     "admin.state.cancelled": {"ru": "отменена", "en": "cancelled"},
-    "admin.stats_button": {"ru": "📊 #{wave}", "en": "📊 #{wave}"},
+    "admin.stats_button": {"ru": "📊 Статистика #{wave}", "en": "📊 Figures #{wave}"},
     "admin.cancel_button": {"ru": "✖ Отменить #{wave}", "en": "✖ Cancel #{wave}"},
     "admin.pick_wave": {"ru": "Выберите волну:", "en": "Choose a wave:"},
     "admin.unknown_wave": {"ru": "Волны #{wave} нет.", "en": "There is no wave #{wave}."},

@@ -1,12 +1,13 @@
 """A chat as the page draws it: the stand-in's messages turned into plain JSON.
 
 Kept apart from the HTTP layer so that what a person sees — which buttons are live, what a
-file is called, whether a message was edited — is decided in one place and tested without
-a browser.
+file is called, whether a message was edited, what time it says — is decided in one place
+and tested without a browser.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, UploadedFile
@@ -22,11 +23,17 @@ def file_url(chat_id: int, message_id: int) -> str:
     return f"/api/chats/{chat_id}/files/{message_id}"
 
 
-def message_view(message: ChatMessage) -> JsonDict:
+def message_view(message: ChatMessage, zone: tzinfo = UTC) -> JsonDict:
+    """One message; its time is read in ``zone`` on the 24-hour clock.
+
+    The time is written here rather than by the browser so that it agrees with the bot's
+    own texts, which give times in the bot's TIMEZONE: a browser would use its machine's
+    zone and locale, and show `02:38 AM` beside a message that says `05:38 MSK`.
+    """
     view: JsonDict = {
         "id": message.message_id,
         "from_bot": message.from_bot,
-        "date": message.date,
+        "time": datetime.fromtimestamp(message.date, zone).strftime("%H:%M"),
         "edited": message.edited > 0,
         "text": rich_text(message.raw_text, message.parse_mode),
         "caption": rich_text(message.caption, None),
@@ -39,28 +46,34 @@ def message_view(message: ChatMessage) -> JsonDict:
     return view
 
 
-def chat_view(server: FakeTelegram, chat_id: int) -> JsonDict:
-    """Both sides of the conversation, plus the reply keyboard the bot left on screen."""
+def chat_view(server: FakeTelegram, chat_id: int, zone: tzinfo = UTC) -> JsonDict:
+    """Both sides of the conversation, plus the reply keyboard the bot left on screen.
+
+    The page's server passes the bot's TIMEZONE as ``zone``; UTC is only a neutral default.
+    """
     messages = server.chat(chat_id, include_user=True)
     return {
         "id": chat_id,
-        "messages": [message_view(m) for m in messages],
+        "messages": [message_view(m, zone) for m in messages],
         "reply_keyboard": _reply_keyboard(messages),
     }
 
 
 def preview(server: FakeTelegram, chat_id: int) -> JsonDict:
-    """What the personas list shows for a chat: the bot's message count and latest line."""
+    """What the personas list shows for a chat: the bot's message count and latest line.
+
+    A file without a caption is shown by its name, not by an icon alone: an emoji is an
+    empty box on a machine without an emoji font.
+    """
     bot_messages = server.chat(chat_id)
     everything = server.chat(chat_id, include_user=True)
     latest = everything[-1] if everything else None
     line = ""
     if latest is not None:
         line = latest.text or latest.caption or ""
-        if not line and latest.document is not None:
-            line = f"📄 {latest.document.filename}"
-        elif not line and latest.photo is not None:
-            line = "🖼"
+        upload = latest.document or latest.photo
+        if not line and upload is not None:
+            line = f"{'📄' if upload is latest.document else '🖼'} {upload.filename}"
     return {"bot_messages": len(bot_messages), "preview": line[:120]}
 
 

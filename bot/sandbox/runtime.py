@@ -13,6 +13,7 @@ import contextlib
 import logging
 from pathlib import Path
 from typing import Final, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
@@ -104,6 +105,11 @@ class SandboxRuntime:
         if self._app is None:
             raise RuntimeError("the sandbox bot is not running")
         return self._app
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The bot's TIMEZONE, kept by `sandbox_settings`: the page tells the time in it."""
+        return self._base_settings.zone
 
     @property
     def bot_name(self) -> str:

@@ -154,7 +154,9 @@ class SandboxPage:
                 {**p.as_json(), **preview(telegram, p.id), "changed": self.feed.changed_at(p.id)}
                 for p in self.runtime.personas
             ],
-            "chat": chat_view(telegram, persona.id) if persona is not None else None,
+            "chat": (
+                chat_view(telegram, persona.id, self.runtime.zone) if persona is not None else None
+            ),
             "commands": self._commands(persona),
         }
 

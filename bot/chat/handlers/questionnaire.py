@@ -85,7 +85,7 @@ class Dialog:
             await target.answer(refusal_text(session, self.texts, title))
             return
         await self.forget_screen(target)
-        question = session.progress().question
+        question = session.next_question()
         assert question is not None, "a session that is not completed has a next question"
         await self.present(target, session, question)
 
@@ -205,7 +205,7 @@ class Dialog:
         updated = await self.participation.record(session, question, value)
         if isinstance(updated, Refusal):
             return updated
-        following = updated.progress().question
+        following = updated.next_question()
         if isinstance(event, Message):
             await self.forget_screen(event)
         if following is None:

@@ -20,6 +20,7 @@
       placeholder: "Write a message…",
       send: "Send",
       menu: "Commands",
+      personas: "Switch persona",
       empty: "No messages yet. Send /start to begin.",
       edited: "edited",
       offline: "Reconnecting…",
@@ -39,6 +40,7 @@
       placeholder: "Напишите сообщение…",
       send: "Отправить",
       menu: "Команды",
+      personas: "Сменить персонажа",
       empty: "Сообщений пока нет. Отправьте /start, чтобы начать.",
       edited: "изменено",
       offline: "Переподключение…",
@@ -160,6 +162,7 @@
     });
     document.querySelectorAll("[data-title]").forEach((node) => {
       node.title = t(node.dataset.title);
+      node.setAttribute("aria-label", node.title); // an icon button's name
     });
   }
 
@@ -171,6 +174,7 @@
   }
 
   function renderPersonas(personas) {
+    let unreadElsewhere = 0;
     const items = personas.map((persona) => {
       const item = el("button", "persona");
       item.type = "button";
@@ -183,11 +187,17 @@
       body.append(top, el("span", "persona-preview", persona.preview || "\u00a0"));
       item.append(avatar(persona), body);
       const unread = persona.bot_messages - (view.seen[persona.id] || 0);
-      if (persona.id !== view.chat && unread > 0) item.append(el("span", "badge unread", unread));
+      if (persona.id !== view.chat && unread > 0) {
+        item.append(el("span", "badge unread", unread));
+        unreadElsewhere += unread;
+      }
       item.addEventListener("click", () => selectPersona(persona.id));
       return item;
     });
     $("#personas").replaceChildren(...items);
+    // On a phone the list is in a closed drawer: its button says that other chats moved.
+    $("#drawer-unread").hidden = unreadElsewhere === 0;
+    $("#drawer-unread").textContent = unreadElsewhere;
   }
 
   function renderActingAs(persona) {
@@ -240,7 +250,7 @@
     if (message.caption.length) bubble.append(renderRich(message.caption, el("div", "text")));
     const meta = el("div", "meta");
     if (message.edited) meta.append(el("span", "edited", t("edited")));
-    meta.append(el("time", null, clock(message.date)));
+    meta.append(el("time", null, message.time)); // in the bot's TIMEZONE, as its texts are
     bubble.append(meta);
     node.append(bubble);
     if (message.keyboard.length) node.append(renderKeyboard(message, chatId));
@@ -334,10 +344,6 @@
     }));
   }
 
-  function clock(seconds) {
-    return new Date(seconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
   function size(bytes) {
     if (bytes < 1024) return bytes + " B";
     if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
@@ -346,7 +352,21 @@
 
   // -- actions ------------------------------------------------------------------------------
 
+  /** Open or close the personas drawer (narrow screens; on wide ones the list is always shown). */
+  function showDrawer(open) {
+    const toggle = $("#drawer-toggle");
+    document.querySelector(".app").classList.toggle("drawer-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    $("#backdrop").hidden = !open;
+    if (open) {
+      ($("#personas [aria-pressed=true]") || $("#add-persona input")).focus();
+    } else if ($("#sidebar").contains(document.activeElement)) {
+      toggle.focus();
+    }
+  }
+
   function selectPersona(id) {
+    showDrawer(false);
     if (id === view.chat) return;
     view.chat = id;
     history.replaceState(null, "", "#chat=" + id);
@@ -404,6 +424,14 @@
   });
 
   $("#menu-button").addEventListener("click", () => { $("#menu").hidden = !$("#menu").hidden; });
+
+  $("#drawer-toggle").addEventListener("click", () => {
+    showDrawer($("#drawer-toggle").getAttribute("aria-expanded") !== "true");
+  });
+  $("#backdrop").addEventListener("click", () => showDrawer(false));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !$("#backdrop").hidden) showDrawer(false);
+  });
 
   $("#add-persona").addEventListener("submit", async (event) => {
     event.preventDefault();
