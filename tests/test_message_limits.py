@@ -134,7 +134,7 @@ async def test_a_text_question_is_measured_with_its_longest_answer_echoed(
 
 @pytest.mark.parametrize(
     ("kind", "length"),
-    [("single", 101), ("multi", 98)],  # a multiple choice's button adds its tick box: "⬜️ "
+    [("single", 101), ("multi", 98)],  # a ticked multiple choice adds its mark: "☑️ "
 )
 async def test_an_option_too_long_for_its_button_is_refused_at_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, length: int

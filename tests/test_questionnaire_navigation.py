@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.chat.callbacks import StartWaveCb
-from bot.sandbox.fake_telegram import FakeTelegram, Fault
+from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
 from tests.harness import Citizen, RunningBot, open_wave, stored_answers
 
 
@@ -17,7 +17,11 @@ async def test_back_changes_an_answer_and_drops_what_it_no_longer_implies(
     await open_wave(running.app, regions=["05"])
     citizen = Citizen(server, server.user(4001, "Зоя"))
     await citizen.onboard("Примор", "Приморский", "Владивосток", "45-54")
-    await citizen.tap("Школа")
+    ticked = await citizen.tap("Школа")
+    # Only the ticked option carries a mark: no emoji font needed to tell which it is.
+    labels = [label for label, _ in buttons(ticked)]
+    assert "☑️ Школа" in labels and "Поликлиника" in labels
+    assert sum(label.startswith("☑️") for label in labels) == 1
     await citizen.tap("Готово")
     await citizen.tap("4")  # school_teaching
     assert await stored_answers(running.app, 4001) == {

@@ -13,7 +13,7 @@ The limits, as Telegram counts them:
   sees it: tags take no room and `&amp;` is one character;
 - a button's callback data: 64 bytes;
 - a button's label: Telegram documents no limit, and clients show one line of it, cut in
-  the middle. We allow 100 characters: room for a plain answer option with its tick box
+  the middle. We allow 100 characters: room for a plain answer option with its tick mark
   (the bundled surveys' longest label is 84), while a pasted sentence is caught.
 No text of a survey goes into a caption (the bot's captions carry only wave numbers), so
 the 1,024-character caption limit has nothing to check here.

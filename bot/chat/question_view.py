@@ -109,7 +109,11 @@ def question_text(screen: QuestionScreen, texts: Texts) -> str:
 
 def option_buttons(screen: QuestionScreen, texts: Texts) -> list[Button]:
     """One button per option of a choice question, in the file's order (none for other
-    types): a single choice answers at once, a multiple choice ticks or unticks."""
+    types): a single choice answers at once, a multiple choice ticks or unticks.
+
+    Only a ticked option carries a mark: where no emoji font can draw "☑️", it still shows
+    as a box that the unticked options lack, so the state never rests on two glyphs
+    telling apart (an empty "⬜️" beside a ticked one were both empty boxes there)."""
     question = screen.question
     if question.type not in CHOICE_TYPES:
         return []
@@ -118,7 +122,7 @@ def option_buttons(screen: QuestionScreen, texts: Texts) -> list[Button]:
     for i, option in enumerate(question.options):
         label = option.text.get(texts.language)
         if multi:
-            label = f"{'☑️' if option.id in screen.selected else '⬜️'} {label}"
+            label = f"☑️ {label}" if option.id in screen.selected else label
         buttons.append(_button(screen, label, TOGGLE_PREFIX if multi else ANSWER_PREFIX, i))
     return buttons
 
