@@ -338,8 +338,14 @@ async def compute_ratings(
     _, survey = await wave_survey(database, wave_id)
     async with readers(database, SCAN_WORKERS) as connections:
         groups = await group_stats(connections, wave_id, survey, progress)
-    ratings = build_ratings(
-        groups, scored_topics(survey), min_cell_size=min_cell_size, population=population
+    # Seconds of pure computation for a national wave (suppression, 10,000 draws per
+    # ranking): off the event loop, so the bot keeps answering meanwhile.
+    ratings = await asyncio.to_thread(
+        build_ratings,
+        groups,
+        scored_topics(survey),
+        min_cell_size=min_cell_size,
+        population=population,
     )
     return survey, ratings
 

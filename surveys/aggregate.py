@@ -13,11 +13,15 @@ the ratings):
   overall score is the mean of their topic scores weighted by the survey's topic weights,
   over the topics they have a score in (the weights renormalised over those);
 - a cell's score is the mean over its respondents (post-stratified when a population file is
-  given), with a 95% Student t interval; `satisfied_share` is the share scoring ≥ 75;
+  given), with a 95% Student t interval; `satisfied_share` is the share scoring ≥ 75, with
+  a 95% Wilson interval on Kish's effective n;
 - cells with fewer respondents than the minimum cell size are suppressed, and so is every
   cell that would let a suppressed one be recovered by subtraction (complementary
   suppression); suppressed cells publish neither score nor respondent count;
-- rank is competition ranking (1, 1, 3) by the published overall score.
+- a small shown cell (under twice the minimum) where everyone or no one is satisfied
+  withholds its share, and the same complementary rule keeps it from being subtracted out;
+- rank is competition ranking (1, 1, 3) by the published overall score; the 95% interval of
+  the place and the group above / at / below the average come from `surveys.rank_intervals`.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from statistics import NormalDist, fmean
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from surveys.figures import round_half_up
 from surveys.model import Track
 from surveys.scoring import SATISFIED_THRESHOLD
 from surveys.weighting import PopulationTable, Stratum, kish_effective_n, respondent_weights
+
+if TYPE_CHECKING:
+    from surveys.rank_intervals import Group
 
 CellTrack = Literal["all", "youth", "general"]
 CELL_TRACKS: tuple[CellTrack, ...] = ("all", "youth", "general")
@@ -44,6 +51,8 @@ OVERALL = "overall"
 #: that is 75 on paper from missing the threshold by a rounding error of the float sum.
 SCORE_TOLERANCE = 1e-9
 CONFIDENCE = 0.95
+#: The normal quantile of the two-sided 95% level, for the share's Wilson interval.
+Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
 
 #: () is the whole wave, (region,) a region, (region, municipality) a municipality; a
 #: municipality code "" groups the region's respondents who named no municipality.
@@ -133,6 +142,11 @@ class Estimate:
     ci_high: float | None
     satisfied_share: float
     effective_n: float
+    #: s/√n_eff, what the rank intervals draw with; None, like the interval, from one person.
+    standard_error: float | None = None
+    #: The satisfied share's 95% Wilson interval (None only where built by hand without it).
+    share_low: float | None = None
+    share_high: float | None = None
 
 
 def estimate(
@@ -143,7 +157,8 @@ def estimate(
     With per-respondent weights w (summing to 1): mean m = Σ w·x; the weighted variance
     Σ w·x² − m² is scaled by n_eff/(n_eff − 1) like a sample variance, and the interval is
     m ± t(0.975, n_eff − 1)·s/√n_eff with Kish's effective n. Unweighted, w = 1/n and this
-    is exactly the textbook t interval on the respondents' scores.
+    is exactly the textbook t interval on the respondents' scores. The share's interval is
+    Wilson's on the same n_eff (`wilson_interval`).
     """
     counts = {h: m.count for h, m in strata.items() if m.count > 0}
     if not counts:
@@ -153,21 +168,45 @@ def estimate(
     second = sum(w * strata[h].squares for h, w in weights.items())
     share = sum(w * strata[h].satisfied for h, w in weights.items())
     effective_n = kish_effective_n(weights, counts)
-    low, high = t_interval(mean, max(second - mean * mean, 0.0), effective_n)
-    return Estimate(mean, low, high, share, effective_n)
+    error = standard_error(max(second - mean * mean, 0.0), effective_n)
+    low, high = t_interval(mean, error, effective_n)
+    share_low, share_high = wilson_interval(share, effective_n)
+    return Estimate(mean, low, high, share, effective_n, error, share_low, share_high)
+
+
+def standard_error(weighted_variance: float, effective_n: float) -> float | None:
+    """s/√n_eff, s² being the weighted variance scaled by n_eff/(n_eff − 1) like a sample
+    variance; none from a single respondent, whose spread is unknown."""
+    if effective_n <= 1 + 1e-9:
+        return None
+    return math.sqrt(weighted_variance * effective_n / (effective_n - 1) / effective_n)
 
 
 def t_interval(
-    mean: float, weighted_variance: float, effective_n: float
+    mean: float, error: float | None, effective_n: float
 ) -> tuple[float | None, float | None]:
-    """The 95% interval, clipped to the 0–100 scale; none from a single respondent."""
-    if effective_n <= 1 + 1e-9:
+    """The 95% interval, clipped to the 0–100 scale; none without a standard error."""
+    if error is None:
         return None, None
-    sample_variance = weighted_variance * effective_n / (effective_n - 1)
-    half = t_quantile(0.5 + CONFIDENCE / 2, effective_n - 1) * math.sqrt(
-        sample_variance / effective_n
-    )
+    half = t_quantile(0.5 + CONFIDENCE / 2, effective_n - 1) * error
     return max(mean - half, 0.0), min(mean + half, 100.0)
+
+
+def wilson_interval(share: float, effective_n: float) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share p on n = n_eff respondents:
+
+        (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n)
+
+    The textbook p ± z·√(p(1 − p)/n) collapses to a point at a share of 0 or 1 and leaves
+    0–1 in small cells; Wilson's does neither. Weighting spends precision, so n is Kish's
+    effective n (the design-effect adjustment); unweighted it is the count of respondents.
+    """
+    n = effective_n
+    denominator = 1 + Z * Z / n
+    centre = (share + Z * Z / (2 * n)) / denominator
+    half = Z / denominator * math.sqrt(share * (1 - share) / n + Z * Z / (4 * n * n))
+    # Mathematically inside 0–1; the clip only keeps float noise from printing as -0.000.
+    return max(centre - half, 0.0), min(centre + half, 1.0)
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -264,8 +303,10 @@ def suppress(
     counts: Mapping[K, int],
     partitions: Iterable[tuple[K, Sequence[K]]],
     min_cell_size: int,
+    also: Iterable[K] = (),
 ) -> set[K]:
-    """Cells to hide: the small ones, and enough others that none can be recovered.
+    """Cells to hide: the small ones (and `also`), and enough others that none can be
+    recovered.
 
     A partition is a parent cell and the children that make it up exactly (all = youth +
     general; a region = its municipalities; the wave = its regions). Counts and sums add up,
@@ -280,6 +321,7 @@ def suppress(
     """
     partitions = [(parent, list(children)) for parent, children in partitions]
     hidden = {cell for cell, count in counts.items() if count < min_cell_size}
+    hidden.update(also)
     memberships: defaultdict[K, list[int]] = defaultdict(list)
     for index, (parent, children) in enumerate(partitions):
         for term in (parent, *children):
@@ -335,6 +377,13 @@ class Cell:
     estimate: Estimate | None
     #: Place by overall score among the shown areas ranked together; None otherwise.
     rank: int | None = None
+    #: The 95% interval of that place, and how the cell stands against the field's mean.
+    rank_low: int | None = None
+    rank_high: int | None = None
+    group: Group | None = None
+    #: A shown cell whose satisfied share (and its interval) is not published; see
+    #: `build_ratings`.
+    share_withheld: bool = False
 
     @property
     def region_code(self) -> str:
@@ -388,13 +437,32 @@ def build_ratings(
 
     `topics` are the survey's scored topics in order; `overall` is added after them and is
     read from the groups like any other topic.
+
+    A shown cell of fewer than 2 × `min_cell_size` respondents where everyone, or no one,
+    is satisfied withholds its share: a published 0 or 1 would say what each of them
+    answered. Satisfied counts add up like respondent counts (share × respondents), so the
+    same complementary rule as for suppression withholds other shares until no single
+    subtraction recovers a withheld one. The whole wave's share is published nowhere (the
+    chat shows the wave's score only), so its equations give nothing away and are left out:
+    publish it, and they must come back in.
     """
     all_topics = (*topics, OVERALL)
     strata = _cell_strata(groups, all_topics)
     if population is not None:
         population.require({h for cell in strata.values() for h in cell})
     counts = {key: sum(m.count for m in cell.values()) for key, cell in strata.items()}
-    hidden = suppress(counts, _partitions(counts, all_topics), min_cell_size)
+    partitions = list(_partitions(counts, all_topics))
+    hidden = suppress(counts, partitions, min_cell_size)
+    unanimous = {
+        key
+        for key, cell in strata.items()
+        if key not in hidden
+        and counts[key] < 2 * min_cell_size
+        and sum(m.satisfied for m in cell.values()) in (0, counts[key])
+    }
+    published_shares = [(parent, parts) for parent, parts in partitions if parent[0] != WAVE]
+    withheld = suppress(counts, published_shares, min_cell_size, also=hidden | unanimous)
+    withheld -= hidden
     cells = {
         key: Cell(
             area=key[0],
@@ -403,6 +471,7 @@ def build_ratings(
             respondents=counts[key],
             suppressed=key in hidden,
             estimate=None if key in hidden else estimate(strata[key], population),
+            share_withheld=key in withheld,
         )
         for key in strata
     }
@@ -461,14 +530,42 @@ def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:
 
     Ties are judged on the published (rounded) score, so two rows that read 72.3 never get
     different places. The "no municipality named" group is not a place and is not ranked.
+    The group compares the published interval with the mean of the contest's published
+    scores, so a reader can check it from the file alone.
     """
-    contests: defaultdict[tuple[Area, CellTrack], dict[CellKey, float]] = defaultdict(dict)
+    # numpy, which the place intervals draw with, takes 150 ms to import: only ratings pay
+    # it, not every start of the command line (which imports this module for `export`).
+    from surveys.rank_intervals import group, place_intervals
+
+    contests: defaultdict[tuple[Area, CellTrack], dict[CellKey, Estimate]] = defaultdict(dict)
     for key, cell in cells.items():
         area, track, topic = key
         if topic == OVERALL and area and area[-1] and cell.estimate is not None:
-            contests[(area[:-1], track)][key] = round_half_up(cell.estimate.score, 1)
+            contests[(area[:-1], track)][key] = cell.estimate
     ranked = dict(cells)
-    for scores in contests.values():
-        for key, place in competition_ranks(scores).items():
-            ranked[key] = replace(cells[key], rank=place)
+    for (parent, track), contest in contests.items():
+        keys = sorted(contest)
+        estimates = [contest[key] for key in keys]
+        scores = {key: round_half_up(contest[key].score, 1) for key in keys}
+        places = competition_ranks(scores)
+        intervals = place_intervals(
+            [e.score for e in estimates],
+            [e.standard_error for e in estimates],
+            [e.effective_n for e in estimates],
+            contest="/".join((*parent, track)),
+            confidence=CONFIDENCE,
+        )
+        field_mean = fmean(scores.values())
+        for key, e, (low, high) in zip(keys, estimates, intervals, strict=True):
+            ranked[key] = replace(
+                cells[key],
+                rank=places[key],
+                rank_low=low,
+                rank_high=high,
+                group=group(_published(e.ci_low), _published(e.ci_high), field_mean),
+            )
     return ranked
+
+
+def _published(bound: float | None) -> float | None:
+    return None if bound is None else round_half_up(bound, 1)

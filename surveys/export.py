@@ -56,6 +56,12 @@ class RatingRow(NamedTuple):
     satisfied_share: float | None
     rank: int | None
     suppressed: bool
+    # Appended after `suppressed`, so readers of the older columns keep working.
+    rank_low: int | None
+    rank_high: int | None
+    group: str | None
+    share_low: float | None
+    share_high: float | None
 
 
 class AnswerRow(NamedTuple):
@@ -80,6 +86,8 @@ RATINGS_DECIMALS: Mapping[str, int] = {
     "ci_low": 1,
     "ci_high": 1,
     "satisfied_share": 3,
+    "share_low": 3,
+    "share_high": 3,
 }
 
 

@@ -327,6 +327,15 @@ def test_estimate_of_three_scores() -> None:
     assert result.ci_high == 100
     assert result.satisfied_share == pytest.approx(2 / 3)  # 75 and 100 are ≥ 75
     assert result.effective_n == pytest.approx(3)
+    assert result.standard_error == pytest.approx(25 / math.sqrt(3))  # what ranks draw with
+    # Wilson, (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n) with p = 2/3, n = 3,
+    # z = 1.96: centre = (0.66667 + 3.8415/6)/(1 + 3.8415/3) = 1.30691/2.28049 = 0.57308;
+    # half = 1.96/2.28049 · √((2/9)/3 + 3.8415/36) = 0.85945 · 0.42518 = 0.36542
+    # → [0.20766, 0.93850].
+    assert [round_half_up(v or 0, 3) for v in (result.share_low, result.share_high)] == [
+        0.208,
+        0.939,
+    ]
 
 
 def test_estimate_edge_cases() -> None:
@@ -334,8 +343,10 @@ def test_estimate_edge_cases() -> None:
     single = estimate({("49", Y): Moments.of([40])})
     assert single is not None and single.score == 40
     assert (single.ci_low, single.ci_high) == (None, None)  # no interval from one answer
+    assert single.standard_error is None
     same = estimate({("49", Y): Moments.of([75, 75, 75, 75])})
     assert same is not None and (same.ci_low, same.ci_high) == (75, 75)
+    assert same.standard_error == 0
     # 200/3 + 200/3 + 275/3 = 225 in exact arithmetic; in floats a hair under: still 75.
     near = estimate({("49", Y): Moments.of([(2 * 90 + 45) / 3])})
     assert near is not None and near.satisfied_share == 1
@@ -500,6 +511,24 @@ async def test_region_scores_intervals_and_shares(results_wave: ResultsWave) -> 
     assert round_half_up(wave.estimate.ci_low or 0, 1) == 55.3
     assert round_half_up(wave.estimate.ci_high or 0, 1) == 76.4
 
+    def share_interval(region: str, track: str, topic: str) -> list[float]:
+        e = ratings.cell((region,), track, topic).estimate  # type: ignore[arg-type]
+        assert e is not None
+        return [round_half_up(v or 0, 3) for v in (e.share_low, e.share_high)]
+
+    # The shares' Wilson intervals, (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n):
+    # n = 6, p = 1/2: centre 0.5, half = 1.96/1.64024 · √(0.25/6 + 3.8415/144) = 0.31239.
+    # n = 6, p = 1/3: centre = (0.33333 + 0.32012)/1.64024 = 0.39839, half = 1.19492 ·
+    # √((2/9)/6 + 0.026677) = 0.30162. n = 3, p = 2/3: [0.208, 0.939] as worked out in
+    # test_estimate_of_three_scores; p = 1/3 is its mirror image, [1 − 0.939, 1 − 0.208].
+    # n = 5, p = 2/5: [0.118, 0.769] (test_rank_intervals).
+    assert share_interval("49", "all", "health") == [0.188, 0.812]
+    assert share_interval("49", "youth", "health") == [0.208, 0.939]
+    assert share_interval("49", "general", "health") == [0.061, 0.792]
+    assert share_interval("49", "all", "schools") == [0.118, 0.769]
+    assert share_interval("49", "all", OVERALL) == [0.097, 0.700]
+    assert share_interval("45", "youth", "schools") == [0.208, 0.939]
+
 
 async def test_suppression_of_the_stored_wave(results_wave: ResultsWave) -> None:
     """Which cells are published, and why (MIN_CELL_SIZE 3).
@@ -541,6 +570,36 @@ async def test_suppression_of_the_stored_wave(results_wave: ResultsWave) -> None
     )
     assert hidden.suppressed and hidden.respondents is None and hidden.score is None
     assert (hidden.ci_low, hidden.ci_high, hidden.satisfied_share, hidden.rank) == (None,) * 4
+    assert (hidden.rank_low, hidden.rank_high, hidden.group) == (None,) * 3
+    assert (hidden.share_low, hidden.share_high) == (None,) * 2
+
+
+async def test_unanimous_small_cells_of_the_stored_wave(results_wave: ResultsWave) -> None:
+    """Primorsky's three people are satisfied with nothing: health 25, 50, 72.5; schools 0,
+    50, 50; overall 16.67, 50, 65. Three is under 2 × MIN_CELL, so a share of 0 would say
+    what each of them answered: withheld in 05 all and 05 general (the same people) and in
+    Vladivostok, at both levels. No other share goes: 05 all = 05 general (youth is empty)
+    and 05 = Vladivostok have both terms withheld, and the whole wave's share, which would
+    make 05 = wave − 45 − 49 − 65, is published nowhere."""
+    _, ratings = await compute_ratings(
+        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
+    )
+    withheld = {
+        (cell.area, cell.track)
+        for level in ("region", "municipality")
+        for cell in ratings.rows(level)
+        if cell.share_withheld
+    }
+    primorsky, vladivostok = ("05",), ("05", "05701000")
+    assert withheld == {
+        (area, track) for area in (primorsky, vladivostok) for track in ("all", "general")
+    }
+    cells = [ratings.cell(primorsky, "all", topic) for topic in ("health", "schools", OVERALL)]
+    assert all(c.share_withheld and not c.suppressed and c.estimate is not None for c in cells)
+    rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
+    row = next(r for r in rows if (r.region_code, r.track, r.topic) == ("05", "all", OVERALL))
+    assert (row.respondents, row.rank) == (3, 4)  # count, score and place stay
+    assert (row.satisfied_share, row.share_low, row.share_high) == (None,) * 3
 
 
 async def test_ranks_with_ties(results_wave: ResultsWave) -> None:
@@ -565,6 +624,27 @@ async def test_ranks_with_ties(results_wave: ResultsWave) -> None:
         ("65", "general"): None,
     }
     assert all(r.rank is None for r in rows if r.topic != OVERALL)
+    # The 95% intervals of those places, from 10,000 draws (test_rank_intervals recomputes
+    # this wave's by a simulation of its own): 45 leads but is last in about 1.6% of the
+    # draws, under the 2.5% cut, so 1–3; 49 and 65 can be anywhere, 1–4; 05 (three people,
+    # interval 0–100) is first in about 7%, 1–4. General: 49 and 05 (both 0–100) 1–2.
+    # Groups: every interval holds its track's mean published score, (78.1 + 65.3 + 65.3
+    # + 43.9)/4 = 63.15 for everyone and (58.9 + 43.9)/2 = 51.4 for general: all average.
+    standings = {
+        (r.region_code, r.track): (r.rank_low, r.rank_high, r.group)
+        for r in rows
+        if r.rank is not None
+    }
+    assert standings == {
+        ("05", "all"): (1, 4, "average"),
+        ("45", "all"): (1, 3, "average"),
+        ("49", "all"): (1, 4, "average"),
+        ("65", "all"): (1, 4, "average"),
+        ("49", "youth"): (1, 1, "average"),
+        ("05", "general"): (1, 2, "average"),
+        ("49", "general"): (1, 2, "average"),
+    }
+    assert all(r.rank_low is None for r in rows if r.rank is None)
 
 
 async def test_rows_are_in_file_order_with_names(results_wave: ResultsWave) -> None:

@@ -87,10 +87,16 @@ async def test_ratings_plain(results_wave: ResultsWave) -> None:
         "satisfied_share",
         "rank",
         "suppressed",
+        "rank_low",
+        "rank_high",
+        "group",
+        "share_low",
+        "share_high",
     ]
     assert len(rows) == 4 * 3 * 3  # regions × tracks × (health, schools, overall)
     by_key = {(row[1], row[5], row[6]): row for row in rows}
-    # Hand-computed in test_aggregate.test_region_scores_intervals_and_shares.
+    # Hand-computed in test_aggregate.test_region_scores_intervals_and_shares; the share's
+    # Wilson interval there too, and the places' in test_aggregate.test_ranks_with_ties.
     assert by_key[("49", "all", "health")] == [
         "1",
         "49",
@@ -106,6 +112,11 @@ async def test_ratings_plain(results_wave: ResultsWave) -> None:
         "0.500",
         "",
         "0",
+        "",
+        "",
+        "",
+        "0.188",
+        "0.812",
     ]
     assert by_key[("49", "all", "overall")] == [
         "1",
@@ -122,8 +133,31 @@ async def test_ratings_plain(results_wave: ResultsWave) -> None:
         "0.333",
         "2",
         "0",
+        "1",
+        "4",
+        "average",
+        "0.097",
+        "0.700",
     ]
-    assert by_key[("49", "youth", "health")][7:] == ["3", "73.3", "29.7", "100.0", "0.667", "", "0"]
+    assert by_key[("49", "youth", "health")][7:] == [
+        "3",
+        "73.3",
+        "29.7",
+        "100.0",
+        "0.667",
+        "",
+        "0",
+        "",
+        "",
+        "",
+        "0.208",
+        "0.939",
+    ]
+    # Primorsky: three people, none satisfied in any topic; a small cell publishes no share
+    # of 0 (test_aggregate.test_unanimous_small_cells_of_the_stored_wave), its score stays.
+    primorsky = by_key[("05", "all", "health")]
+    assert primorsky[7:12] == ["3", "49.2", "0.0", "100.0", ""]
+    assert primorsky[17:] == ["", ""]
     # Suppressed: the whole row but its labels and the flag is empty, the count included.
     assert by_key[("65", "general", "health")] == [
         "1",
@@ -140,10 +174,30 @@ async def test_ratings_plain(results_wave: ResultsWave) -> None:
         "",
         "",
         "1",
+        "",
+        "",
+        "",
+        "",
+        "",
     ]
     # Codes keep their leading zero; the first region is Primorsky.
     assert rows[0][:3] == ["1", "05", "Приморский край"]
     assert {row[0] for row in rows} == {"1"}
+
+
+async def test_ratings_file_is_reproducible(results_wave: ResultsWave) -> None:
+    """The place intervals are drawn from a fixed seed: the same wave, the same bytes."""
+    for level in ("region", "municipality"):
+        first, again = io.BytesIO(), io.BytesIO()
+        for target in (first, again):
+            await write_ratings_csv(
+                results_wave.database,
+                results_wave.wave_id,
+                target,
+                min_cell_size=MIN_CELL,
+                level=level,
+            )
+        assert first.getvalue() == again.getvalue()
 
 
 async def test_ratings_excel(results_wave: ResultsWave) -> None:
@@ -159,6 +213,11 @@ async def test_ratings_excel(results_wave: ResultsWave) -> None:
         "0,500",
         "",
         "0",
+        "",
+        "",
+        "",
+        "0,188",
+        "0,812",
     ]
     # Same cells as the feed, only the decimal mark differs.
     assert [[cell.replace(",", ".") for cell in row] for row in rows] == [
@@ -170,10 +229,25 @@ async def test_ratings_at_municipality_level(results_wave: ResultsWave) -> None:
     _, *rows = await _ratings(results_wave, excel=False, level="municipality")
     novgorod = next(r for r in rows if r[1] == "49" and r[5] == "all" and r[6] == "overall")
     assert novgorod[:5] == ["1", "49", "Новгородская область", "49701000", "Великий Новгород"]
-    assert novgorod[7:] == ["6", "65.3", "40.7", "89.9", "0.333", "1", "0"]
+    # Alone in its region: first in every draw, and its interval holds its own score.
+    assert novgorod[7:] == [
+        "6",
+        "65.3",
+        "40.7",
+        "89.9",
+        "0.333",
+        "1",
+        "0",
+        "1",
+        "1",
+        "average",
+        "0.097",
+        "0.700",
+    ]
     moscow = next(r for r in rows if r[1] == "45" and r[5] == "all" and r[6] == "overall")
     assert moscow[3:5] == ["", ""]
-    assert moscow[12] == ""  # the "no municipality named" group is not ranked
+    # The "no municipality named" group is not ranked.
+    assert [moscow[12], *moscow[14:17]] == ["", "", "", ""]
 
 
 def test_ratings_writer_formats_numbers_and_text() -> None:
@@ -192,10 +266,24 @@ def test_ratings_writer_formats_numbers_and_text() -> None:
         0.6665,
         1,
         False,
+        1,
+        3,
+        "above_average",
+        0.4444,
+        0.8125,
     )
+    # The share's interval is rounded half up like every figure (0.8125 → 0.813).
     for excel, expected in (
-        (False, "7,05,'=evil(),05701000,Владивосток,all,health,12,72.3,0.0,100.0,0.667,1,0"),
-        (True, "7;05;'=evil();05701000;Владивосток;all;health;12;72,3;0,0;100,0;0,667;1;0"),
+        (
+            False,
+            "7,05,'=evil(),05701000,Владивосток,all,health,12,72.3,0.0,100.0,0.667,1,0,"
+            "1,3,above_average,0.444,0.813",
+        ),
+        (
+            True,
+            "7;05;'=evil();05701000;Владивосток;all;health;12;72,3;0,0;100,0;0,667;1;0;"
+            "1;3;above_average;0,444;0,813",
+        ),
     ):
         target = io.BytesIO()
         assert write_ratings([row], target, excel=excel) == 1

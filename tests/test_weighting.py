@@ -65,6 +65,11 @@ def test_weighted_estimate_by_hand() -> None:
     # s² = 358.68 · 4.8/3.8 = 453.07; se = √(453.07/4.8) = 9.7154;
     # t(0.975, df = 4.8 − 1 = 3.8) = 2.8350; half = 27.54 → [38.29, 93.38].
     # Satisfied (≥ 75): young 2 of 3, older 1 of 3 → 0.25·2/3 + 0.75·1/3 = 0.417.
+    # Its Wilson interval on n = n_eff = 4.8 (the design effect), p = 5/12, z = 1.96:
+    # z²/n = 3.8415/4.8 = 0.80030; centre = (0.41667 + 0.40015)/1.80030 = 0.45371;
+    # half = 1.96/1.80030 · √(0.41667·0.58333/4.8 + 3.8415/(4·4.8²)) = 1.08869 · 0.30384
+    # = 0.33079 → [0.12293, 0.78450]; on the 6 real respondents it would be [0.139, 0.759],
+    # narrower than the weighted sample can support.
     strata = {("49", Y): Moments.of([90, 75, 55]), ("49", G): Moments.of([37.5, 67.5, 85])}
     population = PopulationTable({("49", Y): 100, ("49", G): 300})
     result = estimate(strata, population)
@@ -80,6 +85,15 @@ def test_weighted_estimate_by_hand() -> None:
         38.3,
         93.4,
     ]
+    z, n, p = 1.959963985, 4.8, 5 / 12
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert (result.share_low, result.share_high) == pytest.approx((centre - half, centre + half))
+    assert [round_half_up(v or 0, 3) for v in (result.share_low, result.share_high)] == [
+        0.123,
+        0.784,
+    ]
+    assert result.standard_error == pytest.approx(math.sqrt(358.6805556 * 4.8 / 3.8 / 4.8))
 
 
 def test_population_file_tolerates_excel() -> None:
@@ -183,7 +197,7 @@ async def test_cli_weights(
         for x in output.read_text("utf-8").splitlines()
         if x.startswith("1,49,") and ",all,health," in x
     )
-    assert line.endswith(",6,65.8,38.3,93.4,0.417,,0")
+    assert line.endswith(",6,65.8,38.3,93.4,0.417,,0,,,,0.123,0.784")
 
     weights.write_text("region_code,age_band,population\n49,18-24,100\n", encoding="utf-8")
     output.unlink()
