@@ -337,4 +337,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # the databases it builds are private, as the bot makes them
     sys.exit(main())

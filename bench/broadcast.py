@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import bisect
 import gc
 import logging
@@ -369,4 +370,5 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # the databases it builds are private, as the bot makes them
     sys.exit(asyncio.run(main(parse_args())))

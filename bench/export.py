@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import contextlib
 import csv
 import json
@@ -412,4 +413,5 @@ def compare_with_pandas(path: Path, ours: dict[str, Any], ratings_csv: Path) -> 
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # the databases it builds are private, as the bot makes them
     main()
