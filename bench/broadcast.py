@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import bisect
 import gc
 import logging
 import multiprocessing
+import os
 import sys
 import tempfile
 import time

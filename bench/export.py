@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import contextlib
 import csv
 import json
+import os
 import random
 import resource
 import sqlite3
