@@ -17,9 +17,16 @@ one core; the broadcaster is the real one, with the real aiogram client and SQLi
     .venv/bin/python bench/broadcast.py                    # 20,000 at 1,000/s, then unlimited
     .venv/bin/python bench/broadcast.py --count 5000 --rate 500
 
-Targets: requests inside a pause 0, achieved ÷ configured ≥ 0.97 (and ≤ 1: a figure above
-1 means the pauses are not what the server saw), duplicates 0, missing 0; unlimited ≥ 1,500/s
+Targets: requests inside a pause 0 (those already on their way when the 429 was answered
+cannot be called back), achieved ÷ configured ≥ 0.97, the busiest second ≤ the rate,
+duplicates 0, missing 0; unlimited ≥ 1,500/s
 (Telegram's paid-broadcast ceiling is 1,000/s, so our own code is never the limit).
+
+The achieved rate outside the pauses can read above 1 when pauses are frequent, and that
+is not a miscount: the limit is at most `rate` requests in any one-second window, a pause
+empties the window, and the sending between two 429s (a tenth of a second at 1% of 1,000/s)
+may use a whole second's budget. The busiest second, measured on the server, is the check
+that the limit holds.
 """
 
 from __future__ import annotations
@@ -322,7 +329,7 @@ def report_limited(
     print(f"  sent during a pause {during_pauses:,} requests, to any chat (target 0)")
     print(
         f"  achieved rate       {achieved:.1f}/s outside the pauses"
-        f" → {achieved / args.rate:.3f} of the configured rate (target 0.97-1)"
+        f" → {achieved / args.rate:.3f} of the configured rate (target ≥ 0.97)"
     )
     print(
         f"  busiest second      {busiest_second(run.issued):,} requests as sent, "
