@@ -1,4 +1,4 @@
-"""A wave's results as files: the ratings and answers CSV, and the chart of regions.
+"""A wave's results as files: the ratings and answers CSV, the chart and the map of regions.
 
 Made from the scans in `storage.results`; what the CLI's `export` and the chat's exports
 and `/report` call.
@@ -7,9 +7,12 @@ and `/report` call.
 from __future__ import annotations
 
 import asyncio
-from typing import BinaryIO
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from typing import TYPE_CHECKING, BinaryIO
 
 from storage.database import Database
+from storage.repositories.waves import Wave
 from storage.results import (
     Progress,
     compute_ratings,
@@ -17,11 +20,15 @@ from storage.results import (
     stream_answer_rows,
     wave_survey,
 )
-from surveys.aggregate import OVERALL, Cell, Level
+from surveys.aggregate import OVERALL, WAVE, Area, Cell, CellTrack, Level, Ratings
 from surveys.export import AnswersCsv, RatingRow, RatingsCsv
+from surveys.model import Survey
 from surveys.pseudonym import Pseudonymizer
 from surveys.regions import RegionCatalog, load_catalog
 from surveys.weighting import PopulationTable
+
+if TYPE_CHECKING:
+    from surveys.chart import ImageFormat, Shown
 
 
 def rating_row(wave_id: int, cell: Cell, catalog: RegionCatalog) -> RatingRow:
@@ -134,33 +141,102 @@ async def write_answers_csv(
     return out.rows
 
 
-async def overall_chart_png(
+@dataclass(frozen=True, slots=True)
+class WaveReport:
+    """A wave's ratings computed once, for both figures of `/report` and for `export map`."""
+
+    wave: Wave
+    survey: Survey
+    ratings: Ratings
+    catalog: RegionCatalog
+
+    @property
+    def respondents(self) -> int:
+        """Respondents with a scored answer: the whole wave's overall cell."""
+        cell = self.ratings.cells.get((WAVE, "all", OVERALL))
+        return cell.respondents if cell else 0
+
+    @property
+    def has_figures(self) -> bool:
+        """Whether any region publishes an overall index: if none does, a figure is empty."""
+        areas = self.ratings.areas("region")
+        return any(self._published(area, track) for area in areas for track in _TRACKS)
+
+    def shown(self, area: Area, track: CellTrack) -> Shown | None:
+        """An area's published overall index and its respondents; None when withheld."""
+        # matplotlib comes with the chart's module and costs half a second: figures only.
+        from surveys.chart import Shown
+
+        cell = self._published(area, track)
+        return Shown(cell.estimate, cell.respondents) if cell and cell.estimate else None
+
+    def _published(self, area: Area, track: CellTrack) -> Cell | None:
+        cell = self.ratings.cell(area, track, OVERALL)
+        return None if cell.suppressed or cell.estimate is None else cell
+
+
+_TRACKS: tuple[CellTrack, ...] = ("all", "youth")
+
+
+async def wave_report(
     database: Database,
     wave_id: int,
     *,
     min_cell_size: int,
     population: PopulationTable | None = None,
     catalog: RegionCatalog | None = None,
-    language: str = "ru",
-) -> bytes:
-    """The regions' overall index with 95% intervals, everyone and youth, as PNG bytes."""
-    # matplotlib costs half a second and 40 MB to import; only the chart needs it.
-    from surveys.chart import CHART_LABELS, ChartBar, overall_chart
-
-    _, ratings = await compute_ratings(
+) -> WaveReport:
+    """The wave and its ratings, for `overall_chart_png` and `region_map`. Raises `UnknownWave`."""
+    wave, _ = await wave_survey(database, wave_id)
+    survey, ratings = await compute_ratings(
         database, wave_id, min_cell_size=min_cell_size, population=population
     )
-    catalog = catalog or load_catalog()
+    return WaveReport(wave, survey, ratings, catalog or load_catalog())
+
+
+async def overall_chart_png(report: WaveReport, *, language: str = "ru") -> bytes:
+    """The regions' overall index with 95% intervals, everyone and youth, as PNG bytes."""
+    from surveys.chart import CHART_LABELS, ChartBar, overall_chart
+
     bars = []
-    for area in ratings.areas("region"):
-        region = catalog.region(area[0])
+    for area in report.ratings.areas("region"):
+        region = report.catalog.region(area[0])
         bars.append(
             ChartBar(
                 label=region.name.get(language) if region else area[0],
-                all=ratings.cell(area, "all", OVERALL).estimate,
-                youth=ratings.cell(area, "youth", OVERALL).estimate,
+                all=report.shown(area, "all"),
+                youth=report.shown(area, "youth"),
             )
         )
     labels = CHART_LABELS.get(language, CHART_LABELS["ru"])
     # Drawing takes a noticeable fraction of a second; keep it off the bot's event loop.
     return await asyncio.to_thread(overall_chart, bars, labels)
+
+
+async def region_map(
+    report: WaveReport,
+    *,
+    language: str = "ru",
+    zone: tzinfo = UTC,
+    image_format: ImageFormat = "png",
+) -> bytes:
+    """The regions' overall index on the tile map, dated in `zone`, as PNG or SVG bytes.
+
+    Raises `MissingTileLayout` for a catalog with no tile layout beside it.
+    """
+    from surveys.chart import CHART_LABELS
+    from surveys.tile_map import MapHeading, tile_map
+
+    tiles = report.catalog.tile_layout()
+    scores = {
+        area[0]: shown.estimate.score if (shown := report.shown(area, "all")) else None
+        for area in report.ratings.areas("region")
+    }
+    heading = MapHeading(
+        survey=report.survey.title.get(language),
+        wave_id=report.wave.id,
+        start=report.wave.starts_at.astimezone(zone).date(),
+        end=report.wave.ends_at.astimezone(zone).date(),
+    )
+    labels = CHART_LABELS.get(language, CHART_LABELS["ru"])
+    return await asyncio.to_thread(tile_map, tiles, scores, heading, labels, image_format)

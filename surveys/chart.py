@@ -1,9 +1,12 @@
-"""A bar chart of regions' overall index, youth beside everyone, as PNG bytes.
+"""A bar chart of regions' overall index, youth beside everyone; and what every figure shares.
 
 Error bars show the 95% interval, because a league table without them invites readers to
-see a difference between 71.8 and 72.4 that the sample cannot support. Built on a bare
-`Figure` with the Agg canvas rather than pyplot: no global state, no display needed, safe
-to call from the bot's worker thread while another chart is being drawn.
+see a difference between 71.8 and 72.4 that the sample cannot support; each bar also says
+how many respondents stand behind it, for the same reason. Figures are rounded and written as
+everywhere else (`surveys.figures`): one decimal, and a decimal comma in Russian.
+
+Built on a bare `Figure` with the Agg canvas rather than pyplot: no global state, no display
+needed, safe to call from the bot's worker thread while another chart is being drawn.
 """
 
 from __future__ import annotations
@@ -11,59 +14,113 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from surveys.aggregate import Estimate
+from surveys.figures import format_figure
+
+ImageFormat = Literal["png", "svg"]
 
 _ALL_COLOUR = "#3b6ea8"
 _YOUTH_COLOUR = "#e0893b"
+#: Ticks of the 0–100 scale, on the chart and on the map's colour bar: whole numbers, so
+#: no decimal mark to write.
+SCALE_TICKS = range(0, 101, 20)
+#: Room right of the scale for the bars' labels.
+_LABEL_ROOM = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A published estimate and the number of respondents behind it."""
+
+    estimate: Estimate
+    respondents: int
 
 
 @dataclass(frozen=True, slots=True)
 class ChartBar:
-    """One region: its label and the overall estimate for everyone and for the youth track.
+    """One region: its label and the overall figure for everyone and for the youth track.
 
     None stands for a suppressed (or empty) cell, which is drawn as no bar at all.
     """
 
     label: str
-    all: Estimate | None
-    youth: Estimate | None
+    all: Shown | None
+    youth: Shown | None
 
 
 @dataclass(frozen=True, slots=True)
 class ChartLabels:
+    """The words of the chart and of the tile map in one language, and its decimal mark."""
+
+    decimal: str
     title: str
     all: str
     youth: str
     axis: str
     hidden: str
+    #: The tile map's colour bar, its mark on a withheld region, and its legend's grey.
+    scale: str
+    hidden_tile: str
+    no_answers: str
+    #: The tile map's subtitle: {survey}, {wave}, {start}, {end} (dates in `date_format`).
+    period: str
+    date_format: str
 
 
 CHART_LABELS: dict[str, ChartLabels] = {
     "ru": ChartLabels(
+        decimal=",",
         title="Индекс удовлетворённости по регионам",
         all="Все",
         youth="Молодёжь",
-        axis="Индекс (0–100); отрезки — 95% доверительный интервал",
+        axis="Индекс (0–100); отрезки — 95% доверительный интервал; n — число участников",
         hidden="мало ответов",
+        scale="Индекс (0–100)",
+        hidden_tile="скрыто",
+        no_answers="нет ответов",
+        period="{survey}, волна #{wave}: {start} – {end}",
+        date_format="%d.%m.%Y",
     ),
     "en": ChartLabels(
+        decimal=".",
         title="Satisfaction index by region",
         all="All",
         youth="Youth",
-        axis="Index (0–100); whiskers are 95% confidence intervals",
+        axis="Index (0–100); whiskers: 95% confidence intervals; n: respondents",
         hidden="too few answers",
+        scale="Index (0–100)",
+        hidden_tile="hidden",
+        no_answers="no answers",
+        period="{survey}, wave #{wave}: {start} – {end}",
+        date_format="%Y-%m-%d",
     ),
 }
 
 
+def figure_bytes(figure: Figure, image_format: ImageFormat) -> bytes:
+    """The figure as PNG, or as SVG whose text stays text: editable and searchable in slides."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format=image_format)
+    return buffer.getvalue()
+
+
 def overall_chart(bars: Sequence[ChartBar], labels: ChartLabels | None = None) -> bytes:
     """Regions from best to worst overall index (shown ones first), as a PNG."""
-    labels = labels or CHART_LABELS["ru"]
-    ordered = sorted(bars, key=lambda bar: (bar.all is None, -(bar.all.score if bar.all else 0)))
+    return figure_bytes(chart_figure(bars, labels or CHART_LABELS["ru"]), "png")
+
+
+def chart_figure(bars: Sequence[ChartBar], labels: ChartLabels) -> Figure:
+    """The chart itself, for `overall_chart` and for tests that read its text."""
+    ordered = sorted(
+        bars, key=lambda bar: (bar.all is None, -(bar.all.estimate.score if bar.all else 0))
+    )
     figure = Figure(figsize=(9, 1.9 + 0.34 * max(len(ordered), 1)), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -72,29 +129,39 @@ def overall_chart(bars: Sequence[ChartBar], labels: ChartLabels | None = None) -
         (-height / 2, _ALL_COLOUR, labels.all, lambda bar: bar.all),
         (height / 2, _YOUTH_COLOUR, labels.youth, lambda bar: bar.youth),
     ):
-        rows = [(index, pick(bar)) for index, bar in enumerate(ordered) if pick(bar) is not None]
+        rows = [(index, shown) for index, bar in enumerate(ordered) if (shown := pick(bar))]
+        estimates = [shown.estimate for _, shown in rows]
         axes.barh(
             [index + offset for index, _ in rows],
-            [estimate.score for _, estimate in rows],
+            [estimate.score for estimate in estimates],
             height=height,
             color=colour,
             label=name,
-            xerr=_whiskers([estimate for _, estimate in rows]),
+            xerr=_whiskers(estimates),
             error_kw={"ecolor": "#333333", "capsize": 2, "elinewidth": 0.8},
         )
+        for index, shown in rows:
+            estimate = shown.estimate
+            end = estimate.ci_high if estimate.ci_high is not None else estimate.score
+            text = _bar_label(shown, labels.decimal)
+            axes.text(end + 1.5, index + offset, text, va="center", fontsize=7, color="#333333")
     for index, bar in enumerate(ordered):
         if bar.all is None and bar.youth is None:
             axes.text(1, index, labels.hidden, va="center", fontsize=8, color="#777777")
     axes.set_yticks(range(len(ordered)), [bar.label for bar in ordered], fontsize=8)
     axes.set_ylim(max(len(ordered), 1) - 0.5, -0.5)
-    axes.set_xlim(0, 100)
+    axes.set_xlim(0, SCALE_TICKS[-1] + _LABEL_ROOM)
+    axes.set_xticks(SCALE_TICKS)
     axes.set_xlabel(labels.axis)
     axes.set_title(labels.title)
     axes.grid(axis="x", alpha=0.3)
     figure.legend(loc="outside lower center", ncols=2, frameon=False)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
+
+
+def _bar_label(shown: Shown, decimal: str) -> str:
+    """ "72,3 · n = 41": the score and the number of respondents it rests on."""
+    return f"{format_figure(shown.estimate.score, decimal=decimal)} · n = {shown.respondents}"
 
 
 def _whiskers(estimates: Sequence[Estimate]) -> list[list[float]]:

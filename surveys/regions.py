@@ -9,6 +9,10 @@ municipalities' 8-digit OKTMO codes starts with. That is the two-digit subject c
 subjects; an autonomous okrug that lies inside another subject's block (Nenets AO in 11,
 Khanty-Mansi and Yamalo-Nenets AO in 71) gets the three digits of its own block
 (118, 718, 719). A municipality belongs to the region whose code is its longest prefix.
+
+Beside a catalog file may lie the layout of the tile map (`region_tiles.yaml`): a square per
+region, by code. It is read with the catalog and refused unless it fits it exactly, so that a
+map never leaves a region out or draws one twice.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ from pydantic import (
 from surveys.text import LocalizedText
 
 BUNDLED_CATALOG_PATH = Path(__file__).parent / "data" / "regions.yaml"
+#: The tile map's layout, looked for in the folder of the catalog it belongs to.
+TILES_FILE_NAME = "region_tiles.yaml"
+
+#: A region's square on the tile map: (column from the west, row from the north).
+Tile = tuple[int, int]
 
 _REGION_CODE = re.compile(r"\d{2,3}")
 _OKATO_CODE = re.compile(r"\d{2}(?:\d{3})?")
@@ -44,11 +53,29 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 class CatalogError(ValueError):
     """A catalog file that cannot be used; the message names the file and every problem."""
 
+    summary = "the region catalog is invalid"
+
     def __init__(self, path: Path, problems: Sequence[str]) -> None:
         self.path = path
         self.problems = tuple(problems)
         listing = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"{path.name}: the region catalog is invalid:\n{listing}")
+        super().__init__(f"{path.name}: {self.summary}:\n{listing}")
+
+
+class TileLayoutError(CatalogError):
+    """A tile map layout that would leave a region out, draw one twice or place a stranger."""
+
+    summary = "the tile map does not fit the region catalog beside it"
+
+
+class MissingTileLayout(LookupError):
+    """A catalog of the operator's own with no tile map layout in its folder."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"no tile map layout: put a {TILES_FILE_NAME} beside the region catalog "
+            "(REGIONS_FILE); the bundled one shows the format"
+        )
 
 
 def _code_text(value: object, info: ValidationInfo) -> object:
@@ -176,6 +203,7 @@ class RegionCatalog(_Entry):
 
     _regions: dict[str, Region] = PrivateAttr(default_factory=dict)
     _districts: dict[str, FederalDistrict] = PrivateAttr(default_factory=dict)
+    _tiles: dict[str, Tile] | None = PrivateAttr(default=None)
 
     @field_validator("classifier")
     @classmethod
@@ -217,6 +245,15 @@ class RegionCatalog(_Entry):
     def municipality(self, region_code: str, municipality_code: str) -> Municipality | None:
         region = self.region(region_code)
         return region.municipality(municipality_code) if region else None
+
+    def tile_layout(self) -> Mapping[str, Tile]:
+        """Each region's square on the tile map, checked to cover the catalog exactly.
+
+        Raises `MissingTileLayout` when no layout lay beside the catalog file.
+        """
+        if self._tiles is None:
+            raise MissingTileLayout()
+        return self._tiles
 
     def region_for_municipality(self, municipality_code: str) -> Region | None:
         """The region a municipality code falls in by the longest-prefix rule."""
@@ -376,9 +413,13 @@ def load_catalog(path: Path | None = None) -> RegionCatalog:
 def _load_cached(path: Path) -> RegionCatalog:
     data = _read_yaml(path)
     try:
-        return RegionCatalog.model_validate(data)
+        catalog = RegionCatalog.model_validate(data)
     except ValidationError as error:
         raise CatalogError(path, _describe(error, data)) from error
+    tiles_path = path.with_name(TILES_FILE_NAME)
+    if tiles_path.exists():
+        catalog._tiles = _load_tiles(tiles_path, catalog)
+    return catalog
 
 
 def _read_yaml(path: Path) -> Any:
@@ -395,6 +436,72 @@ def _read_yaml(path: Path) -> Any:
             path, ["the file must be a mapping with 'classifier' and 'federal_districts'"]
         )
     return data
+
+
+def _load_tiles(path: Path, catalog: RegionCatalog) -> dict[str, Tile]:
+    """Read a tile layout and check it against the catalog it lies beside.
+
+    Every region of the catalog needs exactly one square, no two regions may share one, and
+    a code the catalog does not know is refused rather than drawn nameless.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        problems = _repeated_codes(text)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as error:
+        raise TileLayoutError(path, [f"cannot read the file: {error}"]) from error
+    except yaml.YAMLError as error:
+        raise TileLayoutError(path, [_yaml_problem(error)]) from error
+    if not isinstance(data, dict):
+        raise TileLayoutError(path, ['map each region code to [column, row], e.g. "49": [3, 3]'])
+    tiles: dict[str, Tile] = {}
+    for code, place in data.items():
+        if not isinstance(code, str):
+            problems.append(
+                f'region code {code} must be quoted text such as "05": unquoted, YAML reads '
+                "it as a number and leading zeros are lost"
+            )
+        elif not _is_tile(place):
+            problems.append(f"region {code}: {place!r} is not [column, row], two whole numbers ≥ 0")
+        else:
+            tiles[code] = (place[0], place[1])
+    known = {region.code for region in catalog.regions()}
+    problems += [f"region {code} is not in the catalog" for code in sorted(tiles.keys() - known)]
+    written = {str(code) for code in data}  # a malformed entry was reported above
+    problems += [
+        f"region {region.code} ({region.name.ru}) has no tile"
+        for region in catalog.regions()
+        if region.code not in written
+    ]
+    squares = ((f"[{column}, {row}]", f"region {code}") for code, (column, row) in tiles.items())
+    problems += _duplicates("tile", squares)
+    if problems:
+        raise TileLayoutError(path, problems)
+    return tiles
+
+
+def _repeated_codes(text: str) -> list[str]:
+    """Codes given twice: YAML silently keeps the last, and a region's other tile is lost."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    seen: set[str] = set()
+    problems = []
+    for key, _ in root.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value in seen:
+            problems.append(f"line {key.start_mark.line + 1}: region {key.value} has a second tile")
+        seen.add(key.value)
+    return problems
+
+
+def _is_tile(place: object) -> bool:
+    return (
+        isinstance(place, list)
+        and len(place) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in place)
+    )
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

@@ -34,6 +34,7 @@ OFFLINE_COMMANDS = (
     ["wave", "cancel", "1"],
     ["export", "ratings", "--wave", "1"],
     ["export", "answers", "--wave", "1"],
+    ["export", "map", "--wave", "1", "-o", "map.svg"],
 )
 
 #: Run each command in one fresh interpreter, reporting after each what it loaded.

@@ -1,13 +1,15 @@
-"""Results in chat: admins get the CSV files and the chart, citizens their region's scores."""
+"""Results in chat: admins get the CSV files, the chart and the map; citizens their region."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.fake_telegram import FakeTelegram
+from surveys.regions import BUNDLED_CATALOG_PATH
 from tests.harness import Citizen, RunningBot, make_settings, open_wave, start_bot
 
 ADMIN = 9100
@@ -117,3 +119,62 @@ async def test_citizens_see_their_region_after_the_wave_closes(
     # Schools: Novgorod only 5001 (3 → 50); the wave adds 5003 (2 → 25): 37.5.
     assert "<b>50,0</b> (37,5)" in after
     assert "Место региона: 1 из 2." in after
+
+
+@pytest.fixture
+async def bot_with_a_real_threshold(
+    server: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    """Groups need ten respondents, as in production: the three citizens never reach it."""
+    settings = make_settings(server, tmp_path, admin_ids=frozenset({ADMIN}), min_cell_size=10)
+    running = await start_bot(settings)
+    yield running  # the lines after yield run whatever the outcome of the test
+    await running.stop()
+
+
+async def _pulse_report(server: FakeTelegram, running: RunningBot) -> tuple[int, Citizen]:
+    """The pulse wave answered, then its /report asked for by the administrator."""
+    wave = await answered_pulse(server, running)
+    admin = Citizen(server, server.user(ADMIN, "Ольга"))
+    admin.user.send_command(f"/report {wave}")
+    return wave, admin
+
+
+async def test_a_report_with_every_figure_withheld_says_why_in_words(
+    server: FakeTelegram, bot_with_a_real_threshold: RunningBot
+) -> None:
+    wave, admin = await _pulse_report(server, bot_with_a_real_threshold)
+    reply = await server.wait_for_message(ADMIN, lambda m: "порог" in (m.text or ""))
+    # How many answers there are, and how many a group needs before it is shown.
+    assert f"У волны #{wave} пока 3 ответа." in (reply.text or "")
+    assert "не меньше порога — 10 ответов" in (reply.text or "")
+    assert [m for m in admin.user.messages if m.photo or m.document] == []
+
+
+async def test_the_report_sends_the_chart_and_the_map(
+    server: FakeTelegram, bot_with_admin: RunningBot
+) -> None:
+    wave, admin = await _pulse_report(server, bot_with_admin)
+    await server.wait_for(lambda: sum(m.photo is not None for m in admin.user.messages) == 2)
+    chart, tile_map = [m.photo for m in admin.user.messages if m.photo is not None]
+    assert chart is not None and chart.filename == f"report_wave{wave}.png"
+    assert tile_map is not None and tile_map.filename == f"map_wave{wave}.png"
+    assert tile_map.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert admin.user.messages[-1].caption == f"Карта индекса по регионам, волна #{wave}"
+
+
+async def test_a_catalog_without_a_tile_layout_gets_the_chart_and_says_there_is_no_map(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "own" / "regions.yaml"
+    catalog.parent.mkdir()
+    shutil.copyfile(BUNDLED_CATALOG_PATH, catalog)  # no region_tiles.yaml beside it
+    settings = make_settings(server, tmp_path, admin_ids=frozenset({ADMIN}), regions_file=catalog)
+    running = await start_bot(settings)
+    try:
+        wave, admin = await _pulse_report(server, running)
+        await server.wait_for_message(ADMIN, lambda m: "Карты нет" in (m.text or ""))
+        photos = [m.photo.filename for m in admin.user.messages if m.photo is not None]
+        assert photos == [f"report_wave{wave}.png"]
+    finally:
+        await running.stop()

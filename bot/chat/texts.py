@@ -445,6 +445,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Индекс удовлетворённости по регионам, волна #{wave}",
         "en": "Satisfaction index by region, wave #{wave}",
     },
+    "results.map_caption": {
+        "ru": "Карта индекса по регионам, волна #{wave}",
+        "en": "Map of the index by region, wave #{wave}",
+    },
+    "results.map_unavailable": {
+        "ru": "Карты нет: рядом с каталогом регионов (REGIONS_FILE) не лежит файл "
+        "region_tiles.yaml с раскладкой плиток.",
+        "en": "No map: there is no tile layout (region_tiles.yaml) beside the region catalog "
+        "(REGIONS_FILE).",
+    },
+    "results.too_few": {
+        "ru": "У волны #{wave} пока {answers:answers}. Результаты показываются только по "
+        "группам (регион, молодёжь региона), где ответов не меньше порога — {minimum:answers}: "
+        "так никого нельзя узнать по ответам. Диаграмма и карта появятся, когда хотя бы один "
+        "регион достигнет порога.",
+        "en": "Wave #{wave} has {answers:answers} so far. Results are shown only for groups (a "
+        "region, a region's young people) with at least {minimum:answers}, so that no one can "
+        "be recognised by their answers. The chart and the map will appear once a region has "
+        "that many.",
+    },
     "results.none_closed": {
         "ru": "Результаты появятся, когда закроется опрос, в котором вы участвовали.",
         "en": "Results appear once a survey you took part in has closed.",
@@ -482,6 +502,7 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "characters": {"ru": ("символ", "символа", "символов"), "en": ("character", "characters")},
     "rows": {"ru": ("строка", "строки", "строк"), "en": ("row", "rows")},
     "regions": {"ru": ("регион", "региона", "регионов"), "en": ("region", "regions")},
+    "answers": {"ru": ("ответ", "ответа", "ответов"), "en": ("answer", "answers")},
 }
 
 

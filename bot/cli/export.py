@@ -1,9 +1,10 @@
-"""`civicpulse export ratings|answers`: a wave's results as CSV files.
+"""`civicpulse export ratings|answers|map`: a wave's results as CSV files, and as a map.
 
 Without `-o` the CSV goes to stdout, so it can be piped; the progress bar goes to stderr
 and only when stderr is a terminal, so it never ends up inside the data. With `-o` the file
 is written beside its destination and renamed into place when complete, so a failed or
-interrupted export never leaves a truncated file that looks like a finished one.
+interrupted export never leaves a truncated file that looks like a finished one. The map
+is the tile map `/report` sends, as PNG or as SVG for slides; an image needs `-o`.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from bot.cli.parsing import add_command
 from bot.settings import Settings
 from storage.database import Database
 from storage.pseudonym_key import pseudonym_key
-from storage.result_files import write_answers_csv, write_ratings_csv
+from storage.result_files import region_map, wave_report, write_answers_csv, write_ratings_csv
 from storage.results import Progress, UnknownWave
 from surveys.aggregate import LEVELS
+from surveys.regions import MissingTileLayout, load_catalog
 from surveys.weighting import PopulationError, load_population
 
 
@@ -60,6 +62,20 @@ def register(subparsers: Any) -> None:
     )
     _wave_and_output(answers)
     answers.set_defaults(handler=answers_command)
+    tile_map = add_command(
+        commands,
+        "map",
+        help="the overall index by region as a tile map, PNG or SVG",
+        example="civicpulse export map --wave 3 -o map.svg --format svg",
+    )
+    tile_map.add_argument("--wave", type=int, required=True, metavar="ID")
+    tile_map.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    tile_map.add_argument(
+        "--format",
+        choices=("png", "svg"),
+        help="default: svg for a FILE ending in .svg, png otherwise",
+    )
+    tile_map.set_defaults(handler=map_command)
 
 
 def _wave_and_output(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +123,29 @@ async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
                 database, args.wave, target, key=key, excel=args.excel, progress=progress
             )
     except (UnknownWave, OSError) as error:
+        return _fail(str(error))
+    finally:
+        await database.close()
+    return 0
+
+
+async def map_command(args: argparse.Namespace, settings: Settings) -> int:
+    image_format = args.format or ("svg" if args.output.suffix.lower() == ".svg" else "png")
+    catalog = load_catalog(settings.regions_file)
+    database = await Database.open(settings.database_path)
+    try:
+        report = await wave_report(
+            database, args.wave, min_cell_size=settings.min_cell_size, catalog=catalog
+        )
+        image = await region_map(
+            report,
+            language=settings.default_locale,
+            zone=settings.zone,
+            image_format=image_format,
+        )
+        with _output(args.output) as target:
+            target.write(image)
+    except (UnknownWave, MissingTileLayout, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()

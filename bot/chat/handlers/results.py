@@ -1,7 +1,7 @@
-"""Results in chat: CSV files and the chart for administrators, a region's scores for citizens.
+"""Results in chat: CSV files and figures for administrators, a region's scores for citizens.
 
 Administrators get the same files `civicpulse export` writes (in the Excel flavour, since
-they open them by hand) and the same chart; citizens see only what the published files
+they open them by hand), the chart and the map; citizens see only what the published files
 show — suppressed cells stay hidden here too.
 """
 
@@ -23,9 +23,15 @@ from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.pseudonym_key import pseudonym_key
 from storage.repositories.respondents import Respondent
-from storage.result_files import overall_chart_png, write_answers_csv, write_ratings_csv
+from storage.result_files import (
+    overall_chart_png,
+    region_map,
+    wave_report,
+    write_answers_csv,
+    write_ratings_csv,
+)
 from storage.store import Store
-from surveys.regions import RegionCatalog
+from surveys.regions import MissingTileLayout, RegionCatalog, load_catalog
 
 #: Telegram refuses bot uploads over 50 MB; larger answer files go through the CLI.
 UPLOAD_LIMIT = 49 * 1024 * 1024
@@ -109,18 +115,36 @@ async def send_exports(
 async def send_report(
     message: Message, wave_id: int, store: Store, texts: Texts, settings: Settings
 ) -> None:
+    """The chart and the tile map; while no region has enough answers, that in words, since
+    an empty chart says nothing of why it is empty or when it will fill."""
     if await store.waves.get(wave_id) is None:
         await message.answer(texts("admin.unknown_wave", wave=wave_id))
         return
-    png = await overall_chart_png(
+    report = await wave_report(
         store.database,
         wave_id,
         min_cell_size=settings.min_cell_size,
-        language=texts.language,
+        catalog=load_catalog(settings.regions_file),
     )
+    if not report.has_figures:
+        minimum = settings.min_cell_size
+        await message.answer(
+            texts("results.too_few", wave=wave_id, answers=report.respondents, minimum=minimum)
+        )
+        return
+    chart = await overall_chart_png(report, language=texts.language)
     await message.answer_photo(
-        BufferedInputFile(png, filename=f"report_wave{wave_id}.png"),
+        BufferedInputFile(chart, filename=f"report_wave{wave_id}.png"),
         caption=texts("results.chart_caption", wave=wave_id),
+    )
+    try:
+        tile_map = await region_map(report, language=texts.language, zone=settings.zone)
+    except MissingTileLayout:
+        await message.answer(texts("results.map_unavailable"))
+        return
+    await message.answer_photo(
+        BufferedInputFile(tile_map, filename=f"map_wave{wave_id}.png"),
+        caption=texts("results.map_caption", wave=wave_id),
     )
 
 
