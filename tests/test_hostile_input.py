@@ -127,6 +127,12 @@ class Scene:
         assert self.server.internal_errors == []
         assert self.server.unanswered_callbacks() == []
 
+    async def press_on_screen(self, data: str) -> None:
+        """Press a button with `data` on the message on screen; it must be answered."""
+        query = self.citizen.user.press(self.citizen.last.message_id, data)
+        await self.settle()
+        assert self.server.callback_answer(query) is not None
+
 
 @pytest.fixture
 async def scene(
@@ -159,9 +165,7 @@ async def test_any_button_payload_is_answered_and_only_a_shown_button_changes_an
     screen = scene.citizen.last
     shown = {payload for _, payload in buttons(screen)}
     before = await scene.stored()
-    query = scene.citizen.user.press(screen.message_id, data)
-    await scene.settle()
-    assert scene.server.callback_answer(query) is not None
+    await scene.press_on_screen(data)
     if data not in shown:
         assert await scene.stored() == before
 
@@ -412,7 +416,4 @@ async def test_an_admin_command_with_any_argument_gets_a_reply_and_no_error(
 async def test_an_admin_button_with_odd_numbers_is_answered_and_no_error(
     admin_scene: Scene, data: str
 ) -> None:
-    screen = admin_scene.citizen.last
-    query = admin_scene.citizen.user.press(screen.message_id, data)
-    await admin_scene.settle()
-    assert admin_scene.server.callback_answer(query) is not None
+    await admin_scene.press_on_screen(data)
