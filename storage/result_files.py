@@ -1,4 +1,4 @@
-"""A wave's results as files: the ratings and answers CSV, the chart and the map of regions.
+"""A wave's results as files: the ratings, change and answers CSV, the chart and the map.
 
 Made from the scans in `storage.results`; what the CLI's `export` and the chat's exports
 and `/report` call.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, BinaryIO
 
+from storage.change import WaveChange, compute_change
 from storage.database import Database
 from storage.repositories.waves import Wave
 from storage.results import (
@@ -21,7 +22,8 @@ from storage.results import (
     wave_survey,
 )
 from surveys.aggregate import OVERALL, WAVE, Area, Cell, CellTrack, Level, Ratings
-from surveys.export import AnswersCsv, RatingRow, RatingsCsv
+from surveys.change import ChangeCell
+from surveys.export import AnswersCsv, ChangeCsv, ChangeRow, RatingRow, RatingsCsv
 from surveys.model import Survey
 from surveys.pseudonym import Pseudonymizer
 from surveys.regions import RegionCatalog, load_catalog
@@ -31,25 +33,33 @@ if TYPE_CHECKING:
     from surveys.chart import ImageFormat, Shown
 
 
+def cell_labels(catalog: RegionCatalog, area: Area, track: str, topic: str) -> dict[str, str]:
+    """The columns that say which cell a row is, names in Russian from the catalog (empty
+    where it has none), shared by the ratings and the change file."""
+    region_code = area[0] if area else ""
+    municipality_code = area[1] if len(area) > 1 else ""
+    region = catalog.region(region_code)
+    municipality = (
+        catalog.municipality(region_code, municipality_code) if municipality_code else None
+    )
+    return {
+        "region_code": region_code,
+        "region_name": region.name.ru if region else "",
+        "municipality_code": municipality_code,
+        "municipality_name": municipality.name.ru if municipality else "",
+        "track": track,
+        "topic": topic,
+    }
+
+
 def rating_row(wave_id: int, cell: Cell, catalog: RegionCatalog) -> RatingRow:
     """A cell as a ratings-file row; suppressed rows carry neither score nor count, and a
     withheld share goes with its interval."""
-    region = catalog.region(cell.region_code)
-    municipality = (
-        catalog.municipality(cell.region_code, cell.municipality_code)
-        if cell.municipality_code
-        else None
-    )
     shown = cell.estimate if not cell.suppressed else None
     share = shown if not cell.share_withheld else None
     return RatingRow(
         wave_id=wave_id,
-        region_code=cell.region_code,
-        region_name=region.name.ru if region else "",
-        municipality_code=cell.municipality_code,
-        municipality_name=municipality.name.ru if municipality else "",
-        track=cell.track,
-        topic=cell.topic,
+        **cell_labels(catalog, cell.area, cell.track, cell.topic),
         respondents=None if cell.suppressed else cell.respondents,
         score=shown.score if shown else None,
         ci_low=shown.ci_low if shown else None,
@@ -115,6 +125,51 @@ async def write_ratings_csv(
     )
     out = RatingsCsv(target, excel=excel)
     out.write_many(rows)
+    return out.rows
+
+
+def change_row(change: WaveChange, cell: ChangeCell, catalog: RegionCatalog) -> ChangeRow:
+    """A change cell as a row; only a comparable, shown cell carries figures and a verdict."""
+    before, after, estimate = cell.before, cell.after, cell.change
+    return ChangeRow(
+        wave_id=change.wave_id,
+        against_wave_id=change.against_wave_id,
+        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        respondents_before=before.respondents if before else None,
+        score_before=before.estimate.score if before and before.estimate else None,
+        respondents=after.respondents if after else None,
+        score=after.estimate.score if after and after.estimate else None,
+        change=estimate.change if estimate else None,
+        change_low=estimate.low if estimate else None,
+        change_high=estimate.high if estimate else None,
+        verdict=estimate.verdict if estimate else None,
+        comparable=cell.comparable,
+        suppressed=cell.suppressed,
+    )
+
+
+async def write_change_csv(
+    database: Database,
+    wave_id: int,
+    against_wave_id: int,
+    target: BinaryIO,
+    *,
+    level: Level = "region",
+    min_cell_size: int,
+    partial: bool = False,
+    excel: bool = False,
+    catalog: RegionCatalog | None = None,
+) -> int:
+    """Writes the change file into a binary stream; returns the number of rows.
+
+    Raises `UnknownWave` or `ChangeError` before anything is written.
+    """
+    change = await compute_change(
+        database, wave_id, against_wave_id, min_cell_size=min_cell_size, partial=partial
+    )
+    catalog = catalog or load_catalog()
+    out = ChangeCsv(target, excel=excel)
+    out.write_many(change_row(change, cell, catalog) for cell in change.cells(level))
     return out.rows
 
 

@@ -23,7 +23,7 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,8 @@ from surveys.region_summary import RegionComparison, compare_region
 from surveys.scoring import SATISFIED_THRESHOLD
 from surveys.weighting import PopulationTable
 
+#: Topics, in order, each with the only questions it is scored on.
+TopicQuestions = Mapping[str, Sequence[str]]
 #: Called with (done, total) responses as a scan advances; for progress bars.
 Progress = Callable[[int, int], None]
 
@@ -93,16 +95,18 @@ _WAVE_RESPONSES = (
 )
 
 
-def group_stats_sql(topics: Sequence[str]) -> str:
+def group_stats_sql(topics: Sequence[str], questions: TopicQuestions | None = None) -> str:
     """Sums of respondents' topic scores per region × municipality × track × age band.
 
     Topics are parameters (:topic0…), weights too (:weight0…); overall is the weighted mean
     over the topics a respondent has a score in, exactly `surveys.aggregate.overall_score`.
+    With `questions`, a topic is scored on the listed questions only (:q0_0, :q0_1, … for
+    topic 0): what a comparison of two waves needs when a question changed between them.
     """
     columns = [f"t{i}" for i in range(len(topics))]
     per_topic = ", ".join(
-        f"avg(CASE WHEN a.topic = :topic{i} THEN a.score END) AS {column}"
-        for i, column in enumerate(columns)
+        f"avg(CASE WHEN {_answer_counts(i, topic, questions)} THEN a.score END) AS {column}"
+        for i, (topic, column) in enumerate(zip(topics, columns, strict=True))
     )
     weighted = " + ".join(f"coalesce(:weight{i} * {c}, 0)" for i, c in enumerate(columns))
     weights = " + ".join(f"({c} IS NOT NULL) * :weight{i}" for i, c in enumerate(columns))
@@ -121,6 +125,14 @@ def group_stats_sql(topics: Sequence[str]) -> str:
         f" SELECT region, municipality, track, band, {sums}"
         " FROM scored GROUP BY region, municipality, track, band"
     )
+
+
+def _answer_counts(index: int, topic: str, questions: TopicQuestions | None) -> str:
+    """The SQL test of whether an answer counts in topic `index`."""
+    if questions is None:
+        return f"a.topic = :topic{index}"
+    marks = ", ".join(f":q{index}_{j}" for j in range(len(questions[topic])))
+    return f"a.question_id IN ({marks})"
 
 
 _RESPONSES_SQL = (
@@ -190,6 +202,8 @@ async def group_stats(
     wave_id: int,
     survey: Survey,
     progress: Progress | None = None,
+    *,
+    questions: TopicQuestions | None = None,
 ) -> list[GroupStats]:
     """The wave's `GroupStats`, scanned in slices of responses spread over `connections`.
 
@@ -197,8 +211,11 @@ async def group_stats(
     thread gets a core of its own. Each slice returns a few thousand rows of sums, which are
     added up here: memory does not grow with the number of answers. The connections must
     share one snapshot (`readers`).
+
+    `questions` limits the topics, and the questions each is scored on, to those listed
+    (weights still from `survey`); by default every scored topic counts all its questions.
     """
-    topics = scored_topics(survey)
+    topics = tuple(questions) if questions is not None else scored_topics(survey)
     all_topics = (*topics, OVERALL)
     parameters: dict[str, Any] = {
         "wave": wave_id,
@@ -208,7 +225,9 @@ async def group_stats(
         described = survey.topic(topic)
         parameters[f"topic{i}"] = topic
         parameters[f"weight{i}"] = described.weight if described else 1.0
-    sql = group_stats_sql(topics)
+        for j, question_id in enumerate(questions[topic] if questions is not None else ()):
+            parameters[f"q{i}_{j}"] = question_id
+    sql = group_stats_sql(topics, questions)
     span = await _span(connections[0], wave_id)
     slices = span.slices(SLICE_RESPONSES)
     sums: dict[_GroupKey, list[float]] = {}

@@ -1,4 +1,4 @@
-"""The two CSV files analysts receive: ratings and answers, as a feed or for Excel.
+"""The CSV files analysts receive: ratings, change and answers, as a feed or for Excel.
 
 The plain form is a machine feed: UTF-8 without BOM, RFC 4180 (CRLF line ends, quotes only
 where needed), `,` between fields and `.` in decimals. `excel=True` writes what
@@ -64,6 +64,27 @@ class RatingRow(NamedTuple):
     share_high: float | None
 
 
+class ChangeRow(NamedTuple):
+    wave_id: int
+    against_wave_id: int
+    region_code: str
+    region_name: str
+    municipality_code: str
+    municipality_name: str
+    track: str
+    topic: str
+    respondents_before: int | None
+    score_before: float | None
+    respondents: int | None
+    score: float | None
+    change: float | None
+    change_low: float | None
+    change_high: float | None
+    verdict: str | None
+    comparable: bool
+    suppressed: bool
+
+
 class AnswerRow(NamedTuple):
     wave_id: int
     respondent: str
@@ -79,6 +100,7 @@ class AnswerRow(NamedTuple):
 
 
 RATINGS_COLUMNS: tuple[str, ...] = RatingRow._fields
+CHANGE_COLUMNS: tuple[str, ...] = ChangeRow._fields
 ANSWERS_COLUMNS: tuple[str, ...] = AnswerRow._fields
 #: Decimal places of the fractional columns; every other column is an integer or text.
 RATINGS_DECIMALS: Mapping[str, int] = {
@@ -88,6 +110,13 @@ RATINGS_DECIMALS: Mapping[str, int] = {
     "satisfied_share": 3,
     "share_low": 3,
     "share_high": 3,
+}
+CHANGE_DECIMALS: Mapping[str, int] = {
+    "score_before": 1,
+    "score": 1,
+    "change": 1,
+    "change_low": 1,
+    "change_high": 1,
 }
 
 
@@ -149,21 +178,39 @@ class CsvSink:
         self._target.write("".join(lines).encode("utf-8", "replace"))
 
 
-class RatingsCsv:
-    """The ratings file: give it rows as they come; `rows` counts them."""
+class FiguresCsv:
+    """A file of figures (named columns, some with a fixed number of decimals): give it rows
+    as they come; `rows` counts them. The ratings and the change file are two of these."""
+
+    columns: tuple[str, ...] = ()
+    decimals: Mapping[str, int] = {}
 
     def __init__(self, target: BinaryIO, *, excel: bool = False) -> None:
         fmt = csv_format(excel)
-        self._sink = CsvSink(target, fmt, RATINGS_COLUMNS)
+        self._sink = CsvSink(target, fmt, self.columns)
         self._cell = CellFormat(fmt)
-        self._digits = [RATINGS_DECIMALS.get(name) for name in RATINGS_COLUMNS]
+        self._digits = [self.decimals.get(name) for name in self.columns]
         self.rows = 0
 
-    def write_many(self, rows: Iterable[RatingRow]) -> None:
+    def write_many(self, rows: Iterable[Sequence[object]]) -> None:
         cell, digits = self._cell, self._digits
         batch = [[cell(v, d) for v, d in zip(row, digits, strict=True)] for row in rows]
         self._sink.write(batch)
         self.rows += len(batch)
+
+
+class RatingsCsv(FiguresCsv):
+    """The ratings file."""
+
+    columns = RATINGS_COLUMNS
+    decimals = RATINGS_DECIMALS
+
+
+class ChangeCsv(FiguresCsv):
+    """The change file: two waves' cells side by side, their change and its interval."""
+
+    columns = CHANGE_COLUMNS
+    decimals = CHANGE_DECIMALS
 
 
 class AnswersCsv:

@@ -78,6 +78,17 @@ def load_survey_file(path: Path) -> Survey:
     return survey
 
 
+def load_survey_with_lines(path: Path) -> tuple[Survey, dict[str, int]]:
+    """One survey file and the line each question starts on, by question id: for messages
+    that point an author at a question, such as `surveys diff`."""
+    survey, document = _load(path)
+    lines = {
+        question.id: document.line_of(("questions", index)) or 1
+        for index, question in enumerate(survey.questions)
+    }
+    return survey, lines
+
+
 def load_surveys(directory: Path, check: SurveyCheck | None = None) -> dict[str, Survey]:
     """All surveys of a folder by id; any problem in any file refuses the whole folder.
 

@@ -35,6 +35,8 @@ OFFLINE_COMMANDS = (
     ["export", "ratings", "--wave", "1"],
     ["export", "answers", "--wave", "1"],
     ["export", "map", "--wave", "1", "-o", "map.svg"],
+    ["export", "change", "--wave", "1", "--against", "1"],
+    ["surveys", "diff", "pulse.yaml", "pulse.yaml"],
 )
 
 #: Run each command in one fresh interpreter, reporting after each what it loaded.

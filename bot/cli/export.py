@@ -1,4 +1,4 @@
-"""`civicpulse export ratings|answers|map`: a wave's results as CSV files, and as a map.
+"""`civicpulse export ratings|answers|change|map`: a wave's results as CSV files, and a map.
 
 Without `-o` the CSV goes to stdout, so it can be piped; the progress bar goes to stderr
 and only when stderr is a terminal, so it never ends up inside the data. With `-o` the file
@@ -22,9 +22,16 @@ from tqdm import tqdm
 
 from bot.cli.parsing import add_command
 from bot.settings import Settings
+from storage.change import ChangeError
 from storage.database import Database
 from storage.pseudonym_key import pseudonym_key
-from storage.result_files import region_map, wave_report, write_answers_csv, write_ratings_csv
+from storage.result_files import (
+    region_map,
+    wave_report,
+    write_answers_csv,
+    write_change_csv,
+    write_ratings_csv,
+)
 from storage.results import Progress, UnknownWave
 from surveys.aggregate import LEVELS
 from surveys.regions import MissingTileLayout, load_catalog
@@ -62,6 +69,23 @@ def register(subparsers: Any) -> None:
     )
     _wave_and_output(answers)
     answers.set_defaults(handler=answers_command)
+    change = add_command(
+        commands,
+        "change",
+        help="each region's change between two waves, with its interval and verdict",
+        example="civicpulse export change --wave 7 --against 3 --excel -o change.csv",
+    )
+    _wave_and_output(change)
+    change.add_argument(
+        "--against", type=int, required=True, metavar="OLD", help="the earlier wave"
+    )
+    change.add_argument("--level", choices=LEVELS, default="region")
+    change.add_argument(
+        "--partial",
+        action="store_true",
+        help="compare a wave that is still open, with the answers it has so far",
+    )
+    change.set_defaults(handler=change_command)
     tile_map = add_command(
         commands,
         "map",
@@ -123,6 +147,29 @@ async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
                 database, args.wave, target, key=key, excel=args.excel, progress=progress
             )
     except (UnknownWave, OSError) as error:
+        return _fail(str(error))
+    finally:
+        await database.close()
+    return 0
+
+
+async def change_command(args: argparse.Namespace, settings: Settings) -> int:
+    database = await Database.open(settings.database_path)
+    try:
+        # Figures first, file second: a wave that cannot be compared leaves no file behind.
+        with _output(args.output) as target:
+            await write_change_csv(
+                database,
+                args.wave,
+                args.against,
+                target,
+                level=args.level,
+                min_cell_size=settings.min_cell_size,
+                partial=args.partial,
+                excel=args.excel,
+                catalog=load_catalog(settings.regions_file),
+            )
+    except (UnknownWave, ChangeError, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()

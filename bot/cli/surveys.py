@@ -1,4 +1,4 @@
-"""`civicpulse surveys validate|list`."""
+"""`civicpulse surveys validate|list|diff`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 from bot.chat.message_limits import message_limit_problems
 from bot.cli.parsing import add_command
 from bot.settings import Settings
-from surveys.loader import SurveyFileError, load_surveys, validate_paths
+from surveys.change import compare_surveys
+from surveys.loader import SurveyFileError, load_survey_with_lines, load_surveys, validate_paths
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +39,15 @@ def register(subparsers: Any) -> None:
         example="SURVEYS_DIR=my_surveys civicpulse surveys list",
     )
     listing.set_defaults(handler=list_command)
+    diff = add_command(
+        commands,
+        "diff",
+        help="which scored questions two survey files share, for comparing their waves",
+        example="civicpulse surveys diff surveys/examples/pulse.yaml my_surveys/pulse_v2.yaml",
+    )
+    diff.add_argument("old", type=Path, metavar="OLD", help="the earlier survey file")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the later survey file")
+    diff.set_defaults(handler=diff_command)
 
 
 async def validate_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,4 +74,29 @@ async def list_command(args: argparse.Namespace, settings: Settings) -> int:
     for survey in surveys.values():
         title = survey.title.get(settings.default_locale)
         print(f"{survey.id:<20} {survey.version:>7} {len(survey.questions):>9}  {title}")
+    return 0
+
+
+async def diff_command(args: argparse.Namespace, settings: Settings) -> int:
+    """One line per scored question of either file, at the line that defines it (in the new
+    file, or in the old one for a dropped question): whether `export change` compares it."""
+    try:
+        old, old_lines = load_survey_with_lines(args.old)
+        new, new_lines = load_survey_with_lines(args.new)
+    except SurveyFileError as error:
+        print(error, file=sys.stderr)
+        return 1
+    comparability = compare_surveys(old, new)
+    for match in comparability.matches:
+        path, lines = (
+            (args.new, new_lines) if match.question_id in new_lines else (args.old, old_lines)
+        )
+        status = "comparable" if match.comparable else "not comparable"
+        print(
+            f"{path}:{lines[match.question_id]}: {match.question_id} ({match.topic}):"
+            f" {status}, {match.reason}"
+        )
+    for topic in comparability.topics:
+        if topic not in comparability.questions:
+            print(f"topic {topic}: no comparable question; compared nowhere")
     return 0
