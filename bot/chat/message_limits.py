@@ -37,6 +37,7 @@ from bot.chat.results_view import region_results_text
 from bot.chat.texts import Texts
 from bot.waves.invitation_text import invitation_message
 from surveys.aggregate import OVERALL, Estimate
+from surveys.change import DECLINED, IMPROVED, NO_CLEAR_CHANGE, ChangeEstimate
 from surveys.model import SCALE_RANGES, AnswerValue, Location, Question, QuestionType, Survey
 from surveys.progress import ProgressMark
 from surveys.region_summary import RegionComparison, TopicComparison
@@ -57,6 +58,12 @@ _REGION_NAME = "W" * 64
 #: A region's place "of N": three digits, more than Russia's 89 subjects.
 _MOST_REGIONS = 999
 _TOP_SCORE = Estimate(score=100.0, ci_low=None, ci_high=None, satisfied_share=1.0, effective_n=1.0)
+#: A change of each verdict at its widest: a full 100 points either way, or none clear.
+_WIDEST_CHANGES = (
+    ChangeEstimate(100.0, 100.0, 100.0, IMPROVED),
+    ChangeEstimate(-100.0, -100.0, -100.0, DECLINED),
+    ChangeEstimate(0.0, None, None, NO_CLEAR_CHANGE),
+)
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -190,12 +197,19 @@ def _longest_answers(question: Question, language: str) -> list[AnswerValue]:
 
 
 def _longest_results(survey: Survey, texts: Texts) -> str:
-    """/results with every topic shown, scores and places at their widest."""
+    """/results with every topic shown, scores and places at their widest, and every topic
+    saying how it changed, in whichever of the three verdicts reads longest."""
     topics = [TopicComparison(OVERALL, None, _TOP_SCORE, _TOP_SCORE)]
     topics += [TopicComparison(t.id, t.title, _TOP_SCORE, _TOP_SCORE) for t in survey.topics]
     comparison = RegionComparison(0, "", "all", tuple(topics), _MOST_REGIONS, _MOST_REGIONS)
     title = survey.title.get(texts.language)
-    return region_results_text(title, _REGION_NAME, comparison, texts)
+    renderings = (
+        region_results_text(
+            title, _REGION_NAME, comparison, texts, {t.topic: change for t in topics}
+        )
+        for change in _WIDEST_CHANGES
+    )
+    return max(renderings, key=visible_length)
 
 
 def _bytes(data: str) -> int:

@@ -1,4 +1,5 @@
-"""A citizen's /results message: their region's scores beside the whole wave's.
+"""A citizen's /results message: their region's scores beside the whole wave's, and in
+plain words whether each got better or worse since the previous wave.
 
 No aiogram here: `civicpulse surveys validate` renders this very message with every topic
 shown (`bot.chat.message_limits`), so that a survey with more topic text than one message
@@ -7,17 +8,28 @@ holds is refused before a wave closes, and that command starts without aiogram.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from bot.chat.texts import Texts
 from surveys.aggregate import Estimate
+from surveys.change import IMPROVED, NO_CLEAR_CHANGE, ChangeEstimate
 from surveys.figures import format_figure
 from surveys.region_summary import RegionComparison
 
+#: The signs of a change as printed: a true minus sign, which a hyphen only resembles.
+_PLUS, _MINUS = "+", "\N{MINUS SIGN}"
+
 
 def region_results_text(
-    survey_title: str, region_name: str, comparison: RegionComparison, texts: Texts
+    survey_title: str,
+    region_name: str,
+    comparison: RegionComparison,
+    texts: Texts,
+    changes: Mapping[str, ChangeEstimate] | None = None,
 ) -> str:
+    """`changes`: the region's change since the previous wave by topic id (and `overall`),
+    only for the cells the change file shows; a topic without one gets no word on change."""
     header = texts("results.header", survey=escape(survey_title), region=escape(region_name))
     if not comparison.topics:
         return f"{header}\n\n{texts('results.hidden')}"
@@ -30,6 +42,9 @@ def region_results_text(
             region=_score(topic.region, texts),
             wave=_score(topic.wave, texts),
         )
+        change = (changes or {}).get(topic.topic)
+        if change is not None:
+            line = texts("results.with_change", line=line, change=_change(change, texts))
         lines.append(line)
     if comparison.rank is not None:
         lines += ["", texts("results.rank", rank=comparison.rank, total=comparison.ranked_regions)]
@@ -42,3 +57,15 @@ def _score(estimate: Estimate | None, texts: Texts) -> str:
     if estimate is None:
         return "—"
     return format_figure(estimate.score, decimal=texts("number.decimal_mark"))
+
+
+def _change(change: ChangeEstimate, texts: Texts) -> str:
+    """The change file's verdict in words. The figure is rounded as the file rounds it and
+    shown only with a clear change: where the interval holds zero, a number would read as a
+    change that the answers do not support."""
+    if change.verdict == NO_CLEAR_CHANGE:
+        return texts("results.change_unclear")
+    improved = change.verdict == IMPROVED
+    figure = format_figure(abs(change.change), decimal=texts("number.decimal_mark"))
+    signed = f"{_PLUS if improved else _MINUS}{figure}"
+    return texts("results.change_better" if improved else "results.change_worse", change=signed)

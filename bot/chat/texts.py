@@ -481,6 +481,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "{topic}: <b>{region}</b> ({wave})",
         "en": "{topic}: <b>{region}</b> ({wave})",
     },
+    "results.with_change": {"ru": "{line} — {change}", "en": "{line} — {change}"},
+    "results.change_better": {
+        "ru": "лучше, чем в прошлый раз: {change}",
+        "en": "better than last time: {change}",
+    },
+    "results.change_worse": {
+        "ru": "хуже, чем в прошлый раз: {change}",
+        "en": "worse than last time: {change}",
+    },
+    "results.change_unclear": {
+        "ru": "без явных изменений с прошлого раза",
+        "en": "no clear change since last time",
+    },
     "results.rank": {
         "ru": "Место региона: {rank} из {total}.",
         "en": "Your region ranks {rank} of {total}.",

@@ -117,6 +117,20 @@ class WaveRepository:
         )
         return [Wave.from_row(row) for row in rows]
 
+    async def previous_closed(self, wave_id: int) -> Wave | None:
+        """The closed wave of the same survey id that ended last before `wave_id` ended: what
+        a citizen's "since last time" is measured against. By survey id, not version, since a
+        new version still compares on the questions it kept; ties on the end go to the later id.
+        """
+        row = await self._db.fetch_one(
+            f"{_SELECT} JOIN waves this ON this.id = ?"
+            " JOIN survey_versions this_v ON this_v.id = this.survey_version_id"
+            " WHERE v.survey_id = this_v.survey_id AND w.state = 'closed'"
+            " AND w.ends_at < this.ends_at ORDER BY w.ends_at DESC, w.id DESC LIMIT 1",
+            (wave_id,),
+        )
+        return Wave.from_row(row) if row else None
+
     async def open_in_region(self, region_code: str | None) -> list[Wave]:
         """Open waves for a region; the track check needs the survey's youth range."""
         return [wave for wave in await self.in_state("open") if wave.covers_region(region_code)]

@@ -7,6 +7,7 @@ show — suppressed cells stay hidden here too.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.results_view import region_results_text
 from bot.chat.texts import Texts
 from bot.settings import Settings
+from storage.change import ChangeError
 from storage.pseudonym_key import pseudonym_key
 from storage.repositories.respondents import Respondent
 from storage.result_files import (
@@ -31,6 +33,7 @@ from storage.result_files import (
     write_ratings_csv,
 )
 from storage.store import Store
+from surveys.change import ChangeEstimate
 from surveys.regions import MissingTileLayout, RegionCatalog, load_catalog
 
 #: Telegram refuses bot uploads over 50 MB; larger answer files go through the CLI.
@@ -159,7 +162,9 @@ async def my_results(
     catalog: RegionCatalog,
     closed_results: ClosedWaveResults,
 ) -> None:
-    """How the citizen's region answered the last closed wave they took part in."""
+    """How the citizen's region answered the last closed wave they took part in and, when
+    the survey ran before, whether that is better or worse than last time. Two waves that
+    cannot be compared (nothing asked alike) leave the message as it was without a change."""
     if respondent is None:
         await message.answer(texts("profile.needed"))
         return
@@ -168,11 +173,18 @@ async def my_results(
         await message.answer(texts("results.none_closed"))
         return
     comparison = await closed_results.comparison(response.wave_id, response.region_code)
+    changes: dict[str, ChangeEstimate] = {}
+    previous = await store.waves.previous_closed(response.wave_id)
+    if previous is not None:
+        with contextlib.suppress(ChangeError):
+            changes = await closed_results.region_change(
+                response.wave_id, previous.id, response.region_code
+            )
     survey = await store.surveys.get(response.survey_version_id)
     region = catalog.region(response.region_code)
     title = survey.title.get(texts.language) if survey else ""
     region_name = region.name.get(texts.language) if region else response.region_code
-    await message.answer(region_results_text(title, region_name, comparison, texts))
+    await message.answer(region_results_text(title, region_name, comparison, texts, changes))
 
 
 def create_admin_router() -> Router:
