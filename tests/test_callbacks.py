@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
-from bot.chat.callbacks import AnswerCb, StepCb, ToggleCb, packed
+from bot.chat.callback_packing import pack
+from bot.chat.callbacks import AnswerCb, StepCb, ToggleCb
 
 
 @pytest.mark.parametrize(
@@ -20,6 +21,6 @@ from bot.chat.callbacks import AnswerCb, StepCb, ToggleCb, packed
     ],
 )
 def test_packed_matches_the_model(model: CallbackData, values: tuple[int | str, ...]) -> None:
-    data = packed(type(model), *values)
+    data = pack(type(model).__prefix__, *values)
     assert data == model.pack()
     assert type(model).unpack(data) == model

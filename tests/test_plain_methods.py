@@ -23,7 +23,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates
 from aiogram.types import Message
 
-from bot.chat.callbacks import AnswerCb, ConsentCb, packed
+from bot.chat.callbacks import AnswerCb, ConsentCb
 from bot.chat.handlers.questionnaire import trim_question_press
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
 from bot.telegram.json_session import JsonBodySession, UpdateTrimmer
@@ -141,7 +141,7 @@ async def test_polled_question_presses_arrive_without_their_echoed_screen(
 ) -> None:
     bot = make_bot(server.base_url, trim_question_press)
     try:
-        server.push_update(press(packed(AnswerCb, 1, 0, 4)))
+        server.push_update(press(AnswerCb(response=1, question=0, value=4).pack()))
         server.push_update(press(ConsentCb(action="yes", lang="ru").pack()))
         answer, consent = await bot(GetUpdates(timeout=0))
     finally:

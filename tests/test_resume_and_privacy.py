@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.texts import Texts
+from bot.chat.texts import count
 from bot.sandbox.fake_telegram import FakeTelegram
 from tests.harness import Citizen, RunningBot, make_settings, open_wave, start_bot, stored_answers
 
@@ -147,8 +147,8 @@ async def test_erasure_leaves_no_bytes_in_the_database_or_its_log(
     ],
 )
 def test_counts_take_each_languages_plural_form(number: int, russian: str, english: str) -> None:
-    assert Texts("ru").count(number, "days") == russian
-    assert Texts("en").count(number, "days") == english
+    assert count(number, "days", "ru") == russian
+    assert count(number, "days", "en") == english
 
 
 async def test_privacy_says_what_remains_after_erasure_and_for_how_long(

@@ -20,7 +20,6 @@ from bot.chat.callback_packing import (
     SEPARATOR,
     STEP_PREFIX,
     TOGGLE_PREFIX,
-    pack,
 )
 
 
@@ -110,12 +109,6 @@ StepAction = Literal["done", "skip", "back"]
 def prefix_of(kind: type[CallbackData]) -> str:
     """How every button of `kind` starts: its prefix and the separator, e.g. `a:`."""
     return f"{kind.__prefix__}{kind.__separator__}"
-
-
-def packed(kind: type[CallbackData], *values: int | str) -> str:
-    """What `kind(...).pack()` gives, without building and validating a model first (see
-    `bot.chat.callback_packing.pack`, which the question keyboard uses directly)."""
-    return pack(kind.__prefix__, *values, separator=kind.__separator__)
 
 
 class StepCb(CallbackData, prefix=STEP_PREFIX, sep=SEPARATOR):

@@ -581,9 +581,6 @@ class Texts:
     def __call__(self, key: str, /, **values: Any) -> str:
         return translate(key, self.language, **values)
 
-    def count(self, number: int, unit: str) -> str:
-        return count(number, unit, self.language)
-
 
 #: Keys whose texts count something (`{name:unit}`), in either language.
 _COUNTED = frozenset(
