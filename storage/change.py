@@ -68,8 +68,10 @@ async def compute_change(
         groups_before = await group_stats(connections, against_wave_id, survey, questions=questions)
     topics = comparability.comparable_topics
     ratings, ratings_before = await asyncio.gather(
-        asyncio.to_thread(build_ratings, groups, topics, min_cell_size=min_cell_size),
-        asyncio.to_thread(build_ratings, groups_before, topics, min_cell_size=min_cell_size),
+        asyncio.to_thread(build_ratings, groups, topics, min_cell_size=min_cell_size, ranked=False),
+        asyncio.to_thread(
+            build_ratings, groups_before, topics, min_cell_size=min_cell_size, ranked=False
+        ),
     )
     return WaveChange(wave_id, against_wave_id, comparability, ratings, ratings_before)
 

@@ -432,8 +432,12 @@ def build_ratings(
     *,
     min_cell_size: int,
     population: PopulationTable | None = None,
+    ranked: bool = True,
 ) -> Ratings:
-    """Every cell of the wave, suppressed, estimated and ranked.
+    """Every cell of the wave, suppressed, estimated and (unless `ranked` is false) ranked.
+
+    The change between waves publishes no places: it passes `ranked=False` and saves the
+    rank intervals' 10,000 draws per ranking, twice over.
 
     `topics` are the survey's scored topics in order; `overall` is added after them and is
     read from the groups like any other topic.
@@ -475,7 +479,7 @@ def build_ratings(
         )
         for key in strata
     }
-    return Ratings(all_topics, _with_ranks(cells))
+    return Ratings(all_topics, _with_ranks(cells) if ranked else cells)
 
 
 def _cell_strata(
