@@ -365,6 +365,7 @@ async def compute_ratings(
         scored_topics(survey),
         min_cell_size=min_cell_size,
         population=population,
+        topic_weights={topic.id: topic.weight for topic in survey.topics},
     )
     return survey, ratings
 

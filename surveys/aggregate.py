@@ -34,6 +34,7 @@ from functools import lru_cache
 from statistics import NormalDist, fmean
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from surveys.composite_index import INDEX, IndexPart, composite
 from surveys.figures import round_half_up
 from surveys.model import Track
 from surveys.scoring import SATISFIED_THRESHOLD
@@ -140,7 +141,8 @@ class Estimate:
     score: float
     ci_low: float | None
     ci_high: float | None
-    satisfied_share: float
+    #: None only for the consolidated index, which is not a mean of respondents' verdicts.
+    satisfied_share: float | None
     effective_n: float
     #: s/√n_eff, what the rank intervals draw with; None, like the interval, from one person.
     standard_error: float | None = None
@@ -375,7 +377,8 @@ class Cell:
     suppressed: bool
     #: None when suppressed (or empty, which is always suppressed).
     estimate: Estimate | None
-    #: Place by overall score among the shown areas ranked together; None otherwise.
+    #: Place by the `overall` (or `index`) score among the shown areas ranked together;
+    #: None for other topics and hidden cells.
     rank: int | None = None
     #: The 95% interval of that place, and how the cell stands against the field's mean.
     rank_low: int | None = None
@@ -403,9 +406,14 @@ class Ratings:
     and a cell hidden in one must not be recoverable from the others.
     """
 
-    #: Scored topics in survey order, then `overall`.
+    #: Scored topics in survey order, then `overall`, then `index` when it was asked for.
     topics: tuple[str, ...]
     cells: Mapping[CellKey, Cell] = field(repr=False)
+
+    @property
+    def scored_topics(self) -> tuple[str, ...]:
+        """The survey's own topics, without `overall` and `index`."""
+        return tuple(topic for topic in self.topics if topic not in (OVERALL, INDEX))
 
     def cell(self, area: Area, track: CellTrack, topic: str) -> Cell:
         return self.cells[(area, track, topic)]
@@ -433,6 +441,7 @@ def build_ratings(
     min_cell_size: int,
     population: PopulationTable | None = None,
     ranked: bool = True,
+    topic_weights: Mapping[str, float] | None = None,
 ) -> Ratings:
     """Every cell of the wave, suppressed, estimated and (unless `ranked` is false) ranked.
 
@@ -440,7 +449,9 @@ def build_ratings(
     rank intervals' 10,000 draws per ranking, twice over.
 
     `topics` are the survey's scored topics in order; `overall` is added after them and is
-    read from the groups like any other topic.
+    read from the groups like any other topic. With `topic_weights` (the survey's weight
+    of each topic) the consolidated `index` follows, computed from the topic cells
+    (`surveys.composite_index`) and ranked like `overall`.
 
     A shown cell of fewer than 2 × `min_cell_size` respondents where everyone, or no one,
     is satisfied withholds its share: a published 0 or 1 would say what each of them
@@ -479,7 +490,45 @@ def build_ratings(
         )
         for key in strata
     }
+    if topic_weights is not None:
+        cells |= _index_cells(cells, topics, topic_weights)
+        all_topics = (*all_topics, INDEX)
     return Ratings(all_topics, _with_ranks(cells) if ranked else cells)
+
+
+def _index_cells(
+    cells: Mapping[CellKey, Cell], topics: Sequence[str], weights: Mapping[str, float]
+) -> dict[CellKey, Cell]:
+    """Each area and track's index, empty (suppressed) unless every topic and `overall` is
+    shown there. It publishes `overall`'s respondents, which is why a hidden `overall`
+    hides it too. It has no satisfied share (its estimate's is None), so nothing of it is
+    withheld either."""
+    index: dict[CellKey, Cell] = {}
+    for area, track in {(area, track) for area, track, _ in cells}:
+        overall = cells[(area, track, OVERALL)]
+        parts = [cells[(area, track, topic)] for topic in topics]
+        shown = all(cell.estimate is not None for cell in (overall, *parts))
+        index[(area, track, INDEX)] = Cell(
+            area=area,
+            track=track,
+            topic=INDEX,
+            respondents=overall.respondents,
+            suppressed=not shown,
+            estimate=_index_estimate(parts, weights) if shown else None,
+        )
+    return index
+
+
+def _index_estimate(parts: Sequence[Cell], weights: Mapping[str, float]) -> Estimate:
+    value = composite(
+        [
+            IndexPart(weights[cell.topic], e.score, e.standard_error, e.effective_n)
+            for cell in parts
+            if (e := cell.estimate) is not None
+        ]
+    )
+    low, high = t_interval(value.score, value.standard_error, value.effective_n)
+    return Estimate(value.score, low, high, None, value.effective_n, value.standard_error)
 
 
 def _cell_strata(
@@ -530,7 +579,8 @@ def _partitions(
 
 
 def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:
-    """Regions ranked within their track; municipalities within their region and track.
+    """Regions ranked within their track; municipalities within their region and track;
+    by `overall`, and separately by `index`.
 
     Ties are judged on the published (rounded) score, so two rows that read 72.3 never get
     different places. The "no municipality named" group is not a place and is not ranked.
@@ -541,13 +591,13 @@ def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:
     # it, not every start of the command line (which imports this module for `export`).
     from surveys.rank_intervals import group, place_intervals
 
-    contests: defaultdict[tuple[Area, CellTrack], dict[CellKey, Estimate]] = defaultdict(dict)
+    contests: defaultdict[tuple[Area, CellTrack, str], dict[CellKey, Estimate]] = defaultdict(dict)
     for key, cell in cells.items():
         area, track, topic = key
-        if topic == OVERALL and area and area[-1] and cell.estimate is not None:
-            contests[(area[:-1], track)][key] = cell.estimate
+        if topic in _RANKED_TOPICS and area and area[-1] and cell.estimate is not None:
+            contests[(area[:-1], track, topic)][key] = cell.estimate
     ranked = dict(cells)
-    for (parent, track), contest in contests.items():
+    for (parent, track, topic), contest in contests.items():
         keys = sorted(contest)
         estimates = [contest[key] for key in keys]
         scores = {key: round_half_up(contest[key].score, 1) for key in keys}
@@ -556,7 +606,8 @@ def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:
             [e.score for e in estimates],
             [e.standard_error for e in estimates],
             [e.effective_n for e in estimates],
-            contest="/".join((*parent, track)),
+            # `overall` keeps the seed it had before `index` was ranked too.
+            contest="/".join((*parent, track, *((topic,) if topic != OVERALL else ()))),
             confidence=CONFIDENCE,
         )
         field_mean = fmean(scores.values())
@@ -569,6 +620,9 @@ def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:
                 group=group(_published(e.ci_low), _published(e.ci_high), field_mean),
             )
     return ranked
+
+
+_RANKED_TOPICS = (OVERALL, INDEX)
 
 
 def _published(bound: float | None) -> float | None:

@@ -41,7 +41,7 @@ def compare_region(
 ) -> RegionComparison:
     """`region_comparison` on figures already computed, so one scan serves every region."""
     topics = []
-    for topic in (OVERALL, *ratings.topics[:-1]):
+    for topic in (OVERALL, *ratings.scored_topics):
         region = ratings.cells.get(((region_code,), track, topic))
         if region is None or region.estimate is None:
             continue

@@ -49,6 +49,7 @@ from surveys.aggregate import (
     t_quantile,
     topic_score,
 )
+from surveys.composite_index import INDEX
 from surveys.model import AnswerValue, Survey
 from surveys.scoring import answer_score
 from surveys.targeting import track_for
@@ -503,6 +504,16 @@ async def test_region_scores_intervals_and_shares(results_wave: ResultsWave) -> 
     # 45 youth schools: 100, 100, 50 → 83.333; s = 28.868; half = 4.3027·28.868/√3 = 71.71
     # → [11.62, 100]. Satisfied 2/3.
     assert shown("45", "youth", "schools") == (3, 83.3, 11.6, 100.0, 0.667)
+    # 49 all index, weights health 2, schools 1: (2·68.333 + 60)/3 = 65.556 (overall, the
+    # mean of each person's own weighting, is 65.278). se = (2·8.0017 + 18.7083)/3 =
+    # 11.5706, the bound for any correlation of the topics, on the smaller n (5, df 4):
+    # half = 2.7764·11.5706 = 32.125 → [33.43, 97.68]. No satisfied share: it is no
+    # mean of verdicts.
+    index = ratings.cell(("49",), "all", INDEX)
+    assert index.respondents == 6 and index.estimate is not None
+    e = index.estimate
+    assert [round_half_up(v or 0, 1) for v in (e.score, e.ci_low, e.ci_high)] == [65.6, 33.4, 97.7]
+    assert e.satisfied_share is None and e.effective_n == pytest.approx(5)
     # The whole wave, overall: 21 respondents, Σ = 2·391.67 + 468.33 + 131.67 = 1383.33
     # → 65.873; s = 23.200; half = t(0.975, 20)·23.200/√21 = 2.0860·5.0626 = 10.56.
     wave = ratings.cell((), "all", OVERALL)
@@ -562,6 +573,9 @@ async def test_suppression_of_the_stored_wave(results_wave: ResultsWave) -> None
     expected |= {("49", track, topic) for track in ("youth", "general") for topic in everyone}
     expected |= {("05", "general", topic) for topic in ("health", "schools", OVERALL)}
     expected |= {("45", track, "schools") for track in ("youth", "general")}
+    # The index needs every topic and overall: 05, 45, 49 and 65 for everyone, 05 general.
+    complete = {("05", "all"), ("45", "all"), ("49", "all"), ("65", "all"), ("05", "general")}
+    expected |= {(region, track, INDEX) for region, track in complete}
     assert published == expected
     # Suppressed rows publish neither figures nor the count.
     rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
@@ -623,7 +637,7 @@ async def test_ranks_with_ties(results_wave: ResultsWave) -> None:
         ("49", "general"): 1,
         ("65", "general"): None,
     }
-    assert all(r.rank is None for r in rows if r.topic != OVERALL)
+    assert all(r.rank is None for r in rows if r.topic not in (OVERALL, INDEX))
     # The 95% intervals of those places, from 10,000 draws (test_rank_intervals recomputes
     # this wave's by a simulation of its own): 45 leads but is last in about 1.6% of the
     # draws, under the 2.5% cut, so 1–3; 49 and 65 can be anywhere, 1–4; 05 (three people,
@@ -633,7 +647,7 @@ async def test_ranks_with_ties(results_wave: ResultsWave) -> None:
     standings = {
         (r.region_code, r.track): (r.rank_low, r.rank_high, r.group)
         for r in rows
-        if r.rank is not None
+        if r.rank is not None and r.topic == OVERALL
     }
     assert standings == {
         ("05", "all"): (1, 4, "average"),
@@ -647,13 +661,30 @@ async def test_ranks_with_ties(results_wave: ResultsWave) -> None:
     assert all(r.rank_low is None for r in rows if r.rank is None)
 
 
+async def test_the_index_is_ranked_like_overall(results_wave: ResultsWave) -> None:
+    """Places by the published index, 1 = best, ties shared and the next place skipped."""
+    rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
+    for track in ("all", "youth", "general"):
+        index = {r.region_code: r for r in rows if r.topic == INDEX and r.track == track}
+        scores = {code: r.score for code, r in index.items() if r.score is not None}
+        assert {code for code, r in index.items() if r.rank is not None} == set(scores)
+        for code, score in scores.items():
+            better = sum(other > score for other in scores.values())
+            row = index[code]
+            assert row.rank == better + 1
+            assert row.rank_low is not None and row.rank_high is not None
+            assert row.rank_low <= row.rank <= row.rank_high <= len(scores)
+    everyone = [r for r in rows if r.topic == INDEX and r.track == "all"]
+    assert sum(r.rank is not None for r in everyone) == 4
+
+
 async def test_rows_are_in_file_order_with_names(results_wave: ResultsWave) -> None:
     rows = await ratings_rows(results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL)
-    assert [r.region_code for r in rows[::9]] == ["05", "45", "49", "65"]
-    assert [(r.track, r.topic) for r in rows[:9]] == [
+    assert [r.region_code for r in rows[::12]] == ["05", "45", "49", "65"]
+    assert [(r.track, r.topic) for r in rows[:12]] == [
         (track, topic)
         for track in ("all", "youth", "general")
-        for topic in ("health", "schools", OVERALL)
+        for topic in ("health", "schools", OVERALL, INDEX)
     ]
     assert rows[0].region_name == "Приморский край"
     assert {r.municipality_code for r in rows} == {""}

@@ -93,7 +93,7 @@ async def test_ratings_plain(results_wave: ResultsWave) -> None:
         "share_low",
         "share_high",
     ]
-    assert len(rows) == 4 * 3 * 3  # regions × tracks × (health, schools, overall)
+    assert len(rows) == 4 * 3 * 4  # regions × tracks × (health, schools, overall, index)
     by_key = {(row[1], row[5], row[6]): row for row in rows}
     # Hand-computed in test_aggregate.test_region_scores_intervals_and_shares; the share's
     # Wilson interval there too, and the places' in test_aggregate.test_ranks_with_ties.
