@@ -5,17 +5,19 @@ general) × topic (each scored topic of the survey, and `overall`). Everything h
 sufficient statistics (count, sum, sum of squares, number satisfied) of respondents' topic
 scores per region × municipality × track × age band: they add up across groups, so the
 database hands over a few thousand small rows instead of millions of answers, every cell is
-a sum of groups, and weighting by age band needs no per-respondent data.
+a sum of groups, and weighting (one weight per region × municipality × age band, see
+`surveys.weighting`) needs no per-respondent data.
 
 The method (docs/results.md, "How the numbers are computed", gives it for readers of
 the ratings):
 - a respondent's topic score is the mean of their scored answers in that topic; their
   overall score is the mean of their topic scores weighted by the survey's topic weights,
   over the topics they have a score in (the weights renormalised over those);
-- a cell's score is the mean over its respondents (post-stratified when a population file is
-  given), with a 95% Student t interval; `satisfied_share` is the share scoring ≥ 75, with
-  a 95% Wilson interval on Kish's effective n;
-- cells with fewer respondents than the minimum cell size are suppressed, and so is every
+- a cell's score is the mean over its respondents (raked to the population when a population
+  file is given), with a 95% Student t interval; `satisfied_share` is the share scoring
+  ≥ 75, with a 95% Wilson interval on Kish's effective n;
+- cells with fewer respondents than the minimum cell size are suppressed, weighted cells
+  whose Kish effective n falls below it too, and so is every
   cell that would let a suppressed one be recovered by subtraction (complementary
   suppression); suppressed cells publish neither score nor respondent count;
 - a small shown cell (under twice the minimum) where everyone or no one is satisfied
@@ -152,28 +154,40 @@ class Estimate:
 
 
 def estimate(
-    strata: Mapping[Stratum, Moments], population: PopulationTable | None = None
+    strata: Mapping[K, Moments], weights: Mapping[K, float] | None = None
 ) -> Estimate | None:
     """Weighted mean, 95% t interval and satisfied share of one cell; None when empty.
 
-    With per-respondent weights w (summing to 1): mean m = Σ w·x; the weighted variance
-    Σ w·x² − m² is scaled by n_eff/(n_eff − 1) like a sample variance, and the interval is
-    m ± t(0.975, n_eff − 1)·s/√n_eff with Kish's effective n. Unweighted, w = 1/n and this
-    is exactly the textbook t interval on the respondents' scores. The share's interval is
-    Wilson's on the same n_eff (`wilson_interval`).
+    `weights` are the strata's weights per respondent (`PopulationTable.weights`), None for
+    the unweighted figures. With each respondent's share w of the cell (the shares summing
+    to 1): mean m = Σ w·x; the weighted variance Σ w·x² − m² is scaled by n_eff/(n_eff − 1)
+    like a sample variance, and the interval is m ± t(0.975, n_eff − 1)·s/√n_eff with
+    Kish's effective n. Unweighted, w = 1/n and this is exactly the textbook t interval on
+    the respondents' scores. The share's interval is Wilson's on the same n_eff
+    (`wilson_interval`).
     """
-    counts = {h: m.count for h, m in strata.items() if m.count > 0}
+    counts = _respondents(strata)
     if not counts:
         return None
-    weights = respondent_weights(counts, None if population is None else population.counts)
-    mean = sum(w * strata[h].total for h, w in weights.items())
-    second = sum(w * strata[h].squares for h, w in weights.items())
-    share = sum(w * strata[h].satisfied for h, w in weights.items())
-    effective_n = kish_effective_n(weights, counts)
+    shares = respondent_weights(counts, weights)
+    mean = sum(w * strata[h].total for h, w in shares.items())
+    second = sum(w * strata[h].squares for h, w in shares.items())
+    share = sum(w * strata[h].satisfied for h, w in shares.items())
+    effective_n = kish_effective_n(shares, counts)
     error = standard_error(max(second - mean * mean, 0.0), effective_n)
     low, high = t_interval(mean, error, effective_n)
     share_low, share_high = wilson_interval(share, effective_n)
     return Estimate(mean, low, high, share, effective_n, error, share_low, share_high)
+
+
+def _effective_n(strata: Mapping[K, Moments], weights: Mapping[K, float]) -> float:
+    """Kish's effective n of one cell under `weights`: what its weighted figures are worth."""
+    counts = _respondents(strata)
+    return kish_effective_n(respondent_weights(counts, weights), counts) if counts else 0.0
+
+
+def _respondents(strata: Mapping[K, Moments]) -> dict[K, int]:
+    return {h: m.count for h, m in strata.items() if m.count > 0}
 
 
 def standard_error(weighted_variance: float, effective_n: float) -> float | None:
@@ -460,14 +474,24 @@ def build_ratings(
     subtraction recovers a withheld one. The whole wave's share is published nowhere (the
     chat shows the wave's score only), so its equations give nothing away and are left out:
     publish it, and they must come back in.
+
+    With a `population`, every cell is weighted (`surveys.weighting`), and a cell whose
+    Kish effective n falls below `min_cell_size` is suppressed like a small one, with the
+    same complementary suppression: its weighted figures rest on fewer people's worth than
+    a small cell's.
     """
     all_topics = (*topics, OVERALL)
     strata = _cell_strata(groups, all_topics)
-    if population is not None:
-        population.require({h for cell in strata.values() for h in cell})
+    weights = _stratum_weights(strata, population)
     counts = {key: sum(m.count for m in cell.values()) for key, cell in strata.items()}
     partitions = list(_partitions(counts, all_topics))
     hidden = suppress(counts, partitions, min_cell_size)
+    if weights is not None:
+        # Hide at least what the unweighted figures of the wave hide (the chat's /results,
+        # an unweighted file): counts are the same in both, so a count shown in one must
+        # not complete an equation the other leaves open. Then the thin cells, closed again.
+        thin = _thin(strata, weights, min_cell_size)
+        hidden = suppress(counts, partitions, min_cell_size, also=hidden | thin)
     unanimous = {
         key
         for key, cell in strata.items()
@@ -485,7 +509,7 @@ def build_ratings(
             topic=key[2],
             respondents=counts[key],
             suppressed=key in hidden,
-            estimate=None if key in hidden else estimate(strata[key], population),
+            estimate=None if key in hidden else estimate(strata[key], weights),
             share_withheld=key in withheld,
         )
         for key in strata
@@ -531,10 +555,36 @@ def _index_estimate(parts: Sequence[Cell], weights: Mapping[str, float]) -> Esti
     return Estimate(value.score, low, high, None, value.effective_n, value.standard_error)
 
 
+def _stratum_weights(
+    strata: Mapping[CellKey, Mapping[Stratum, Moments]], population: PopulationTable | None
+) -> dict[Stratum, float] | None:
+    """One weight per stratum for the whole wave, raked on everyone with an overall score
+    (both tracks): a topic's respondents are among them, and every cell weighs alike."""
+    if population is None:
+        return None
+    everyone = strata.get((WAVE, "all", OVERALL), {})
+    return population.weights({h: m.count for h, m in everyone.items()})
+
+
+def _thin(
+    strata: Mapping[CellKey, Mapping[Stratum, Moments]],
+    weights: Mapping[Stratum, float] | None,
+    min_cell_size: int,
+) -> set[CellKey]:
+    """Weighted cells worth fewer respondents than the minimum (Kish's effective n), however
+    many they count. Unweighted, n_eff is n and the count already decides."""
+    if weights is None:
+        return set()
+    # Equal weights give n back only up to float noise: 9.999999999999998 is 10 people.
+    limit = min_cell_size - 1e-9
+    return {key for key, cell in strata.items() if _effective_n(cell, weights) < limit}
+
+
 def _cell_strata(
     groups: Iterable[GroupStats], topics: Sequence[str]
 ) -> dict[CellKey, dict[Stratum, Moments]]:
-    """Each cell's moments per region × age band stratum (what weights apply to)."""
+    """Each cell's moments per region × municipality × age band stratum (what a weight
+    applies to)."""
     strata: defaultdict[CellKey, defaultdict[Stratum, Moments]] = defaultdict(
         lambda: defaultdict(Moments)
     )
@@ -543,7 +593,7 @@ def _cell_strata(
         if group.topic not in known:
             continue
         region = group.region_code
-        stratum = (region, group.age_band)
+        stratum = (region, group.municipality_code, group.age_band)
         for area in (WAVE, (region,), (region, group.municipality_code)):
             for track in ("all", group.track):
                 cell = strata[(area, track, group.topic)]

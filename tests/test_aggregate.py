@@ -16,7 +16,7 @@ Youth bands are 14–35, so 18-24 is youth and 45-54 general. MIN_CELL_SIZE is 3
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -237,8 +237,8 @@ class ResultsWave:
     respondent_ids: dict[str, int]
 
 
-async def build_results_wave(directory: Path) -> ResultsWave:
-    """The wave above, stored the way the bot stores it."""
+async def build_results_wave(directory: Path, people: Sequence[Person] = PEOPLE) -> ResultsWave:
+    """The wave above (or other `people`, and the dropout), stored the way the bot stores it."""
     database = await Database.open(directory / "results.db")
     version_id = await SurveyRepository(database).store(SURVEY)
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -247,7 +247,7 @@ async def build_results_wave(directory: Path) -> ResultsWave:
     )
     respondents, responses = RespondentRepository(database), ResponseRepository(database)
     ids = {}
-    for telegram_id, person in enumerate((*PEOPLE, DROPOUT), start=1000):
+    for telegram_id, person in enumerate((*people, DROPOUT), start=1000):
         respondent = await respondents.record_consent(telegram_id, "ru", "test")
         await respondents.update_profile(
             telegram_id,

@@ -1,21 +1,22 @@
-"""Post-stratification by region × age band, the population file, and Kish's effective n."""
+"""Weighted estimates, the population file, and Kish's effective n (raking: test_raking)."""
 
 from __future__ import annotations
 
 import argparse
 import io
 import math
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 
 from bot.cli import export as cli_export
 from bot.settings import Settings
-from storage.result_files import ratings_rows, write_ratings_csv
-from surveys.aggregate import Moments, estimate, round_half_up
+from storage.result_files import write_ratings_csv
+from storage.results import compute_ratings
+from surveys.aggregate import WAVE, Moments, estimate, round_half_up
 from surveys.weighting import (
     PopulationError,
-    PopulationTable,
     kish_effective_n,
     load_population,
     parse_population,
@@ -27,7 +28,8 @@ __all__ = ["results_wave"]  # the fixture, shared with test_aggregate
 
 Y, G = "18-24", "45-54"
 #: Novgorod has three times as many 45–54-year-olds as 18–24-year-olds; the sample has as
-#: many of each (3 and 3), so the older respondents must count three times as much.
+#: many of each (3 and 3). Both bands are thin (under 5), so raking merges them: the file
+#: then weighs regions against each other, 400 : 1800 : 1000 : 700.
 POPULATION = (
     "region_code,age_band,population\n"
     "49,18-24,100\n49,45-54,300\n"
@@ -35,24 +37,28 @@ POPULATION = (
 )
 
 
-def test_weights_follow_population_shares() -> None:
+#: Residents per respondent if 100 young and 300 older residents stood behind 3 + 3
+#: respondents, each band weighted on its own: 100/3 and 300/3.
+WEIGHTS = {("49", Y): 100 / 3, ("49", G): 100.0}
+
+
+def test_shares_follow_weights() -> None:
     counts = {"young": 3, "older": 3}
     # Unweighted: every respondent 1/6; Kish n = (6·1/6)² / (6·1/36) = 6.
     plain = respondent_weights(counts)
     assert plain == {"young": pytest.approx(1 / 6), "older": pytest.approx(1 / 6)}
     assert kish_effective_n(plain, counts) == pytest.approx(6)
-    # Population 100 : 300 → shares 0.25 and 0.75, over 3 respondents each:
-    # w = 0.25/3 = 1/12 and 0.75/3 = 1/4. Kish n = (Σw)² / Σw² = 1 / (3/144 + 3/16) = 4.8.
-    weighted = respondent_weights(counts, {"young": 100, "older": 300})
+    # Weights 100/3 : 100 → the bands' shares 100 : 300 = 0.25 and 0.75, over 3 respondents
+    # each: w = 0.25/3 = 1/12 and 0.75/3 = 1/4. Kish n = (Σw)² / Σw² = 1 / (3/144 + 3/16)
+    # = 4.8.
+    weighted = respondent_weights(counts, {"young": 100 / 3, "older": 100})
     assert weighted == {"young": pytest.approx(1 / 12), "older": pytest.approx(1 / 4)}
     assert kish_effective_n(weighted, counts) == pytest.approx(4.8)
 
 
 def test_strata_without_respondents_drop_out() -> None:
-    # Nobody aged 65+ answered: the other two bands share the whole weight, 1 : 3.
-    weights = respondent_weights(
-        {"young": 2, "older": 1, "old": 0}, {"young": 100, "older": 300, "old": 600}
-    )
+    # Nobody in "old" is in this cell: the others share it, 2·1 : 1·6 = 1 : 3.
+    weights = respondent_weights({"young": 2, "older": 1, "old": 0}, {"young": 1, "older": 6})
     assert weights == {"young": pytest.approx(0.25 / 2), "older": pytest.approx(0.75)}
 
 
@@ -71,8 +77,7 @@ def test_weighted_estimate_by_hand() -> None:
     # = 0.33079 → [0.12293, 0.78450]; on the 6 real respondents it would be [0.139, 0.759],
     # narrower than the weighted sample can support.
     strata = {("49", Y): Moments.of([90, 75, 55]), ("49", G): Moments.of([37.5, 67.5, 85])}
-    population = PopulationTable({("49", Y): 100, ("49", G): 300})
-    result = estimate(strata, population)
+    result = estimate(strata, WEIGHTS)
     assert result is not None
     assert result.score == pytest.approx(65.8333333)
     assert result.effective_n == pytest.approx(4.8)
@@ -136,32 +141,33 @@ def test_population_file_errors_name_their_lines(tmp_path: Path) -> None:
 
 async def test_weighted_ratings_through_storage(results_wave: ResultsWave) -> None:
     population = parse_population(io.StringIO(POPULATION))
-    rows = await ratings_rows(
+    _, ratings = await compute_ratings(
         results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL, population=population
     )
-    by_key = {(r.region_code, r.track, r.topic): r for r in rows}
-    health = by_key[("49", "all", "health")]
-    # As worked out in test_weighted_estimate_by_hand; the count stays the real 6 people.
-    assert health.respondents == 6
-    assert [round_half_up(v or 0, 1) for v in (health.score, health.ci_low, health.ci_high)] == [
-        65.8,
-        38.3,
-        93.4,
-    ]
-    assert round_half_up(health.satisfied_share or 0, 3) == 0.417
-    # One age band per youth cell: weighting has nothing to rebalance there.
-    youth = by_key[("49", "youth", "health")]
-    assert round_half_up(youth.score or 0, 1) == 73.3
-    # Equal populations for equal samples (Moscow 3 + 3 at 900 + 900) change nothing.
-    plain = {
-        (r.region_code, r.track, r.topic): r
-        for r in await ratings_rows(
-            results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
-        )
-    }
-    assert by_key[("45", "all", "health")].score == pytest.approx(
-        plain[("45", "all", "health")].score
+    _, plain = await compute_ratings(
+        results_wave.database, results_wave.wave_id, min_cell_size=MIN_CELL
     )
+    # Every region's bands are thin (Novgorod 3 + 3, Sverdlovsk 4 + 2, ...) and merge into
+    # one: within a region everyone weighs the same, and its figures are the plain ones
+    # (test_aggregate works them out). The count stays the real 6 people.
+    for region in ("05", "45", "49", "65"):
+        for topic in ("health", "overall"):
+            weighted, unweighted = (r.cell((region,), "all", topic) for r in (ratings, plain))
+            assert weighted.estimate and unweighted.estimate
+            assert astuple(weighted.estimate) == pytest.approx(astuple(unweighted.estimate))
+    assert ratings.cell(("49",), "all", "health").respondents == 6
+    # The whole wave weighs each region by its residents. Health means: Novgorod 410/6,
+    # Moscow 477.5/6, Sverdlovsk 390/6, Primorsky 147.5/3; with 400, 1800, 1000 and 700
+    # residents: (400·68.33 + 1800·79.58 + 1000·65 + 700·49.17)/3900 = 270 000/3900 = 69.23
+    # (unweighted 1425/21 = 67.86). Residents per respondent 66.7, 300, 166.7, 233.3, so
+    # n_eff = 3900² / (6·66.7² + 6·300² + 6·166.7² + 3·233.3²) = 16.96 of 21 respondents.
+    wave = ratings.cell(WAVE, "all", "health").estimate
+    assert wave is not None
+    assert wave.score == pytest.approx(270_000 / 3900)
+    per_respondent = {6: [400 / 6, 1800 / 6, 1000 / 6], 3: [700 / 3]}
+    squares = sum(n * w * w for n, ws in per_respondent.items() for w in ws)
+    assert wave.effective_n == pytest.approx(3900**2 / squares)
+    assert round_half_up(wave.effective_n, 2) == 16.96
 
 
 async def test_missing_population_is_an_error(results_wave: ResultsWave) -> None:
@@ -197,7 +203,8 @@ async def test_cli_weights(
         for x in output.read_text("utf-8").splitlines()
         if x.startswith("1,49,") and ",all,health," in x
     )
-    assert line.endswith(",6,65.8,38.3,93.4,0.417,,0,,,,0.123,0.784")
+    # Novgorod's bands merged (see test_weighted_ratings_through_storage): its plain figures.
+    assert line.endswith(",6,68.3,47.8,88.9,0.500,,0,,,,0.188,0.812")
 
     weights.write_text("region_code,age_band,population\n49,18-24,100\n", encoding="utf-8")
     output.unlink()
