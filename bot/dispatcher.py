@@ -18,6 +18,7 @@ from bot.chat.middlewares.callback_answer import CallbackAnswerMiddleware
 from bot.chat.middlewares.inflight import InFlightMiddleware
 from bot.chat.middlewares.respondent import RespondentMiddleware
 from bot.chat.middlewares.serial import SerialPerUser
+from bot.chat.middlewares.staff import StaffMiddleware
 from bot.chat.middlewares.throttle import RateLimiter, ThrottleMiddleware
 from bot.chat.press_lane import LaneDispatcher, PressLane
 from bot.chat.results_cache import ClosedWaveResults
@@ -59,6 +60,10 @@ def build_dispatcher(
     for middleware in press_middlewares:
         dispatcher.callback_query.outer_middleware(middleware)
     dispatcher.message.outer_middleware(respondents)
+    # Not on the press lane: a question press is never an administrator's action.
+    staff = StaffMiddleware(store, settings.admin_ids)
+    dispatcher.message.outer_middleware(staff)
+    dispatcher.callback_query.outer_middleware(staff)
     dispatcher.lane = PressLane(
         questionnaire.PRESS_HANDLERS,
         update_middlewares,

@@ -8,6 +8,7 @@ from storage.repositories.invitations import InvitationRepository
 from storage.repositories.progress import ProgressRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import ResponseRepository
+from storage.repositories.staff import StaffRepository
 from storage.repositories.surveys import SurveyRepository
 from storage.repositories.waves import WaveRepository
 
@@ -22,3 +23,4 @@ class Store:
         self.invitations = InvitationRepository(database)
         self.audit = AuditRepository(database)
         self.progress = ProgressRepository(database)
+        self.staff = StaffRepository(database)

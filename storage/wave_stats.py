@@ -70,6 +70,15 @@ class WaveStats:
     def sending(self) -> bool:
         return self.total.waiting > 0
 
+    def within(self, regions: frozenset[str] | None) -> WaveStats:
+        """The part of the wave in `regions` (None: all of it), as a regional member sees a
+        national wave: the same per-region figures, and a total that is their sum. The
+        sending rate stays the wave's; no view shows it per region."""
+        if regions is None:
+            return self
+        shown = {code: figures for code, figures in self.regions.items() if code in regions}
+        return replace(self, total=sum(shown.values(), Figures()), regions=shown)
+
     def seconds_left(self, configured_rate: float) -> float:
         """Time to send what is waiting, at the measured rate (or the configured one)."""
         rate = self.rate if self.rate > 0 else configured_rate

@@ -14,6 +14,7 @@ from bot.chat.callbacks import (
     WizardConfirmCb,
     WizardDistrictCb,
     WizardRemindCb,
+    WizardScope,
     WizardScopeCb,
     WizardSurveyCb,
     WizardTracksCb,
@@ -21,6 +22,7 @@ from bot.chat.callbacks import (
 )
 from bot.chat.keyboards import choices_keyboard
 from bot.chat.texts import Texts
+from storage.access import StaffMember
 from storage.repositories.waves import Wave
 from surveys.regions import RegionCatalog
 
@@ -28,14 +30,10 @@ END_PRESETS_DAYS = (7, 14, 30)
 REMIND_PRESETS_HOURS = (24, 48, 72)
 
 
-def menu_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    return choices_keyboard(
-        [
-            (texts("admin.new_wave"), AdminMenuCb(action="new")),
-            (texts("admin.list_waves"), AdminMenuCb(action="waves")),
-        ],
-        1,
-    )
+def menu_keyboard(texts: Texts, staff: StaffMember) -> InlineKeyboardMarkup:
+    """A new wave only for those who may plan one."""
+    new = [(texts("admin.new_wave"), AdminMenuCb(action="new"))] if staff.plans_waves else []
+    return choices_keyboard([*new, (texts("admin.list_waves"), AdminMenuCb(action="waves"))], 1)
 
 
 def surveys_keyboard(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -45,8 +43,14 @@ def surveys_keyboard(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup
     )
 
 
-def scope_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    scopes = ("all", "district", "pick")
+def wizard_scopes(staff: StaffMember) -> tuple[WizardScope, ...]:
+    """Every region or a district for federal staff; a regional member's own regions; typed
+    codes for both (checked against their regions)."""
+    return ("all", "district", "pick") if staff.regions is None else ("mine", "pick")
+
+
+def scope_keyboard(texts: Texts, staff: StaffMember) -> InlineKeyboardMarkup:
+    scopes = wizard_scopes(staff)
     return choices_keyboard(
         [(texts(f"wizard.scope_{scope}"), WizardScopeCb(scope=scope)) for scope in scopes], 1
     )
@@ -102,8 +106,11 @@ def confirm_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     )
 
 
-def waves_admin_keyboard(waves: Sequence[Wave], texts: Texts) -> InlineKeyboardMarkup:
-    """One row per wave: its figures, and Cancel while it can still be cancelled."""
+def waves_admin_keyboard(
+    waves: Sequence[Wave], texts: Texts, staff: StaffMember
+) -> InlineKeyboardMarkup:
+    """One row per wave: its figures, and Cancel while it can still be cancelled, for those
+    who may cancel it."""
     builder = InlineKeyboardBuilder()
     for wave in waves:
         row = [
@@ -112,7 +119,7 @@ def waves_admin_keyboard(waves: Sequence[Wave], texts: Texts) -> InlineKeyboardM
                 callback_data=WaveStatsCb(wave=wave.id).pack(),
             )
         ]
-        if wave.state in ("scheduled", "open"):
+        if wave.state in ("scheduled", "open") and staff.manages(wave):
             row.append(
                 InlineKeyboardButton(
                     text=texts("admin.cancel_button", wave=wave.id),

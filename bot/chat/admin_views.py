@@ -6,17 +6,38 @@ disagree about what a number means.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from zoneinfo import ZoneInfo
 
 from bot.chat.texts import Texts
 from bot.waves.when import show_when
+from storage.access import StaffMember
 from storage.repositories.waves import Wave
 from storage.wave_stats import Figures, WaveStats
 from surveys.regions import RegionCatalog
 
 #: Telegram allows 4096 characters a message; a long region list is cut before that.
 MAX_REGION_LINES = 40
+
+
+def regions_label(codes: Iterable[str], catalog: RegionCatalog, texts: Texts) -> str:
+    """`49 Новгородская область, 53 …`: codes with their names, escaped."""
+    names = []
+    for code in codes:
+        region = catalog.region(code)
+        names.append(escape(f"{code} {region.name.get(texts.language)}" if region else code))
+    return ", ".join(names)
+
+
+def access_text(staff: StaffMember, texts: Texts, catalog: RegionCatalog) -> str:
+    """What the member may do, and where: the line under the menu's heading."""
+    regions = (
+        texts("wizard.all_regions")
+        if staff.regions is None
+        else regions_label(sorted(staff.regions), catalog, texts)
+    )
+    return texts(f"admin.access.{staff.role}", regions=regions)
 
 
 def survey_label(wave: Wave) -> str:

@@ -12,6 +12,7 @@ from bot.cli.parsing import add_command
 from bot.settings import Settings
 from bot.waves.stats_report import stats_report
 from bot.waves.when import parse_when, show_when
+from storage.access import regions_text
 from storage.wave_planning import WavePlan, WavePlanError, create_wave, parse_regions
 from storage.wave_stats import wave_stats
 from surveys.regions import load_catalog
@@ -80,7 +81,11 @@ async def create_command(args: argparse.Namespace, settings: Settings) -> int:
             wave_id = await create_wave(context.store, context.surveys, plan)
             asked = {key: getattr(args, key) for key in _CREATE_OPTIONS}
             await context.store.audit.record(
-                "cli", getpass.getuser(), "wave.create", {"wave": wave_id, **asked}
+                "cli",
+                getpass.getuser(),
+                "wave.create",
+                {"wave": wave_id, **asked},
+                regions=regions_text(plan.regions),
             )
     except (ValueError, OverflowError, WavePlanError) as error:
         print(f"civicpulse: wave not created: {error}", file=sys.stderr)
@@ -135,7 +140,11 @@ async def cancel_command(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 1
         await store.audit.record(
-            "cli", getpass.getuser(), "wave.cancel", {"wave": wave.id, "was": wave.state}
+            "cli",
+            getpass.getuser(),
+            "wave.cancel",
+            {"wave": wave.id, "was": wave.state},
+            regions=regions_text(None if wave.all_regions else wave.regions),
         )
     print(f"wave {wave.id} cancelled")
     return 0

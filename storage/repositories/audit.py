@@ -1,7 +1,8 @@
 """Who did what and when: every administrator action, from the chat or the command line.
 
 Append-only: a record is written after the action, in words an auditor can read without
-the code, and never changed.
+the code, and never changed. A chat record names the actor's Telegram id and role and the
+regions the action concerned; a command-line record names the operating-system user.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import aiosqlite
+
 from storage.clock import now_db
-from storage.database import Database
+from storage.database import Database, Row
 
 AuditSource = Literal["chat", "cli"]
+
+_INSERT = (
+    "INSERT INTO audit_log (at, source, actor, role, regions, action, detail)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = "SELECT at, source, actor, role, regions, action, detail FROM audit_log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +32,35 @@ class AuditEntry:
     actor: str
     action: str
     detail: dict[str, Any] | None
+    #: The actor's role in chat; None on the command line.
+    role: str | None = None
+    #: The regions the action concerned: `all`, or codes such as `49,53`; None if none.
+    regions: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> AuditEntry:
+        detail = row["detail"]
+        return cls(
+            row["at"],
+            row["source"],
+            row["actor"],
+            row["action"],
+            json.loads(detail) if detail else None,
+            row["role"],
+            row["regions"],
+        )
+
+
+def _values(
+    source: AuditSource,
+    actor: str | int,
+    action: str,
+    detail: dict[str, Any] | None,
+    role: str | None,
+    regions: str | None,
+) -> tuple[Any, ...]:
+    text = None if detail is None else json.dumps(detail, ensure_ascii=False, default=str)
+    return (now_db(), source, str(actor), role, regions, action, text)
 
 
 class AuditRepository:
@@ -35,30 +73,43 @@ class AuditRepository:
         actor: str | int,
         action: str,
         detail: dict[str, Any] | None = None,
+        *,
+        role: str | None = None,
+        regions: str | None = None,
     ) -> None:
-        await self._db.execute(
-            "INSERT INTO audit_log (at, source, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-            (
-                now_db(),
-                source,
-                str(actor),
-                action,
-                None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
-            ),
-        )
+        await self._db.execute(_INSERT, _values(source, actor, action, detail, role, regions))
 
     async def recent(self, limit: int = 100) -> list[AuditEntry]:
-        rows = await self._db.fetch_all(
-            "SELECT at, source, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        return [
-            AuditEntry(
-                row["at"],
-                row["source"],
-                row["actor"],
-                row["action"],
-                json.loads(row["detail"]) if row["detail"] else None,
-            )
-            for row in rows
-        ]
+        rows = await self._db.fetch_all(f"{_SELECT} ORDER BY id DESC LIMIT ?", (limit,))
+        return [AuditEntry.from_row(row) for row in rows]
+
+    async def entries(
+        self, *, since: str | None = None, staff: int | None = None
+    ) -> list[AuditEntry]:
+        """Oldest first, from `since` (a database time) on. With `staff`, what that member
+        did and what was done to their access, which is what an auditor asks about one."""
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if since is not None:
+            conditions.append("at >= ?")
+            parameters.append(since)
+        if staff is not None:
+            conditions.append("(actor = ? OR json_extract(detail, '$.telegram_id') = ?)")
+            parameters += [str(staff), staff]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = await self._db.fetch_all(f"{_SELECT}{where} ORDER BY id", parameters)
+        return [AuditEntry.from_row(row) for row in rows]
+
+
+async def record_in(
+    connection: aiosqlite.Connection,
+    source: AuditSource,
+    actor: str | int,
+    action: str,
+    detail: dict[str, Any] | None = None,
+    *,
+    regions: str | None = None,
+) -> None:
+    """An audit record written inside the caller's transaction: the change and its record
+    are committed together or not at all."""
+    await connection.execute(_INSERT, _values(source, actor, action, detail, None, regions))

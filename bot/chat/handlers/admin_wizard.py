@@ -6,6 +6,12 @@ who is also a respondent can plan a wave half-way through a survey, and both car
 wave itself is created only at the confirmation, by `storage.wave_planning`, the same
 code and the same refusals as `civicpulse wave create`. Every step's buttons work only in
 that step: a press from an older screen falls through to the stale-button reply.
+
+Only staff who may plan waves reach the wizard, and each is offered only their regions:
+federal staff every region, a federal district or typed codes; a regional member all
+of theirs or typed codes among them. The regions are checked against the member's
+record as it is when they are chosen and again at the confirmation, so a forged button
+or a change of staff in the meantime creates nothing outside their regions.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.chat.admin_keyboards import (
@@ -31,7 +37,9 @@ from bot.chat.admin_keyboards import (
     surveys_keyboard,
     tracks_keyboard,
     wizard_districts_keyboard,
+    wizard_scopes,
 )
+from bot.chat.admin_views import regions_label
 from bot.chat.callbacks import (
     AdminMenuCb,
     WizardConfirmCb,
@@ -48,6 +56,7 @@ from bot.chat.texts import Texts
 from bot.settings import Settings
 from bot.waves.scheduler import WaveScheduler
 from bot.waves.when import parse_when, show_when
+from storage.access import ALL_REGIONS, StaffMember, regions_text
 from storage.clock import from_db, to_db
 from storage.store import Store
 from storage.survey_sync import StoredSurvey
@@ -120,6 +129,7 @@ async def on_survey(
     wizard: FSMContext,
     texts: Texts,
     surveys: dict[str, StoredSurvey],
+    staff: StaffMember,
     callback_answer: CallbackAnswer,
 ) -> None:
     if callback_data.survey not in surveys:
@@ -127,7 +137,7 @@ async def on_survey(
         return
     await wizard.update_data(survey=callback_data.survey)
     await wizard.set_state(AdminWizard.scope)
-    await show(callback, texts("wizard.scope"), scope_keyboard(texts))
+    await show(callback, texts("wizard.scope"), scope_keyboard(texts, staff))
 
 
 async def on_scope(
@@ -136,15 +146,31 @@ async def on_scope(
     wizard: FSMContext,
     texts: Texts,
     catalog: RegionCatalog,
+    staff: StaffMember,
+    callback_answer: CallbackAnswer,
 ) -> None:
-    if callback_data.scope == "all":
+    if callback_data.scope not in wizard_scopes(staff):
+        callback_answer.text = texts("admin.forbidden")
+    elif callback_data.scope == "all":
         await ask_tracks(callback, wizard, texts, None, texts("wizard.all_regions"))
+    elif callback_data.scope == "mine":
+        codes = sorted(staff.regions or ())
+        await ask_tracks(callback, wizard, texts, codes, regions_label(codes, catalog, texts))
     elif callback_data.scope == "district":
         await wizard.set_state(AdminWizard.district)
         await show(callback, texts("wizard.district"), wizard_districts_keyboard(catalog, texts))
     else:
         await wizard.set_state(AdminWizard.regions)
-        await show(callback, texts("wizard.regions_ask"))
+        await show(callback, _regions_prompt(texts, staff, catalog))
+
+
+def _regions_prompt(texts: Texts, staff: StaffMember, catalog: RegionCatalog) -> str:
+    if staff.regions is None:
+        return texts("wizard.regions_ask")
+    yours = texts(
+        "wizard.regions_yours", regions=regions_label(sorted(staff.regions), catalog, texts)
+    )
+    return f"{texts('wizard.regions_ask')}\n{yours}"
 
 
 async def on_district(
@@ -153,6 +179,7 @@ async def on_district(
     wizard: FSMContext,
     texts: Texts,
     catalog: RegionCatalog,
+    staff: StaffMember,
     callback_answer: CallbackAnswer,
 ) -> None:
     districts = catalog.federal_districts
@@ -161,25 +188,28 @@ async def on_district(
         return
     district = districts[callback_data.district]
     codes = [region.code for region in district.regions]
+    if not staff.may_target(codes):
+        callback_answer.text = texts("admin.forbidden")
+        return
     await ask_tracks(callback, wizard, texts, codes, escape(district.name.get(texts.language)))
 
 
 async def on_regions(
-    message: Message, wizard: FSMContext, texts: Texts, catalog: RegionCatalog
+    message: Message, wizard: FSMContext, texts: Texts, catalog: RegionCatalog, staff: StaffMember
 ) -> None:
     try:
         codes = parse_regions((message.text or "")[:MAX_INPUT], catalog)
     except WavePlanError as error:
         await message.answer(texts("wizard.refused", reason=escape(str(error))))
         return
-    if codes is None:
-        label = texts("wizard.all_regions")
-    else:
-        names = [catalog.region(code) for code in codes]
-        label = ", ".join(
-            escape(f"{code} {region.name.get(texts.language)}" if region else code)
-            for code, region in zip(codes, names, strict=True)
+    if not staff.may_target(codes):
+        outside = (
+            ALL_REGIONS if codes is None else ", ".join(c for c in codes if not staff.covers(c))
         )
+        yours = regions_label(sorted(staff.regions or ()), catalog, texts)
+        await message.answer(texts("wizard.outside_access", codes=escape(outside), regions=yours))
+        return
+    label = texts("wizard.all_regions") if codes is None else regions_label(codes, catalog, texts)
     await ask_tracks(message, wizard, texts, codes, label)
 
 
@@ -278,7 +308,7 @@ async def on_confirm(
     surveys: dict[str, StoredSurvey],
     wave_scheduler: WaveScheduler,
     audit: AuditNote,
-    event_from_user: User,
+    staff: StaffMember,
 ) -> None:
     plan = _plan(await wizard.get_data())
     await wizard.clear()
@@ -288,13 +318,17 @@ async def on_confirm(
     if plan is None:
         await show(callback, texts("wizard.expired"))
         return
+    if not staff.may_target(plan.regions):  # their regions changed since they chose
+        await show(callback, texts("admin.forbidden"))
+        return
     try:
-        wave_id = await create_wave(store, surveys, plan, created_by=event_from_user.id)
+        wave_id = await create_wave(store, surveys, plan, created_by=staff.telegram_id)
     except WavePlanError as error:
         await show(callback, texts("wizard.refused", reason=escape(str(error))))
         return
     audit.action = "wave.create"
     audit.detail = {"wave": wave_id, **_describe(plan)}
+    audit.regions = regions_text(plan.regions)
     await show(
         callback,
         texts("wizard.created", wave=wave_id, start=show_when(plan.starts_at, settings.zone)),
@@ -343,7 +377,7 @@ def _typed(state: State) -> tuple[Any, ...]:
 
 def create_router() -> Router:
     """A new router each call: aiogram attaches a router to one dispatcher only."""
-    router = admin_only(Router(name="admin_wizard"))
+    router = admin_only(Router(name="admin_wizard"), planners=True)
     callbacks, messages = router.callback_query, router.message
     callbacks.register(begin, AdminMenuCb.filter(F.action == "new"))
     callbacks.register(on_survey, WizardStep(AdminWizard.survey), WizardSurveyCb.filter())

@@ -1,11 +1,16 @@
-"""Admin commands exist only for ADMIN_IDS, and every admin action leaves an audit record.
+"""Admin commands exist only for staff, and every action of staff leaves an audit record.
 
-The check is a router filter, not a middleware that swallows the update: for anyone else
-the admin routers simply do not match, so the update goes on to the other routers and a
-non-admin's `/admin` gets exactly what any unknown command gets — nothing that reveals
-the admin commands, and nothing stored. The audit is an *inner* middleware: it runs only
-when an admin handler was chosen, and writes after the handler so it can say what
-came of the action.
+Who is staff, in which role and for which regions, is loaded per update by
+`bot.chat.middlewares.staff`; the check here is a router filter, not a middleware that
+swallows the update: for anyone else the admin routers simply do not match, so the update
+goes on to the other routers and a non-admin's `/admin` gets exactly what any unknown
+command gets — nothing that reveals the admin commands, and nothing stored. A router only
+planners may use (the wave wizard) is invisible to analysts in the same way. What a
+member may see and do *within* a router is checked by its handlers (`storage.access`).
+
+The audit is an *inner* middleware: it runs only when an admin handler was chosen, and
+writes after the handler so it can say what came of the action, with the member's role
+and the regions the action concerned.
 """
 
 from __future__ import annotations
@@ -15,29 +20,34 @@ from typing import Any
 
 from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.chat.middlewares import Data, UpdateHandler
-from bot.settings import Settings
+from storage.access import StaffMember
 from storage.store import Store
 
 #: How much of a typed message the audit keeps (wizard answers are short).
 AUDIT_TEXT_LIMIT = 200
 
 
-class IsAdmin(Filter):
-    async def __call__(
-        self, event: TelegramObject, settings: Settings, event_from_user: User | None = None
-    ) -> bool:
-        return event_from_user is not None and event_from_user.id in settings.admin_ids
+class IsStaff(Filter):
+    """The sender is staff (and, with `planners`, may plan waves)."""
+
+    def __init__(self, *, planners: bool = False) -> None:
+        self._planners = planners
+
+    async def __call__(self, event: TelegramObject, staff: StaffMember | None = None) -> bool:
+        return staff is not None and (staff.plans_waves or not self._planners)
 
 
 @dataclass(slots=True)
 class AuditNote:
-    """Filled in by a handler that changed something: what it did, and to what."""
+    """Filled in by a handler: what it did, to what, and for which regions (by default the
+    member's own)."""
 
     action: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    regions: str | None = None
 
 
 class AuditMiddleware(BaseMiddleware):
@@ -46,13 +56,15 @@ class AuditMiddleware(BaseMiddleware):
         try:
             return await handler(event, data)
         finally:
-            user: User | None = data.get("event_from_user")
+            staff: StaffMember = data["staff"]
             store: Store = data["store"]
             await store.audit.record(
                 "chat",
-                user.id if user else "unknown",
+                staff.telegram_id,
                 note.action or _describe(event),
                 note.detail or None,
+                role=staff.role,
+                regions=note.regions or staff.scope,
             )
 
 
@@ -64,11 +76,11 @@ def _describe(event: TelegramObject) -> str:
     return type(event).__name__
 
 
-def admin_only(router: Router) -> Router:
-    """Guard a router's messages and button presses: private chats, ADMIN_IDS, audited."""
+def admin_only(router: Router, *, planners: bool = False) -> Router:
+    """Guard a router's messages and button presses: private chats, staff, audited."""
     audit = AuditMiddleware()
-    router.message.filter(F.chat.type == "private", IsAdmin())
-    router.callback_query.filter(F.message.chat.type == "private", IsAdmin())
+    router.message.filter(F.chat.type == "private", IsStaff(planners=planners))
+    router.callback_query.filter(F.message.chat.type == "private", IsStaff(planners=planners))
     router.message.middleware(audit)
     router.callback_query.middleware(audit)
     return router

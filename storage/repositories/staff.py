@@ -1,0 +1,82 @@
+"""Staff held in the database: who may administer, in which role, for which regions.
+
+Read by Telegram id on every update an administrator sends (one lookup by primary key on
+the event loop's thread), so that a change made by `civicpulse staff` in another process
+applies from the next update, with no cache to go stale. Writes happen in the caller's
+transaction (`storage.staff_changes`), together with their audit record.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.access import StaffMember, federal
+from storage.clock import now_db
+from storage.database import Database, Row
+
+_COLUMNS = "telegram_id, role, regions, microdata, name, added_at, added_by"
+
+
+def _member(row: Row) -> StaffMember:
+    regions = row["regions"]
+    return StaffMember(
+        telegram_id=row["telegram_id"],
+        role=row["role"],
+        regions=None if regions is None else frozenset(regions.split(",")),
+        microdata=bool(row["microdata"]),
+        name=row["name"],
+        added_at=row["added_at"],
+        added_by=row["added_by"],
+    )
+
+
+class StaffRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def member(self, telegram_id: int, admin_ids: frozenset[int]) -> StaffMember | None:
+        """Who `telegram_id` is as staff: federal through ADMIN_IDS, else their row, if any."""
+        if telegram_id in admin_ids:
+            return federal(telegram_id)
+        row = await self._db.point_fetch(
+            f"SELECT {_COLUMNS} FROM staff WHERE telegram_id = ?", (telegram_id,)
+        )
+        return _member(row) if row else None
+
+    async def all(self) -> list[StaffMember]:
+        rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM staff ORDER BY telegram_id")
+        return [_member(row) for row in rows]
+
+
+async def staff_row(connection: aiosqlite.Connection, telegram_id: int) -> StaffMember | None:
+    """A member's row read inside a transaction, so that what is checked is what is changed."""
+    cursor = await connection.execute(
+        f"SELECT {_COLUMNS} FROM staff WHERE telegram_id = ?", (telegram_id,)
+    )
+    row = await cursor.fetchone()
+    return _member(row) if row else None
+
+
+async def federal_rows(connection: aiosqlite.Connection) -> int:
+    cursor = await connection.execute("SELECT COUNT(*) FROM staff WHERE role = 'federal'")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def put_staff(connection: aiosqlite.Connection, member: StaffMember, by: str) -> None:
+    await connection.execute(
+        f"INSERT OR REPLACE INTO staff ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            member.telegram_id,
+            member.role,
+            None if member.regions is None else ",".join(sorted(member.regions)),
+            int(member.microdata),
+            member.name,
+            now_db(),
+            by,
+        ),
+    )
+
+
+async def delete_staff(connection: aiosqlite.Connection, telegram_id: int) -> None:
+    await connection.execute("DELETE FROM staff WHERE telegram_id = ?", (telegram_id,))
