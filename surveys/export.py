@@ -1,4 +1,4 @@
-"""The CSV files analysts receive: ratings, change and answers, as a feed or for Excel.
+"""The CSV files analysts receive: ratings, change, series and answers, as a feed or for Excel.
 
 The plain form is a machine feed: UTF-8 without BOM, RFC 4180 (CRLF line ends, quotes only
 where needed), `,` between fields and `.` in decimals. `excel=True` writes what
@@ -85,6 +85,28 @@ class ChangeRow(NamedTuple):
     suppressed: bool
 
 
+class SeriesRow(NamedTuple):
+    survey_id: str
+    wave_id: int
+    wave_ends_at: str
+    region_code: str
+    region_name: str
+    municipality_code: str
+    municipality_name: str
+    track: str
+    topic: str
+    respondents: int | None
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    change: float | None
+    change_low: float | None
+    change_high: float | None
+    verdict: str | None
+    comparable: bool
+    suppressed: bool
+
+
 class AnswerRow(NamedTuple):
     wave_id: int
     respondent: str
@@ -94,13 +116,15 @@ class AnswerRow(NamedTuple):
     track: str
     question_id: str
     topic: str
-    #: A scale answer (int), option ids joined with `|` or free text (str), or None (skipped).
+    #: A scale or number answer (int), option ids joined with `|`, free text or `dont_know`
+    #: (a number question's "I don't remember") (str), or None (skipped).
     value: int | str | None
     answered_at: str
 
 
 RATINGS_COLUMNS: tuple[str, ...] = RatingRow._fields
 CHANGE_COLUMNS: tuple[str, ...] = ChangeRow._fields
+SERIES_COLUMNS: tuple[str, ...] = SeriesRow._fields
 ANSWERS_COLUMNS: tuple[str, ...] = AnswerRow._fields
 #: Decimal places of the fractional columns; every other column is an integer or text.
 RATINGS_DECIMALS: Mapping[str, int] = {
@@ -114,6 +138,15 @@ RATINGS_DECIMALS: Mapping[str, int] = {
 CHANGE_DECIMALS: Mapping[str, int] = {
     "score_before": 1,
     "score": 1,
+    "change": 1,
+    "change_low": 1,
+    "change_high": 1,
+}
+
+SERIES_DECIMALS: Mapping[str, int] = {
+    "score": 1,
+    "ci_low": 1,
+    "ci_high": 1,
     "change": 1,
     "change_low": 1,
     "change_high": 1,
@@ -211,6 +244,14 @@ class ChangeCsv(FiguresCsv):
 
     columns = CHANGE_COLUMNS
     decimals = CHANGE_DECIMALS
+
+
+class SeriesCsv(FiguresCsv):
+    """The series file: every closed wave of a survey in turn, each with its change since
+    the wave before."""
+
+    columns = SERIES_COLUMNS
+    decimals = SERIES_DECIMALS
 
 
 class AnswersCsv:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,11 +29,14 @@ from surveys.model import (
     Question,
     QuestionRefs,
     ReferenceProblem,
+    Situation,
+    SituationRefs,
     Survey,
     Topic,
     Track,
     YouthAge,
     reference_problems,
+    situation_condition,
 )
 from surveys.text import LocalizedText
 
@@ -200,15 +203,30 @@ def _os_reason(error: OSError) -> str:
 
 @dataclass(frozen=True)
 class _Document:
-    """A parsed file that remembers where each field was written."""
+    """A parsed file that remembers where each field was written.
+
+    `data` may hold fields the loader filled in from others (see `_with_situations`);
+    `written` maps each such place to the one the author wrote, so that every problem,
+    wherever it is found, names a field and a line of the file as it was written.
+    """
 
     path: Path
     data: Any
     lines: dict[Location, int]
     duplicate_keys: tuple[Location, ...]
+    written: Mapping[Location, Location] = field(default_factory=dict)
+
+    def written_at(self, loc: Location) -> Location:
+        """Where the author wrote what `loc` of the data holds."""
+        for length in range(len(loc), 0, -1):
+            source = self.written.get(loc[:length])
+            if source is not None:
+                return (*source, *loc[length:])
+        return loc
 
     def line_of(self, loc: Location) -> int | None:
         """The line of `loc`, or of its nearest parent that the file actually contains."""
+        loc = self.written_at(loc)
         for length in range(len(loc), -1, -1):
             line = self.lines.get(loc[:length])
             if line is not None:
@@ -227,7 +245,7 @@ class _Document:
         return value
 
     def problem(self, loc: Location, message: str) -> Problem:
-        return Problem(self.path, self.line_of(loc), _format_field(loc), message)
+        return Problem(self.path, self.line_of(loc), _format_field(self.written_at(loc)), message)
 
 
 def _load(path: Path) -> tuple[Survey, _Document]:
@@ -236,6 +254,7 @@ def _load(path: Path) -> tuple[Survey, _Document]:
         document.problem(loc, "this field is written twice in the same block; keep only one")
         for loc in document.duplicate_keys
     ]
+    document = _with_situations(document)
     try:
         survey = Survey.model_validate(document.data)
     except ValidationError as error:
@@ -244,8 +263,53 @@ def _load(path: Path) -> tuple[Survey, _Document]:
     else:
         if not problems:
             return survey, document
-    problems.sort(key=lambda problem: problem.line or 0)
+    # A fault in a situation's title is also one in the option made of it: say it once.
+    problems = sorted(dict.fromkeys(problems), key=lambda problem: problem.line or 0)
     raise SurveyFileError(problems)
+
+
+def _with_situations(document: _Document) -> _Document:
+    """The survey as the model takes it, its situations spelt out as choices and conditions.
+
+    The screening question's options are the situations (each its id and title), before
+    the options written under it (such as "none of these"); a question with `situation: ID`
+    and no `show_if` of its own gets `show_if: {question: <screening>, any_of: [ID]}`. So a
+    stored survey is an ordinary one: targeting, progress and exports need nothing new.
+    """
+    data = document.data
+    situations, questions = data.get("situations"), data.get("questions")
+    if not isinstance(situations, list) or not isinstance(questions, list):
+        return document
+    marked = [
+        i for i, q in enumerate(questions) if isinstance(q, dict) and q.get("screening") is True
+    ]
+    screening = marked[0] if marked else 0
+    screening_id = _valid_or_none(_IDENTIFIER, questions[screening].get("id")) if marked else None
+    if screening_id is None:
+        return document  # no screening question, or one without a valid id: both reported
+    questions = list(questions)
+    written: dict[Location, Location] = {}
+    asked = [(i, s) for i, s in enumerate(situations) if isinstance(s, dict)]
+    own = questions[screening].get("options", [])
+    if isinstance(own, list):
+        where: Location = ("questions", screening, "options")
+        for position, (index, _) in enumerate(asked):
+            written[(*where, position)] = ("situations", index)
+            written[(*where, position, "text")] = ("situations", index, "title")
+        for position in range(len(own)):
+            written[(*where, len(asked) + position)] = (*where, position)
+        made = [{"id": s.get("id"), "text": s.get("title")} for _, s in asked]
+        questions[screening] = {**questions[screening], "options": made + own}
+    for index, question in enumerate(questions):
+        if not isinstance(question, dict) or "show_if" in question:
+            continue
+        situation = _valid_or_none(_IDENTIFIER, question.get("situation"))
+        if situation is None:
+            continue  # absent, or an ill-formed id reported where it is written
+        condition = situation_condition(screening_id, situation)
+        questions[index] = {**question, "show_if": condition.model_dump(exclude_none=True)}
+        written[("questions", index, "show_if")] = ("questions", index, "situation")
+    return replace(document, data={**data, "questions": questions}, written=written)
 
 
 def _read_text(path: Path) -> str:
@@ -365,12 +429,21 @@ def _index_lines(
 # --- pydantic errors in plain words ----------------------------------------------------------
 
 _LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
-_NOUNS = {"type": "question type", "track": "track"}
+_NOUNS = {"type": "question type", "track": "track", "unit": "unit"}
 _RANGES: dict[str, tuple[int, int]] = {"score": (0, 100), "max_length": (1, MAX_TEXT_ANSWER)}
 _FIELD_NAMES = sorted(
     {
         name
-        for model in (Survey, Topic, Question, Option, Condition, YouthAge, LocalizedText)
+        for model in (
+            Survey,
+            Topic,
+            Situation,
+            Question,
+            Option,
+            Condition,
+            YouthAge,
+            LocalizedText,
+        )
         for name in model.model_fields
     }
 )
@@ -395,6 +468,8 @@ _TYPE_MESSAGES = {
     "tuple_type": 'must be a list (one "- " line per item)',
     "list_type": 'must be a list (one "- " line per item)',
 }
+#: Fields that are true or false by design: no YAML pitfall when a problem points at one.
+_FLAGS = frozenset({"optional", "screening", "dont_know"})
 _YAML_BOOL_HINT = (
     "YAML reads bare yes, no, on, off, true and false as true/false; put the word in quotes, "
     'like "no"'
@@ -567,18 +642,22 @@ def _cross_reference_problems(document: _Document) -> list[Problem]:
     data = document.data
     topics = data.get("topics")
     questions = data.get("questions")
+    situations = data.get("situations")
     topic_ids = [_raw_id(topic) for topic in topics] if isinstance(topics, list) else []
     refs = [_question_refs(raw) for raw in questions] if isinstance(questions, list) else []
+    lived = [_situation_refs(raw) for raw in situations] if isinstance(situations, list) else []
     if not isinstance(topics, list):  # every topic would look unknown: pure noise
         refs = [replace(item, topic=None) for item in refs]
-    return [_reference_problem(document, found) for found in reference_problems(topic_ids, refs)]
+        lived = [replace(item, topic=None) for item in lived]
+    found = reference_problems(topic_ids, refs, lived)
+    return [_reference_problem(document, problem) for problem in found]
 
 
 def _reference_problem(document: _Document, found: ReferenceProblem) -> Problem:
     message = found.message
     if found.related is not None and (line := document.line_of(found.related)) is not None:
         message += f" (see line {line})"
-    if isinstance(document.value_at(found.loc), bool):
+    if isinstance(document.value_at(found.loc), bool) and found.loc[-1] not in _FLAGS:
         message += f"; {_YAML_BOOL_HINT}"
     return document.problem(found.loc, message)
 
@@ -603,7 +682,15 @@ def _question_refs(raw: Any) -> QuestionRefs:
         topic=_valid_or_none(_IDENTIFIER, raw.get("topic")),
         track=_valid_or_none(_TRACK, raw.get("track")),
         show_if=_valid_or_none(_CONDITION, raw.get("show_if")),
+        situation=_valid_or_none(_IDENTIFIER, raw.get("situation")),
+        screening=raw.get("screening") is True,
     )
+
+
+def _situation_refs(raw: Any) -> SituationRefs:
+    if not isinstance(raw, dict):
+        return SituationRefs(None)
+    return SituationRefs(_raw_id(raw), _valid_or_none(_IDENTIFIER, raw.get("topic")))
 
 
 def _valid_or_none(adapter: TypeAdapter[_T], raw: Any) -> _T | None:

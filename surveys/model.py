@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -45,7 +45,16 @@ AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
 )
 AGE_BAND_IDS: tuple[str, ...] = tuple(band for band, _, _ in AGE_BANDS)
 MAX_TEXT_ANSWER = 2000
-#: A choice value is an option id, a scale value an integer; multi-choice answers are lists.
+#: The largest answer a `number` question may allow: ten thousand days is over 27 years, more
+#: than any path through an agency takes, and a typo of extra zeros is refused, not stored.
+MAX_NUMBER_ANSWER = 10_000
+#: What a `number` question counts; each has its plural forms in the chat's catalog.
+NumberUnit = Literal["days", "weeks", "months", "visits", "documents", "times"]
+NUMBER_UNITS: tuple[NumberUnit, ...] = get_args(NumberUnit)
+#: The answer "I don't remember" to a `number` question that offers it.
+DONT_KNOW = "dont_know"
+#: A choice value is an option id, a scale or number value an integer (or DONT_KNOW);
+#: multi-choice answers are lists.
 AnswerValue = int | str | list[str] | None
 
 
@@ -55,6 +64,7 @@ class QuestionType(StrEnum):
     SINGLE = "single"
     MULTI = "multi"
     TEXT = "text"
+    NUMBER = "number"
 
 
 SCALE_RANGES: dict[QuestionType, tuple[int, int]] = {
@@ -62,6 +72,10 @@ SCALE_RANGES: dict[QuestionType, tuple[int, int]] = {
     QuestionType.NPS: (0, 10),
 }
 CHOICE_TYPES = frozenset({QuestionType.SINGLE, QuestionType.MULTI})
+
+
+def _unset(value: object) -> bool:
+    return value is None or value is False
 
 
 class _Strict(BaseModel):
@@ -78,6 +92,16 @@ class Option(_Strict):
     id: Identifier
     text: LocalizedText
     score: float | None = Field(default=None, ge=0, le=100)
+
+
+class Situation(_Strict):
+    """A life situation, such as applying for a child payment: a path through the agencies
+    that a survey follows only with those who went through it."""
+
+    id: Identifier
+    topic: Identifier
+    title: LocalizedText
+    description: LocalizedText
 
 
 class Condition(_Strict):
@@ -125,6 +149,20 @@ class Question(_Strict):
     show_if: Condition | None = None
     options: tuple[Option, ...] = Field(default=(), validate_default=True)
     max_length: int = Field(default=1000, ge=1, le=MAX_TEXT_ANSWER)
+    # The fields below are left out of a dump while unset, so that a survey version stored
+    # before they existed keeps its fingerprint (`surveys.loader.survey_fingerprint`).
+    #: The situation this question follows; asked only of those who lived it.
+    situation: Identifier | None = Field(default=None, exclude_if=_unset)
+    #: The one multi question asking which situations a respondent lived.
+    screening: bool = Field(default=False, exclude_if=_unset)
+    min: int | None = Field(
+        default=None, ge=0, le=MAX_NUMBER_ANSWER, validate_default=True, exclude_if=_unset
+    )
+    max: int | None = Field(
+        default=None, ge=0, le=MAX_NUMBER_ANSWER, validate_default=True, exclude_if=_unset
+    )
+    unit: NumberUnit | None = Field(default=None, validate_default=True, exclude_if=_unset)
+    dont_know: bool = Field(default=False, exclude_if=_unset)
 
     @field_validator("options")
     @classmethod
@@ -145,6 +183,36 @@ class Question(_Strict):
         elif options:
             raise ValueError(f"a {kind} question takes no options")
         return options
+
+    @field_validator("min", "max", "unit", "dont_know")
+    @classmethod
+    def _number_fields_fit_type(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number question needs `min`, `max` and `unit`; no other type takes them, nor
+        `dont_know`, so a misplaced field is named instead of silently ignored."""
+        kind, name = info.data.get("type"), info.field_name
+        if kind is None:
+            return value
+        if kind is not QuestionType.NUMBER:
+            if value not in (None, False):
+                raise ValueError(f"only a number question takes `{name}`")
+            return value
+        if value is None:
+            raise ValueError(f"a number question needs `{name}`")
+        low = info.data.get("min")
+        if name == "max" and low is not None and value <= low:
+            raise ValueError(f"`max` must be greater than `min` ({low})")
+        return value
+
+    @field_validator("screening")
+    @classmethod
+    def _screening_is_multi(cls, screening: bool, info: ValidationInfo) -> bool:
+        kind = info.data.get("type")
+        if screening and kind is not None and kind is not QuestionType.MULTI:
+            raise ValueError(
+                f"the screening question must be a multi question (one may live several "
+                f"situations), not a {kind} question"
+            )
+        return screening
 
     @property
     def is_scored(self) -> bool:
@@ -171,7 +239,18 @@ class Question(_Strict):
                 and len(set(value)) == len(value)
                 and all(isinstance(v, str) and self.option(v) is not None for v in value)
             )
+        if self.type is QuestionType.NUMBER:
+            if value == DONT_KNOW:
+                return self.dont_know
+            low, high = self.bounds
+            return type(value) is int and low <= value <= high
         return isinstance(value, str) and 0 < len(value) <= self.max_length
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The smallest and largest answer a number question accepts."""
+        assert self.min is not None and self.max is not None, "only number questions have bounds"
+        return self.min, self.max
 
 
 class YouthAge(_Strict):
@@ -197,6 +276,7 @@ class Survey(_Strict):
     intro: LocalizedText | None = None
     youth_age: YouthAge = YouthAge()
     topics: tuple[Topic, ...] = Field(min_length=1)
+    situations: tuple[Situation, ...] = Field(default=(), exclude_if=lambda value: not value)
     questions: tuple[Question, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -209,6 +289,7 @@ class Survey(_Strict):
         problems = reference_problems(
             [topic.id for topic in self.topics],
             [QuestionRefs.of(question) for question in self.questions],
+            [SituationRefs(situation.id, situation.topic) for situation in self.situations],
         )
         if problems:
             summary = "; ".join(str(problem) for problem in problems)
@@ -225,6 +306,9 @@ class Survey(_Strict):
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
+
+    def situation(self, situation_id: str) -> Situation | None:
+        return next((s for s in self.situations if s.id == situation_id), None)
 
 
 #: The pydantic error type under which `Survey` reports broken cross-references.
@@ -264,31 +348,195 @@ class QuestionRefs:
     track: Track | None = None
     show_if: Condition | None = None
     question: Question | None = None
+    situation: str | None = None
+    screening: bool = False
 
     @classmethod
     def of(cls, question: Question) -> QuestionRefs:
-        return cls(question.id, question.topic, question.track, question.show_if, question)
+        return cls(
+            question.id,
+            question.topic,
+            question.track,
+            question.show_if,
+            question,
+            question.situation,
+            question.screening,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SituationRefs:
+    """What the cross-reference rules need from one situation (None: absent or invalid)."""
+
+    id: str | None
+    topic: str | None = None
+
+
+def situation_condition(screening_id: str, situation_id: str) -> Condition:
+    """What `situation: ID` means: shown to those who ticked ID in the screening question,
+    whose option ids are the situation ids. It is an ordinary `show_if`, so targeting,
+    progress and dropping answers after Back need nothing of their own for situations."""
+    return Condition(question=screening_id, any_of=(situation_id,))
 
 
 def reference_problems(
-    topic_ids: Sequence[str | None], questions: Sequence[QuestionRefs]
+    topic_ids: Sequence[str | None],
+    questions: Sequence[QuestionRefs],
+    situations: Sequence[SituationRefs] = (),
 ) -> list[ReferenceProblem]:
-    """Every broken cross-reference, in file order: ids, topics and conditions."""
+    """Every broken cross-reference, in file order: ids, topics, situations and conditions."""
     problems = _duplicate_ids("topics", "topic", topic_ids)
+    problems += _duplicate_ids("situations", "situation", [s.id for s in situations])
     problems += _duplicate_ids("questions", "question", [q.id for q in questions])
     known_topics = sorted({t for t in topic_ids if t is not None})
+    for index, situation in enumerate(situations):
+        if situation.topic is not None and situation.topic not in known_topics:
+            problems.append(
+                _unknown_topic(("situations", index, "topic"), situation.topic, known_topics)
+            )
     positions: dict[str, int] = {}
     for index, refs in enumerate(questions):
         if refs.id is not None:
             positions.setdefault(refs.id, index)
+    screening, screening_problems = _screening_question(questions, situations)
+    problems += screening_problems
     for index, refs in enumerate(questions):
         where: Location = ("questions", index)
         if refs.topic is not None and refs.topic not in known_topics:
-            message = f"unknown topic {_quoted(refs.topic)}{_suggestion(refs.topic, known_topics)}"
-            problems.append(ReferenceProblem((*where, "topic"), message))
-        if refs.show_if is not None:
+            problems.append(_unknown_topic((*where, "topic"), refs.topic, known_topics))
+        if refs.situation is not None:
+            problems += _situation_question_problems(index, questions, situations, screening)
+        if refs.show_if is not None and not _is_gate(refs, questions, screening):
             problems += _condition_problems(index, refs.show_if, refs, questions, positions)
+    return problems + _situations_without_questions(situations, questions)
+
+
+def _unknown_topic(loc: Location, topic: str, known: Sequence[str]) -> ReferenceProblem:
+    return ReferenceProblem(loc, f"unknown topic {_quoted(topic)}{_suggestion(topic, known)}")
+
+
+def _screening_question(
+    questions: Sequence[QuestionRefs], situations: Sequence[SituationRefs]
+) -> tuple[int | None, list[ReferenceProblem]]:
+    """Where the one screening question stands, and what is wrong with having it or not."""
+    marked = [index for index, refs in enumerate(questions) if refs.screening]
+    problems: list[ReferenceProblem] = []
+    if situations and not marked:
+        problems.append(
+            ReferenceProblem(
+                ("situations",),
+                "a survey with situations needs one screening question: a multi question with "
+                "`screening: true` asking which of them the respondent or their family went "
+                "through",
+            )
+        )
+    if marked and not situations:
+        problems.append(
+            ReferenceProblem(
+                ("questions", marked[0], "screening"),
+                "there are no `situations:` to ask about; declare them or remove `screening: true`",
+            )
+        )
+    problems += [
+        ReferenceProblem(
+            ("questions", index, "screening"),
+            "a survey has one screening question, and this is a second",
+            related=("questions", marked[0], "id"),
+        )
+        for index in marked[1:]
+    ]
+    return (marked[0] if marked else None), problems
+
+
+def _is_gate(refs: QuestionRefs, questions: Sequence[QuestionRefs], screening: int | None) -> bool:
+    """Whether a question's `show_if` is the one its `situation:` stands for."""
+    if screening is None or refs.situation is None or refs.show_if is None:
+        return False
+    screening_id = questions[screening].id
+    return screening_id is not None and refs.show_if == situation_condition(
+        screening_id, refs.situation
+    )
+
+
+def _situation_question_problems(
+    index: int,
+    questions: Sequence[QuestionRefs],
+    situations: Sequence[SituationRefs],
+    screening: int | None,
+) -> list[ReferenceProblem]:
+    """A situation's question: a known situation, in its topic, after the screening
+    question, and shown only to those who lived the situation."""
+    refs, where = questions[index], ("questions", index)
+    assert refs.situation is not None
+    known: dict[str, SituationRefs] = {}
+    for candidate in situations:  # a duplicate id is reported on its own: the first counts
+        if candidate.id is not None:
+            known.setdefault(candidate.id, candidate)
+    situation = known.get(refs.situation)
+    if situation is None:
+        message = (
+            f"unknown situation {_quoted(refs.situation)}"
+            f"{_suggestion(refs.situation, sorted(known))}"
+        )
+        return [ReferenceProblem((*where, "situation"), message)]
+    problems: list[ReferenceProblem] = []
+    if situation.topic is not None and refs.topic is not None and refs.topic != situation.topic:
+        problems.append(
+            ReferenceProblem(
+                (*where, "topic"),
+                f"this question follows situation {_quoted(situation.id)}, whose topic is "
+                f"{_quoted(situation.topic)}; a situation's questions belong to its topic",
+            )
+        )
+    if screening is None:
+        return problems  # reported once, at `situations:`
+    screening_id = questions[screening].id
+    if screening == index:
+        message = "the screening question cannot belong to a situation"
+        problems.append(ReferenceProblem((*where, "situation"), message))
+    elif screening > index:
+        if not any(q.situation is not None for q in questions[:index]):  # said once
+            message = (
+                f"the screening question {_quoted(screening_id)} comes later; put it before "
+                "the questions of every situation"
+            )
+            related = ("questions", screening, "id")
+            problems.append(ReferenceProblem((*where, "situation"), message, related))
+    elif refs.show_if is None and screening_id is not None:
+        problems.append(
+            ReferenceProblem(
+                (*where, "situation"),
+                f"this question must be shown only to those who lived {_quoted(situation.id)}: "
+                f"give it `show_if: {{question: {screening_id}, any_of: [{situation.id}]}}`",
+            )
+        )
+    elif refs.show_if is not None and not _is_gate(refs, questions, screening):
+        target = next((q for q in questions if q.id == refs.show_if.question), None)
+        if target is not None and target.situation != situation.id:
+            problems.append(
+                ReferenceProblem(
+                    (*where, "show_if", "question"),
+                    f"a question of situation {_quoted(situation.id)} may depend only on another "
+                    "question of that situation, so that it is still asked only of those who "
+                    "lived it",
+                )
+            )
     return problems
+
+
+def _situations_without_questions(
+    situations: Sequence[SituationRefs], questions: Sequence[QuestionRefs]
+) -> list[ReferenceProblem]:
+    followed = {refs.situation for refs in questions}
+    return [
+        ReferenceProblem(
+            ("situations", index),
+            f"situation {_quoted(situation.id)} has no questions; mark at least one question "
+            f"with `situation: {situation.id}`",
+        )
+        for index, situation in enumerate(situations)
+        if situation.id is not None and situation.id not in followed
+    ]
 
 
 def _duplicate_ids(section: str, noun: str, ids: Sequence[str | None]) -> list[ReferenceProblem]:
@@ -368,11 +616,12 @@ def _condition_value_problems(
                     f"{_possible_answers(target)}",
                 )
             )
-    if (condition.min is not None or condition.max is not None) and target.type not in SCALE_RANGES:
+    numeric = target.type in SCALE_RANGES or target.type is QuestionType.NUMBER
+    if (condition.min is not None or condition.max is not None) and not numeric:
         problems.append(
             ReferenceProblem(
                 where,
-                f"min/max need a likert5 or nps question, and {_quoted(target.id)} "
+                f"min/max need a likert5, nps or number question, and {_quoted(target.id)} "
                 f"is a {target.type} question",
             )
         )
@@ -385,6 +634,10 @@ def _possible_answers(question: Question) -> str:
     if question.type in SCALE_RANGES:
         low, high = SCALE_RANGES[question.type]
         return f"; {question.type} answers are whole numbers {low} to {high}"
+    if question.type is QuestionType.NUMBER:
+        low, high = question.bounds
+        dont_know = f" or {_quoted(DONT_KNOW)}" if question.dont_know else ""
+        return f"; its answers are whole numbers {low} to {high}{dont_know}"
     return ""
 
 

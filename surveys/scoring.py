@@ -13,10 +13,10 @@ SATISFIED_THRESHOLD = 75.0
 def answer_score(question: Question, value: AnswerValue) -> float | None:
     """likert5: (x−1)/4·100; nps: x·10; choice: the option's score (mean over a multi-choice).
 
-    Returns None for unscored answers (text, a skip, options without a score) so they never
-    pull a mean towards zero.
+    Returns None for unscored answers (text, a number, a skip, options without a score) so
+    they never pull a mean towards zero.
     """
-    if value is None:
+    if value is None or not question.is_scored:
         return None
     if question.type is QuestionType.LIKERT5 and isinstance(value, int):
         return (value - 1) / 4 * 100
@@ -28,4 +28,4 @@ def answer_score(question: Question, value: AnswerValue) -> float | None:
         for option_id in chosen
         if (option := question.option(option_id)) is not None and option.score is not None
     ]
-    return fmean(scores) if scores and question.type is not QuestionType.TEXT else None
+    return fmean(scores) if scores else None

@@ -26,7 +26,7 @@ from bot.sandbox.fake_telegram import (
 )
 from bot.settings import Settings
 from storage.wave_planning import WavePlan, create_wave
-from surveys.model import AnswerValue, Question, QuestionType, Survey
+from surveys.model import DONT_KNOW, AnswerValue, Question, QuestionType, Survey
 
 TOKEN = "123456:TEST-token"
 
@@ -147,10 +147,12 @@ class Citizen:
     async def answer(self, question: Question, value: AnswerValue) -> ChatMessage:
         if value is None:
             return await self.tap("Пропустить")
-        if question.type is QuestionType.TEXT:
-            assert isinstance(value, str)
+        if question.type is QuestionType.NUMBER and value == DONT_KNOW:
+            return await self.tap("Не помню")
+        if question.type in (QuestionType.TEXT, QuestionType.NUMBER):
+            assert isinstance(value, str | int)
             shown = self.last.message_id
-            self.user.send_text(value)
+            self.user.send_text(str(value))
             # The old question loses its keyboard first; the next question is a new message.
             return await self.server.wait_for_message(
                 self.user.id, lambda message: message.message_id != shown

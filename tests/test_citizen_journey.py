@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
-from surveys.model import AnswerValue
+from surveys.model import DONT_KNOW, AnswerValue
 from tests.harness import Citizen, RunningBot, open_wave, stored_answers
 
 YOUTH_ONLY = {"youth_first_job", "youth_study", "youth_leisure", "youth_move_plans"}
@@ -18,6 +18,7 @@ YOUNG_PLAN: dict[str, AnswerValue] = {
     "school_contact": None,
     "employment_centre": 2,
     "employment_outcome": "still_searching",
+    "situations_lived": ["no_situation"],
     "youth_first_job": 2,
     "youth_study": 4,
     "youth_leisure": 3,
@@ -39,6 +40,12 @@ OLDER_PLAN: dict[str, AnswerValue] = {
     "hospital_medicines": "paid_some",
     "pension_payments": 2,
     "elderly_home_care": None,
+    "situations_lived": ["doctor_appointment"],
+    "doctor_appointment_satisfaction": 3,
+    "doctor_appointment_days": 12,
+    "doctor_appointment_tries": DONT_KNOW,
+    "doctor_appointment_online": "online_no",
+    "doctor_appointment_got_needed": "needed_partly",
     "recommend_region": 8,
     "fix_first": None,
 }

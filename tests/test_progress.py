@@ -3,9 +3,13 @@
 Every answer that changes which questions follow is tried: every value of a question a
 condition looks at (every option subset of a multiple choice), a skip of each optional
 question, both tracks, and Back to any question with its answer kept or changed. Other
-answers cannot change the path, so one value stands for them. On every path the mark never
-moves backwards going forward, never changes while the citizen is on the same question,
-and reaches 100% on the last question. Then the header itself, through the real bot.
+answers cannot change the path, so one value stands for them. Where several multiple
+choices open sections (the services used, the life situations lived), each is walked
+through every subset while the others take their first option: their sections hang on
+their own choice only, and every subset of all of them at once would be thousands of times
+the work. On every path the mark never moves backwards going forward, never changes while
+the citizen is on the same question, and reaches 100% on the last question. Then the header
+itself, through the real bot.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bot.sandbox.fake_telegram import FakeTelegram
 from surveys.loader import BUNDLED_SURVEYS_DIR, load_survey_file
 from surveys.model import (
     AGE_BAND_IDS,
+    DONT_KNOW,
     SCALE_RANGES,
     AnswerValue,
     Question,
@@ -76,9 +81,10 @@ def looked_at(survey: Survey, question: Question) -> bool:
     )
 
 
-def choices(survey: Survey, question: Question) -> list[AnswerValue]:
+def choices(survey: Survey, question: Question, walked: str | None = None) -> list[AnswerValue]:
     """The answers that may lead different ways: every value (every option subset) of a
-    question a condition looks at, one value of any other, and a skip if allowed."""
+    question a condition looks at, one value of any other, and a skip if allowed. A multiple
+    choice other than the one `walked` through every subset takes its first option."""
     if question.type in SCALE_RANGES:
         low, high = SCALE_RANGES[question.type]
         values: list[AnswerValue] = list(range(low, high + 1))
@@ -89,27 +95,42 @@ def choices(survey: Survey, question: Question) -> list[AnswerValue]:
         values = [
             list(chosen) for size in range(1, len(ids) + 1) for chosen in combinations(ids, size)
         ]
+        if walked is not None and question.id != walked:
+            values = values[:1]
+    elif question.type is QuestionType.NUMBER:
+        values = [*question.bounds, DONT_KNOW] if question.dont_know else [*question.bounds]
     else:
         values = ["Больше вакансий"]
     return (values if looked_at(survey, question) else values[:1]) + [None] * question.optional
 
 
-def forward_paths(survey: Survey, track: Track, answers: Answers) -> Iterator[Path]:
+def forward_paths(
+    survey: Survey, track: Track, answers: Answers, walked: str | None
+) -> Iterator[Path]:
     """Every path forward from `answers`, answering each question as the bot stores it."""
     question = next_question(survey, track, answers)
     if question is None:
         yield Path((), answers)
         return
     screen = Screen(question, answers, progress_mark(survey, track, answers, question.id))
-    for value in choices(survey, question):
-        for rest in forward_paths(survey, track, {**answers, question.id: value}):
+    for value in choices(survey, question, walked):
+        for rest in forward_paths(survey, track, {**answers, question.id: value}, walked):
             yield Path((screen, *rest.screens), rest.answers)
 
 
 @cache
 def paths(route: Route) -> list[Path]:
+    """Every path, each multiple choice that opens sections walked through in turn."""
     survey_id, track = route
-    return list(forward_paths(SURVEYS[survey_id], track, {}))
+    survey = SURVEYS[survey_id]
+    gates = [
+        q.id for q in survey.questions if q.type is QuestionType.MULTI and looked_at(survey, q)
+    ]
+    found: dict[str, Path] = {}
+    for walked in gates or [None]:
+        for path in forward_paths(survey, track, {}, walked):
+            found.setdefault(repr(sorted(path.answers.items())), path)
+    return list(found.values())
 
 
 def answer_again(
@@ -129,8 +150,9 @@ def assert_forward(before: ProgressMark, after: ProgressMark) -> None:
 
 def test_both_tracks_of_the_social_services_survey_are_walked() -> None:
     assert ("social_services", "youth") in ROUTES and ("social_services", "general") in ROUTES
-    # Every subset of the six services, each with the nine ways through the youth questions.
-    assert len(paths(("social_services", "youth"))) > 63 * 9
+    # Every subset of the six services, and of the six answers about life situations, each
+    # with the nine ways through the youth questions.
+    assert len(paths(("social_services", "youth"))) > 2 * 63 * 9
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
@@ -191,34 +213,35 @@ def test_back_then_a_changed_answer_still_moves_forward(route: Route) -> None:
 
 def test_ticking_services_no_longer_changes_the_first_question() -> None:
     """The issue's case: on the youth track the first question read "1 / 7", and "1 / 14"
-    once services were ticked. Now it is 1 of at most 22 (itself, the five service sections,
-    the five youth questions and the last two): 4%, ticked or not; with school and clinic
-    ticked, the second is 2 of at most 15 (13 may follow: two more school, four clinic, five
-    youth, the last two): 13%."""
+    once services were ticked. Now it is 1 of at most 47 (itself, the five service sections,
+    the life situations' screening question and their 24 questions, the five youth questions
+    and the last two): 2%, ticked or not; with school and clinic ticked, the second is 2 of at
+    most 40 (38 may follow: two more school, four clinic, the 25 about life situations, five
+    youth, the last two): 5%."""
     social = SURVEYS["social_services"]
     ticked: dict[str, AnswerValue] = {"services_used": ["school", "clinic"]}
 
-    assert progress_mark(social, "youth", {}, "services_used") == ProgressMark(1, 4)
-    assert progress_mark(social, "youth", ticked, "services_used") == ProgressMark(1, 4)
-    assert progress_mark(social, "youth", ticked, "school_teaching") == ProgressMark(2, 13)
+    assert progress_mark(social, "youth", {}, "services_used") == ProgressMark(1, 2)
+    assert progress_mark(social, "youth", ticked, "services_used") == ProgressMark(1, 2)
+    assert progress_mark(social, "youth", ticked, "school_teaching") == ProgressMark(2, 5)
 
 
 async def test_the_header_shows_the_mark_and_keeps_it_while_ticking(
     server: FakeTelegram, running: RunningBot
 ) -> None:
-    """General track: the first question is 1 of 1 + 18 that may follow (5%); with school and
-    clinic ticked, the second is 2 of 2 + 10 (16%); Back shows the first as it was."""
+    """General track: the first question is 1 of 1 + 43 that may follow (2%); with school and
+    clinic ticked, the second is 2 of 2 + 35 (5%); Back shows the first as it was."""
     await open_wave(running.app, regions=["05"])
     citizen = Citizen(server, server.user(4101, "Вера"))
     first = await citizen.onboard("Примор", "Приморский", "Владивосток", "45-54")
-    header = "Качество государственных и муниципальных услуг в регионе · вопрос 1 · 5% пути"
+    header = "Качество государственных и муниципальных услуг в регионе · вопрос 1 · 2% пути"
     assert header in (first.text or "")
 
     for label in ("Школа", "Поликлиника"):
         ticked = await citizen.tap(label)
         assert header in (ticked.text or "")
     second = await citizen.tap("Готово")
-    assert "вопрос 2 · 16% пути" in (second.text or "")
+    assert "вопрос 2 · 5% пути" in (second.text or "")
     back = await citizen.tap("Назад")
     assert header in (back.text or "") and "Ваш ответ: Школа, Поликлиника" in (back.text or "")
 

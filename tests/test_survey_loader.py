@@ -23,7 +23,7 @@ from surveys.loader import (
 )
 from surveys.model import QuestionType, Survey
 
-TYPES_HINT = "use one of likert5, nps, single, multi, text"
+TYPES_HINT = "use one of likert5, nps, single, multi, text, number"
 
 
 def write(directory: Path, text: str, name: str = "survey.yaml") -> Path:
@@ -58,9 +58,10 @@ def test_bundled_surveys_load_and_validate() -> None:
 def test_social_services_covers_every_service_and_the_youth_track() -> None:
     survey = load_survey_file(BUNDLED_SURVEYS_DIR / "social_services.yaml")
     topics = {topic.id: topic for topic in survey.topics}
-    questions = survey.questions
+    # The life situations are tests/test_situations.py's: here, the questions for everyone.
+    questions = [q for q in survey.questions if q.situation is None and not q.screening]
 
-    assert (survey.id, survey.version) == ("social_services", 1)
+    assert (survey.id, survey.version) == ("social_services", 2)
     assert (survey.youth_age.min, survey.youth_age.max) == (14, 35)
     assert {"education", "outpatient", "hospitals", "social_support", "employment", "youth"} <= (
         set(topics)
@@ -846,3 +847,188 @@ def test_validate_paths_mixes_files_and_folders(tmp_path: Path) -> None:
         (bad, 10),
     ]
     assert validate_paths([folder, good]) == []
+
+
+# --- life situations and number questions ------------------------------------------------
+
+#: A valid survey with two situations; each test breaks one thing in it. Line numbers below
+#: are those of this text, read off from line 1 (`id: paths`).
+SITUATIONS = """\
+id: paths
+version: 1
+title: {ru: Пути, en: Paths}
+topics:
+  - id: social_support
+    title: {ru: Соцзащита, en: Social support}
+  - id: employment
+    title: {ru: Занятость, en: Employment}
+situations:
+  - id: child_payment
+    topic: social_support
+    title: {ru: Выплата на ребёнка, en: A child payment}
+    description: {ru: заявление и решение, en: the application and the decision}
+  - id: job_search
+    topic: employment
+    title: {ru: Поиск работы, en: Finding a job}
+    description: {ru: через центр занятости, en: through an employment centre}
+questions:
+  - id: lived
+    type: multi
+    topic: social_support
+    screening: true
+    text: {ru: Что из этого было, en: Which of these happened}
+    options:
+      - id: no_situation
+        text: {ru: Ничего, en: None}
+  - id: payment_days
+    type: number
+    topic: social_support
+    situation: child_payment
+    unit: days
+    min: 0
+    max: 365
+    dont_know: true
+    text: {ru: Сколько дней, en: How many days}
+  - id: job_satisfaction
+    type: likert5
+    topic: employment
+    situation: job_search
+    text: {ru: Довольны ли вы, en: Are you satisfied}
+"""
+
+
+def situations_file(tmp_path: Path, old: str = "", new: str = "") -> Path:
+    assert old in SITUATIONS
+    return write(tmp_path, SITUATIONS.replace(old, new, 1))
+
+
+def test_a_survey_with_situations_and_a_number_question_loads(tmp_path: Path) -> None:
+    survey = load_survey_file(situations_file(tmp_path))
+
+    assert [s.id for s in survey.situations] == ["child_payment", "job_search"]
+    days = survey.question("payment_days")
+    assert days is not None and days.type is QuestionType.NUMBER
+    assert (days.bounds, days.unit, days.dont_know) == ((0, 365), "days", True)
+    assert validate_paths([tmp_path]) == []
+
+
+def test_an_unknown_situation_id(tmp_path: Path) -> None:
+    path = situations_file(tmp_path, "situation: job_search", "situation: job_serch")
+
+    assert problems_in(path) == [
+        Problem(
+            path,
+            14,
+            "situations[1]",
+            'situation "job_search" has no questions; mark at least one question with '
+            "`situation: job_search`",
+        ),
+        Problem(
+            path,
+            39,
+            "questions[2].situation",
+            'unknown situation "job_serch" (did you mean "job_search"?)',
+        ),
+    ]
+
+
+def test_a_situation_question_outside_its_topic(tmp_path: Path) -> None:
+    path = situations_file(
+        tmp_path,
+        "topic: employment\n    situation: job_search",
+        "topic: social_support\n    situation: job_search",
+    )
+
+    assert only_problem(path) == Problem(
+        path,
+        38,
+        "questions[2].topic",
+        'this question follows situation "job_search", whose topic is "employment"; a '
+        "situation's questions belong to its topic",
+    )
+
+
+def test_the_screening_question_must_come_first_and_be_there(tmp_path: Path) -> None:
+    head, rest = SITUATIONS.split("  - id: lived\n")
+    screening, others = rest.split("  - id: payment_days\n")
+    late = write(tmp_path, f"{head}  - id: payment_days\n{others}  - id: lived\n{screening}")
+    lines = late.read_text(encoding="utf-8").splitlines()
+
+    problem = only_problem(late)
+    assert (problem.line, problem.field) == (
+        lines.index("    situation: child_payment") + 1,
+        "questions[0].situation",
+    )
+    assert problem.message == (
+        'the screening question "lived" comes later; put it before the questions of every '
+        f"situation (see line {lines.index('  - id: lived') + 1})"
+    )
+
+    missing = situations_file(tmp_path, "    screening: true\n", "")
+    assert problems_in(missing)[0] == Problem(
+        missing,
+        9,
+        "situations",
+        "a survey with situations needs one screening question: a multi question with "
+        "`screening: true` asking which of them the respondent or their family went through",
+    )
+
+
+def test_a_fault_in_a_situation_is_reported_where_it_was_written(tmp_path: Path) -> None:
+    """The situations are also the screening question's options; a mistake in one is
+    reported once, at the situation, not at an option the author never wrote."""
+    path = situations_file(
+        tmp_path, "title: {ru: Поиск работы, en: Finding a job}", "title: {ru: Поиск работы}"
+    )
+    assert only_problem(path) == Problem(
+        path, 16, "situations[1].title.en", "the English translation is missing"
+    )
+
+    scored = situations_file(
+        tmp_path, "text: {ru: Ничего, en: None}", "text: {ru: Ничего, en: None}\n        score: 120"
+    )
+    assert only_problem(scored) == Problem(
+        scored, 27, "questions[0].options[0].score", "score must be between 0 and 100"
+    )
+
+
+def test_a_situation_question_depends_only_on_its_own_situation(tmp_path: Path) -> None:
+    path = situations_file(
+        tmp_path,
+        "    situation: job_search\n",
+        "    situation: job_search\n    show_if: {question: payment_days, min: 30}\n",
+    )
+
+    problem = only_problem(path)
+    assert (problem.line, problem.field) == (40, "questions[2].show_if.question")
+    assert problem.message.startswith('a question of situation "job_search" may depend only')
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        (
+            "unit: days",
+            "unit: hours",
+            31,
+            "questions[1].unit",
+            'unknown unit "hours"; use one of days, weeks, months, visits, documents, times',
+        ),
+        ("max: 365", "max: 0", 33, "questions[1].max", "`max` must be greater than `min` (0)"),
+        ("max: 365", "max: 20000", 33, "questions[1].max", "must be at most 10000"),
+        ("    unit: days\n", "", 27, "questions[1].unit", "a number question needs `unit`"),
+        (
+            "type: likert5",
+            "type: likert5\n    dont_know: true",
+            38,
+            "questions[2].dont_know",
+            "only a number question takes `dont_know`",
+        ),
+    ],
+)
+def test_number_fields_are_checked(
+    tmp_path: Path, old: str, new: str, line: int, field: str, message: str
+) -> None:
+    path = situations_file(tmp_path, old, new)
+
+    assert only_problem(path) == Problem(path, line, field, message)

@@ -34,11 +34,13 @@ GENERAL_START = [
     "services_used",
     "pension_payments",
     "elderly_home_care",
+    "situations_lived",
     "recommend_region",
     "fix_first",
 ]
 YOUTH_START = [
     "services_used",
+    "situations_lived",
     "youth_first_job",
     "youth_study",
     "youth_leisure",
@@ -164,6 +166,7 @@ def test_several_services_open_several_sections_in_file_order(social: Survey) ->
         "pension_payments",
         "elderly_home_care",
         *SERVICE_SECTIONS["employment"],
+        "situations_lived",
         "recommend_region",
         "fix_first",
     ]
@@ -250,6 +253,7 @@ def test_questionnaire_finishes_when_every_visible_question_is_answered(social: 
         "services_used": ["none"],
         "pension_payments": 4,
         "elderly_home_care": None,
+        "situations_lived": ["no_situation"],
         "recommend_region": 8,
         "fix_first": None,
     }

@@ -15,7 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from bot.chat.callback_packing import ANSWER_PREFIX, STEP_PREFIX, TOGGLE_PREFIX, pack
-from bot.chat.texts import Texts
+from bot.chat.texts import Texts, count
 from surveys.model import CHOICE_TYPES, SCALE_RANGES, AnswerValue, Question, QuestionType, Survey
 from surveys.progress import ProgressMark, progress_mark
 from surveys.targeting import previous_question
@@ -72,6 +72,10 @@ def screen_of(session: Session, question: Question, selected: Sequence[str] = ()
 def describe_answer(question: Question, value: AnswerValue, texts: Texts) -> str:
     if value is None:
         return texts("question.skipped")
+    if question.type is QuestionType.NUMBER and question.unit is not None:
+        if isinstance(value, int):
+            return count(value, question.unit, texts.language)
+        return texts("question.dont_know")
     if isinstance(value, int):
         return str(value)
     chosen = [value] if isinstance(value, str) else value
@@ -97,14 +101,29 @@ def question_text(screen: QuestionScreen, texts: Texts) -> str:
     if topic is not None:
         lines.append(f"<i>{escape(topic.title.get(texts.language))}</i>")
     lines += ["", f"<b>{escape(question.text.get(texts.language))}</b>"]
+    if question.screening:
+        lines += ["", *_situations(screen.survey, texts), ""]
     if question.type is QuestionType.TEXT:
         lines.append(texts("question.text_hint", limit=question.max_length))
+    elif question.type is QuestionType.NUMBER:
+        low, high = question.bounds
+        lines.append(texts("question.number_hint", low=low, high=high, unit=question.unit))
     elif question.type in _HINTS:
         lines.append(texts(_HINTS[question.type]))
     if question.id in screen.answers:
         answer = describe_answer(question, screen.answers[question.id], texts)
         lines += ["", texts("question.current_answer", answer=answer)]
     return "\n".join(lines)
+
+
+def _situations(survey: Survey, texts: Texts) -> list[str]:
+    """What each situation of the screening question covers: its buttons carry only the
+    titles, and a respondent must know whether their own case counts."""
+    language = texts.language
+    return [
+        f"• <b>{escape(s.title.get(language))}</b> — {escape(s.description.get(language))}"
+        for s in survey.situations
+    ]
 
 
 def option_buttons(screen: QuestionScreen, texts: Texts) -> list[Button]:
@@ -147,6 +166,8 @@ def question_keyboard(screen: QuestionScreen, texts: Texts) -> PlainKeyboard:
     rows += [[button] for button in option_buttons(screen, texts)]
     if question.type is QuestionType.MULTI:
         rows.append([step(texts("button.done"), "done")])
+    if question.dont_know:
+        rows.append([step(texts("button.dont_know"), "dont_know")])
     last_row = []
     if screen.can_go_back:
         last_row.append(step(texts("button.back"), "back"))

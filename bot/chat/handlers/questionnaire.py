@@ -20,7 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.chat.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb, prefix_of
+from bot.chat.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb, parse_number, prefix_of
 from bot.chat.handlers.replies import show
 from bot.chat.keyboards import waves_keyboard
 from bot.chat.middlewares import Data, UpdateHandler
@@ -30,10 +30,12 @@ from bot.chat.states import Questionnaire
 from bot.chat.texts import Texts
 from storage.participation import Participation, Refusal, Session
 from storage.repositories.respondents import Respondent
-from surveys.model import SCALE_RANGES, AnswerValue, Question, QuestionType
+from surveys.model import DONT_KNOW, SCALE_RANGES, AnswerValue, Question, QuestionType
 from surveys.targeting import previous_question
 
 QuestionPress = AnswerCb | ToggleCb | StepCb
+#: Question types answered by typing a message rather than pressing a button.
+TYPED_TYPES = frozenset({QuestionType.TEXT, QuestionType.NUMBER})
 
 
 def refusal_text(refusal: Refusal, texts: Texts, title: str = "") -> str:
@@ -301,7 +303,8 @@ async def on_step(
     dialog: Dialog,
     callback_answer: CallbackAnswer,
 ) -> None:
-    """Back shows the previous question; Done commits the ticks; Skip stores "no answer"."""
+    """Back shows the previous question; Done commits the ticks; Skip stores "no answer",
+    and "I don't remember" its own answer, where the question offers it."""
     found = await dialog.on_screen(callback_data, callback_answer, callback)
     if found is None:
         return
@@ -326,14 +329,18 @@ async def on_step(
         else:
             ordered = [option.id for option in question.options if option.id in selected]
             refusal = await dialog.advance(callback, session, question, ordered)
+    elif callback_data.action == "dont_know" and not question.dont_know:
+        refusal = Refusal.INVALID  # a text question would even take the word for its text
     else:
-        refusal = await dialog.advance(callback, session, question, None)
+        value = DONT_KNOW if callback_data.action == "dont_know" else None
+        refusal = await dialog.advance(callback, session, question, value)
     if refusal is not None:
         callback_answer.text = refusal_text(refusal, texts)
 
 
 async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
-    """Free-text answers arrive as messages; anything else gets a hint and changes nothing."""
+    """Free-text and number answers arrive as messages; anything else, and a message that
+    is not an answer to the question on screen, gets a hint and changes nothing."""
     texts = dialog.texts
     data = await dialog.state.get_data()
     if message.message_id <= int(data.get("after") or 0):
@@ -347,7 +354,7 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
     question = (
         session.survey.questions[index] if 0 <= index < len(session.survey.questions) else None
     )
-    if question is None or question.type is not QuestionType.TEXT:
+    if question is None or question.type not in TYPED_TYPES:
         await message.answer(texts("error.use_buttons"))
         return
     if data.get("message") is None:
@@ -356,14 +363,24 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
         await dialog.present(message, session, question)
         return
     text = (message.text or "").strip()
-    if not text or text.startswith("/"):
+    answer: AnswerValue = text
+    if question.type is QuestionType.NUMBER:
+        answer = parse_number(text)
+        if answer is None or not question.accepts(answer):
+            low, high = question.bounds
+            await message.answer(
+                texts("error.number_expected", low=low, high=high, unit=question.unit)
+            )
+            return
+    elif not text or text.startswith("/"):
         await message.answer(texts("error.text_expected"))
+        return
     elif len(text) > question.max_length:
         await message.answer(texts("error.too_long", length=len(text), limit=question.max_length))
-    else:
-        refusal = await dialog.advance(message, session, question, text)
-        if refusal is not None:
-            await message.answer(refusal_text(refusal, texts))
+        return
+    refusal = await dialog.advance(message, session, question, answer)
+    if refusal is not None:
+        await message.answer(refusal_text(refusal, texts))
 
 
 def trim_question_press(update: dict[str, Any]) -> dict[str, Any]:
