@@ -1,38 +1,61 @@
-"""Change between two waves: both scanned on the questions they share, then paired cell by cell.
+"""Waves compared: two of them, or every closed wave of a survey, on the questions they share.
 
-What `export change` is made from. The maths is in `surveys.change`; here are the checks
-that need the database (the waves exist, differ, are closed) and the two scans.
+What `export change` (a pair, or with `--survey` the whole series) and `/report`'s region
+across waves are made from. The maths is in `surveys.change` and `surveys.series`; here are
+the checks that need the database (the survey and waves exist, differ, are closed) and the
+scans, in one snapshot: each wave on the common questions for the figures, and on all its
+own questions for the cells its ratings file hides, which the comparison must hide too.
+Where a wave's own questions and weights are the common ones (the same survey asked again,
+the usual case), one scan is both.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
-from storage.repositories.waves import Wave
-from storage.results import SCAN_WORKERS, group_stats, readers, wave_survey
-from surveys.aggregate import Level, Ratings, build_ratings
-from surveys.change import ChangeCell, Comparability, change_cells, compare_surveys
+from storage.repositories.waves import Wave, WaveRepository
+from storage.results import (
+    SCAN_WORKERS,
+    TopicQuestions,
+    group_stats,
+    readers,
+    scored_topics,
+    wave_survey,
+)
+from surveys.aggregate import CellKey, GroupStats, Level, Ratings, build_ratings
+from surveys.change import ChangeCell, change_cells, compare_series
 from surveys.model import Survey
+from surveys.series import SeriesWave, WaveSeries
+from surveys.weighting import PopulationTable
+
+#: A series is a trend: it takes two waves at least.
+MIN_SERIES_WAVES = 2
 
 
 class ChangeError(ValueError):
-    """Two waves that cannot be compared as asked."""
+    """Waves that cannot be compared as asked."""
 
 
 @dataclass(frozen=True, slots=True)
 class WaveChange:
     wave_id: int
     against_wave_id: int
-    comparability: Comparability
-    #: Both waves' cells, computed on the common questions with the new survey's weights.
-    ratings: Ratings
-    ratings_before: Ratings
+    #: The two waves as a series: the earlier, then `wave_id`.
+    series: WaveSeries
 
     def cells(self, level: Level) -> Iterator[ChangeCell]:
-        return change_cells(self.ratings, self.ratings_before, self.comparability, level)
+        return change_cells(self.series, level)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveySeries:
+    survey_id: str
+    #: Oldest first, as `series.waves`.
+    waves: tuple[Wave, ...]
+    series: WaveSeries
 
 
 async def compute_change(
@@ -42,38 +65,142 @@ async def compute_change(
     *,
     min_cell_size: int,
     partial: bool = False,
+    population: PopulationTable | None = None,
 ) -> WaveChange:
     """Wave `wave_id` against the earlier `against_wave_id`.
 
-    Raises `UnknownWave`, or `ChangeError` for the same wave twice, a wave that is not
-    closed (an open one is accepted with `partial`: its answers are still coming in), or
-    two survey versions without a single comparable question.
+    Raises `UnknownWave`, `PopulationError`, or `ChangeError` for the same wave twice, a
+    wave that is not closed (an open one is accepted with `partial`: its answers are still
+    coming in), or two survey versions without a single comparable question.
     """
     if wave_id == against_wave_id:
         raise ChangeError(f"wave {wave_id} is compared against itself; name two waves")
-    wave, survey = await wave_survey(database, wave_id)
-    before, survey_before = await wave_survey(database, against_wave_id)
-    for checked in (wave, before):
-        _require_finished(checked, partial)
-    comparability = compare_surveys(survey_before, survey)
-    if not comparability.questions:
-        raise ChangeError(
-            f"waves {wave_id} ({_name(survey)}) and {against_wave_id} ({_name(survey_before)})"
-            " share no question asked the same way: nothing to compare"
-        )
-    # Both waves are scored like the new survey: its weights over the common questions.
-    questions = comparability.questions
-    async with readers(database, SCAN_WORKERS) as connections:
-        groups = await group_stats(connections, wave_id, survey, questions=questions)
-        groups_before = await group_stats(connections, against_wave_id, survey, questions=questions)
-    topics = comparability.comparable_topics
-    ratings, ratings_before = await asyncio.gather(
-        asyncio.to_thread(build_ratings, groups, topics, min_cell_size=min_cell_size, ranked=False),
-        asyncio.to_thread(
-            build_ratings, groups_before, topics, min_cell_size=min_cell_size, ranked=False
-        ),
+    before = await wave_survey(database, against_wave_id)
+    after = await wave_survey(database, wave_id)
+    for wave, _ in (after, before):
+        _require_finished(wave, partial)
+    series = await _scan(database, [before, after], min_cell_size, population)
+    return WaveChange(wave_id, against_wave_id, series)
+
+
+async def compute_survey_series(
+    database: Database,
+    survey_id: str,
+    *,
+    min_cell_size: int,
+    population: PopulationTable | None = None,
+    up_to: int | None = None,
+    last: int | None = None,
+) -> SurveySeries:
+    """Every closed wave of `survey_id` in the order they ended; with `up_to`, only those
+    up to that wave (which must be closed), and with `last`, only the last so many.
+
+    Raises `PopulationError`, or `ChangeError` for an unknown survey, fewer than two closed
+    waves, or waves without a question asked the same way in all of them.
+    """
+    known = await database.fetch_one(
+        "SELECT 1 FROM survey_versions WHERE survey_id = ? LIMIT 1", (survey_id,)
     )
-    return WaveChange(wave_id, against_wave_id, comparability, ratings, ratings_before)
+    if known is None:
+        raise ChangeError(f"there is no survey {survey_id}")
+    closed = sorted(
+        (w for w in await WaveRepository(database).in_state("closed") if w.survey_id == survey_id),
+        key=lambda w: (w.ends_at, w.id),
+    )
+    if up_to is not None:
+        ends = [i for i, wave in enumerate(closed) if wave.id == up_to]
+        if not ends:
+            raise ChangeError(f"wave {up_to} is not a closed wave of survey {survey_id}")
+        closed = closed[: ends[0] + 1]
+    if last is not None:
+        closed = closed[-last:]
+    if len(closed) < MIN_SERIES_WAVES:
+        raise ChangeError(
+            f"survey {survey_id} has {len(closed)} closed wave{'' if len(closed) == 1 else 's'}"
+            f"{f' up to wave {up_to}' if up_to is not None else ''};"
+            f" a series needs {MIN_SERIES_WAVES}"
+        )
+    waves = [await wave_survey(database, wave.id) for wave in closed]
+    series = await _scan(database, waves, min_cell_size, population)
+    return SurveySeries(survey_id, tuple(closed), series)
+
+
+async def _scan(
+    database: Database,
+    waves: Sequence[tuple[Wave, Survey]],
+    min_cell_size: int,
+    population: PopulationTable | None,
+) -> WaveSeries:
+    """The waves (oldest first) on their common questions, scored like the newest survey:
+    its weights over those questions. Raises `ChangeError` if they have none in common."""
+    surveys = [survey for _, survey in waves]
+    comparability = compare_series(surveys)
+    if not comparability.questions:
+        names = ", ".join(f"{wave.id} ({_name(survey)})" for wave, survey in waves)
+        raise ChangeError(f"waves {names} share no question asked the same way: nothing to compare")
+    questions = comparability.questions
+    scans: list[tuple[list[GroupStats], list[GroupStats] | None]] = []
+    async with readers(database, SCAN_WORKERS) as connections:
+        for wave, survey in waves:
+            common = await group_stats(connections, wave.id, surveys[-1], questions=questions)
+            alike = _scored_alike(questions, survey, surveys[-1])
+            scans.append(
+                (common, None if alike else await group_stats(connections, wave.id, survey))
+            )
+
+    def figures(
+        common: list[GroupStats], own: list[GroupStats] | None, survey: Survey
+    ) -> tuple[Ratings, frozenset[CellKey]]:
+        # No places: neither a comparison nor a ratings file's hidden cells need them.
+        ratings = build_ratings(
+            common,
+            comparability.comparable_topics,
+            min_cell_size=min_cell_size,
+            population=population,
+            ranked=False,
+        )
+        published = ratings
+        if own is not None:
+            published = build_ratings(
+                own,
+                scored_topics(survey),
+                min_cell_size=min_cell_size,
+                population=population,
+                ranked=False,
+            )
+        return ratings, frozenset(key for key, cell in published.cells.items() if cell.suppressed)
+
+    # Seconds of computation for national waves: off the event loop, as the ratings are.
+    built = await asyncio.gather(
+        *(
+            asyncio.to_thread(figures, common, own, survey)
+            for (common, own), survey in zip(scans, surveys, strict=True)
+        )
+    )
+    series_waves = [
+        SeriesWave(wave.id, ratings, hidden)
+        for (wave, _), (ratings, hidden) in zip(waves, built, strict=True)
+    ]
+    return await asyncio.to_thread(WaveSeries.build, comparability, series_waves, min_cell_size)
+
+
+def _scored_alike(questions: TopicQuestions, survey: Survey, newest: Survey) -> bool:
+    """Whether `survey`'s wave scanned on the common `questions` with `newest`'s weights
+    sums exactly as its own ratings file does: the same topics on the same questions, each
+    weighing the same. Then its ratings file hides what the comparison's figures hide, and
+    a second scan would only repeat the first."""
+    own: dict[str, set[str]] = {}
+    for question in survey.questions:
+        if question.is_scored:
+            own.setdefault(question.topic, set()).add(question.id)
+    if {topic: set(ids) for topic, ids in questions.items()} != own:
+        return False
+    return all(_weight(survey, topic) == _weight(newest, topic) for topic in own)
+
+
+def _weight(survey: Survey, topic_id: str) -> float | None:
+    topic = survey.topic(topic_id)
+    return topic.weight if topic else None
 
 
 def _require_finished(wave: Wave, partial: bool) -> None:

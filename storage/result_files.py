@@ -1,4 +1,4 @@
-"""A wave's results as files: the ratings, change and answers CSV, the chart and the map.
+"""A wave's results as files: the ratings, change, series and answers CSV, the chart and the map.
 
 Made from the scans in `storage.results`; what the CLI's `export` and the chat's exports
 and `/report` call.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, BinaryIO
 
-from storage.change import WaveChange, compute_change
+from storage.change import WaveChange, compute_change, compute_survey_series
 from storage.database import Database
 from storage.repositories.waves import Wave
 from storage.results import (
@@ -23,10 +23,19 @@ from storage.results import (
 )
 from surveys.aggregate import OVERALL, WAVE, Area, Cell, CellTrack, Level, Ratings
 from surveys.change import ChangeCell
-from surveys.export import AnswersCsv, ChangeCsv, ChangeRow, RatingRow, RatingsCsv
+from surveys.export import (
+    AnswersCsv,
+    ChangeCsv,
+    ChangeRow,
+    RatingRow,
+    RatingsCsv,
+    SeriesCsv,
+    SeriesRow,
+)
 from surveys.model import Survey
 from surveys.pseudonym import Pseudonymizer
 from surveys.regions import RegionCatalog, load_catalog
+from surveys.series import SeriesCell
 from surveys.weighting import PopulationTable
 
 if TYPE_CHECKING:
@@ -84,8 +93,14 @@ async def ratings_rows(
     population: PopulationTable | None = None,
     catalog: RegionCatalog | None = None,
     progress: Progress | None = None,
+    regions: frozenset[str] | None = None,
 ) -> list[RatingRow]:
-    """The ratings file's rows, in its order. Raises `UnknownWave`, `PopulationError`."""
+    """The ratings file's rows, in its order. Raises `UnknownWave`, `PopulationError`.
+
+    `regions` keeps only those regions' rows (None: every region), as a regional member of
+    staff receives the file: rows of the full computation, so ranks still compare every
+    region and every cell is suppressed exactly as in the full file.
+    """
     _, ratings = await compute_ratings(
         database,
         wave_id,
@@ -94,7 +109,11 @@ async def ratings_rows(
         progress=progress,
     )
     catalog = catalog or load_catalog()
-    return [rating_row(wave_id, cell, catalog) for cell in ratings.rows(level)]
+    return [
+        rating_row(wave_id, cell, catalog)
+        for cell in ratings.rows(level)
+        if regions is None or cell.area[0] in regions
+    ]
 
 
 async def write_ratings_csv(
@@ -108,11 +127,12 @@ async def write_ratings_csv(
     excel: bool = False,
     catalog: RegionCatalog | None = None,
     progress: Progress | None = None,
+    regions: frozenset[str] | None = None,
 ) -> int:
     """Writes the ratings file into a binary stream; returns the number of rows.
 
     Nothing is written before the figures are complete, so an unknown wave or a population
-    file that misses a region leaves `target` untouched.
+    file that misses a region leaves `target` untouched. `regions` as in `ratings_rows`.
     """
     rows = await ratings_rows(
         database,
@@ -122,6 +142,7 @@ async def write_ratings_csv(
         population=population,
         catalog=catalog,
         progress=progress,
+        regions=regions,
     )
     out = RatingsCsv(target, excel=excel)
     out.write_many(rows)
@@ -157,19 +178,77 @@ async def write_change_csv(
     level: Level = "region",
     min_cell_size: int,
     partial: bool = False,
+    population: PopulationTable | None = None,
     excel: bool = False,
     catalog: RegionCatalog | None = None,
 ) -> int:
     """Writes the change file into a binary stream; returns the number of rows.
 
-    Raises `UnknownWave` or `ChangeError` before anything is written.
+    Raises `UnknownWave`, `PopulationError` or `ChangeError` before anything is written.
     """
     change = await compute_change(
-        database, wave_id, against_wave_id, min_cell_size=min_cell_size, partial=partial
+        database,
+        wave_id,
+        against_wave_id,
+        min_cell_size=min_cell_size,
+        partial=partial,
+        population=population,
     )
     catalog = catalog or load_catalog()
     out = ChangeCsv(target, excel=excel)
     out.write_many(change_row(change, cell, catalog) for cell in change.cells(level))
+    return out.rows
+
+
+def series_row(survey_id: str, wave: Wave, cell: SeriesCell, catalog: RegionCatalog) -> SeriesRow:
+    """One wave's cell of a series as a row: figures only where comparable and shown, the
+    change only where the previous wave's cell is shown too."""
+    shown = cell.cell.estimate if cell.cell else None
+    change = cell.change
+    return SeriesRow(
+        survey_id=survey_id,
+        wave_id=wave.id,
+        wave_ends_at=wave.ends_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        respondents=cell.cell.respondents if cell.cell else None,
+        score=shown.score if shown else None,
+        ci_low=shown.ci_low if shown else None,
+        ci_high=shown.ci_high if shown else None,
+        change=change.change if change else None,
+        change_low=change.low if change else None,
+        change_high=change.high if change else None,
+        verdict=change.verdict if change else None,
+        comparable=cell.comparable,
+        suppressed=cell.suppressed,
+    )
+
+
+async def write_series_csv(
+    database: Database,
+    survey_id: str,
+    target: BinaryIO,
+    *,
+    level: Level = "region",
+    min_cell_size: int,
+    population: PopulationTable | None = None,
+    excel: bool = False,
+    catalog: RegionCatalog | None = None,
+) -> int:
+    """Writes the series file (every closed wave of the survey, area × track × topic ×
+    wave) into a binary stream; returns the number of rows.
+
+    Raises `PopulationError` or `ChangeError` before anything is written.
+    """
+    found = await compute_survey_series(
+        database, survey_id, min_cell_size=min_cell_size, population=population
+    )
+    catalog = catalog or load_catalog()
+    out = SeriesCsv(target, excel=excel)
+    for line in found.series.lines(level):
+        out.write_many(
+            series_row(survey_id, wave, cell, catalog)
+            for wave, cell in zip(found.waves, line, strict=True)
+        )
     return out.rows
 
 
@@ -181,41 +260,56 @@ async def write_answers_csv(
     key: bytes,
     excel: bool = False,
     progress: Progress | None = None,
+    regions: frozenset[str] | None = None,
 ) -> int:
     """Streams every answer of the wave into a binary stream; returns the number of rows.
 
     `key` is the pseudonym key (`storage.pseudonym_key.pseudonym_key`). Raises `UnknownWave`
-    before writing anything.
+    before writing anything. `regions` keeps only answers given in those regions.
     """
     await wave_survey(database, wave_id)
     pseudonym = Pseudonymizer(key)
     async with readers(database, 1) as (connection,):
         out = AnswersCsv(target, excel=excel)
         async for chunk in stream_answer_rows(connection, wave_id, pseudonym, progress):
+            if regions is not None:
+                chunk = [row for row in chunk if row.region_code in regions]
             out.write_many(chunk)
     return out.rows
 
 
 @dataclass(frozen=True, slots=True)
 class WaveReport:
-    """A wave's ratings computed once, for both figures of `/report` and for `export map`."""
+    """A wave's ratings computed once, for both figures of `/report` and for `export map`.
+
+    With `regions`, only those regions are shown (a regional member's `/report`): cells of
+    the full computation, so each region's figure is what the full report shows for it.
+    """
 
     wave: Wave
     survey: Survey
     ratings: Ratings
     catalog: RegionCatalog
+    regions: frozenset[str] | None = None
+
+    def areas(self) -> list[Area]:
+        """The regions the report shows, sorted by code."""
+        areas = self.ratings.areas("region")
+        return [area for area in areas if self.regions is None or area[0] in self.regions]
 
     @property
     def respondents(self) -> int:
-        """Respondents with a scored answer: the whole wave's overall cell."""
+        """Respondents with a scored answer: the whole wave's overall cell, or the sum of the
+        shown regions' ones."""
+        if self.regions is not None:
+            return sum(self.ratings.cell(area, "all", OVERALL).respondents for area in self.areas())
         cell = self.ratings.cells.get((WAVE, "all", OVERALL))
         return cell.respondents if cell else 0
 
     @property
     def has_figures(self) -> bool:
         """Whether any region publishes an overall index: if none does, a figure is empty."""
-        areas = self.ratings.areas("region")
-        return any(self._published(area, track) for area in areas for track in _TRACKS)
+        return any(self._published(area, track) for area in self.areas() for track in _TRACKS)
 
     def shown(self, area: Area, track: CellTrack) -> Shown | None:
         """An area's published overall index and its respondents; None when withheld."""
@@ -240,13 +334,15 @@ async def wave_report(
     min_cell_size: int,
     population: PopulationTable | None = None,
     catalog: RegionCatalog | None = None,
+    regions: frozenset[str] | None = None,
 ) -> WaveReport:
-    """The wave and its ratings, for `overall_chart_png` and `region_map`. Raises `UnknownWave`."""
+    """The wave and its ratings, for `overall_chart_png` and `region_map`, showing `regions`
+    (None: all). Raises `UnknownWave`."""
     wave, _ = await wave_survey(database, wave_id)
     survey, ratings = await compute_ratings(
         database, wave_id, min_cell_size=min_cell_size, population=population
     )
-    return WaveReport(wave, survey, ratings, catalog or load_catalog())
+    return WaveReport(wave, survey, ratings, catalog or load_catalog(), regions)
 
 
 async def overall_chart_png(report: WaveReport, *, language: str = "ru") -> bytes:
@@ -254,7 +350,7 @@ async def overall_chart_png(report: WaveReport, *, language: str = "ru") -> byte
     from surveys.chart import CHART_LABELS, ChartBar, overall_chart
 
     bars = []
-    for area in report.ratings.areas("region"):
+    for area in report.areas():
         region = report.catalog.region(area[0])
         bars.append(
             ChartBar(
@@ -285,7 +381,7 @@ async def region_map(
     tiles = report.catalog.tile_layout()
     scores = {
         area[0]: shown.estimate.score if (shown := report.shown(area, "all")) else None
-        for area in report.ratings.areas("region")
+        for area in report.areas()
     }
     heading = MapHeading(
         survey=report.survey.title.get(language),

@@ -484,7 +484,7 @@ def build_ratings(
     strata = _cell_strata(groups, all_topics)
     weights = _stratum_weights(strata, population)
     counts = {key: sum(m.count for m in cell.values()) for key, cell in strata.items()}
-    partitions = list(_partitions(counts, all_topics))
+    partitions = list(cell_partitions(counts, all_topics))
     hidden = suppress(counts, partitions, min_cell_size)
     if weights is not None:
         # Hide at least what the unweighted figures of the wave hide (the chat's /results,
@@ -609,9 +609,11 @@ def _cell_strata(
     }
 
 
-def _partitions(
+def cell_partitions(
     counts: Mapping[CellKey, int], topics: Sequence[str]
 ) -> Iterator[tuple[CellKey, list[CellKey]]]:
+    """The equations a wave's published cells satisfy (parent = Σ children), finest areas
+    first, as `suppress` wants them; `surveys.series` closes several waves' over them."""
     areas = {area for area, _, _ in counts}
     children: defaultdict[Area, list[Area]] = defaultdict(list)
     for area in areas:

@@ -15,24 +15,24 @@ new scale or option set does, and such a question drops out of both waves' topic
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from surveys.aggregate import (
-    CELL_TRACKS,
     CONFIDENCE,
-    OVERALL,
     Area,
     Cell,
     CellTrack,
     Estimate,
     Level,
-    Ratings,
     t_quantile,
 )
 from surveys.figures import round_half_up
 from surveys.model import Question, Survey
+
+if TYPE_CHECKING:
+    from surveys.series import WaveSeries
 
 # Comparability --------------------------------------------------------------------------------
 
@@ -101,14 +101,48 @@ def compare_surveys(old: Survey, new: Survey) -> Comparability:
             matches.append(
                 QuestionMatch(question.id, question.topic, False, "not in the new survey")
             )
-    order = [t.id for t in new.topics] + [t.id for t in old.topics]
     scored = {q.topic for q in (*old_scored.values(), *new_scored.values())}
-    topics = tuple(dict.fromkeys(topic for topic in order if topic in scored))
+    topics = _topics((old, new), scored)
     return Comparability(
         topics=topics,
         questions={topic: tuple(common[topic]) for topic in topics if topic in common},
         matches=tuple(matches),
     )
+
+
+def compare_series(surveys: Sequence[Survey]) -> Comparability:
+    """What every one of `surveys` (oldest first) asked the same way: a question compares
+    only if each earlier version scores it as the newest does, so that a series of waves is
+    one measure from end to end. Of two surveys, exactly `compare_surveys`. A question is
+    described by the first earlier version that breaks it, if one does."""
+    *earlier, newest = surveys
+    pairs = [compare_surveys(old, newest) for old in earlier]
+    if len(pairs) == 1:
+        return pairs[0]
+    topics = _topics(surveys, set().union(*(pair.topics for pair in pairs)))
+    newest_common = pairs[-1].questions
+    common = {
+        topic: kept
+        for topic in topics
+        if (kept := tuple(q for q in newest_common.get(topic, ()) if _in_all(q, topic, pairs)))
+    }
+    matches: dict[str, QuestionMatch] = {}
+    for match in (m for pair in pairs for m in pair.matches):
+        known = matches.get(match.question_id)
+        if known is None or (known.comparable and not match.comparable):
+            matches[match.question_id] = match
+    return Comparability(topics, common, tuple(matches.values()))
+
+
+def _in_all(question_id: str, topic: str, pairs: Sequence[Comparability]) -> bool:
+    return all(question_id in pair.questions.get(topic, ()) for pair in pairs)
+
+
+def _topics(surveys: Sequence[Survey], scored: set[str]) -> tuple[str, ...]:
+    """The scored topics, in the newest survey's order, then those only older ones had
+    (newest first)."""
+    order = [topic.id for survey in reversed(surveys) for topic in survey.topics]
+    return tuple(dict.fromkeys(topic for topic in order if topic in scored))
 
 
 # One cell's change ----------------------------------------------------------------------------
@@ -176,34 +210,24 @@ class ChangeCell:
     change: ChangeEstimate | None
 
 
-def change_cells(
-    new: Ratings, old: Ratings, comparability: Comparability, level: Level
-) -> Iterator[ChangeCell]:
-    """Every area of `level` that has respondents in either wave × track × topic.
+def change_cells(series: WaveSeries, level: Level) -> Iterator[ChangeCell]:
+    """The change file's rows: every area of `level` with respondents in either of the
+    series' last two waves × track × topic, the later wave against the earlier.
 
-    Both Ratings are computed on the common questions only. A cell is shown only where both
-    waves show it under their own suppression (small and complementary cells): each wave's
-    hidden cells stay hidden, and as the union of two sets that each leave no equation with
-    a single hidden term leaves none either, no figure of either wave can be subtracted out
-    of this file. A cell nobody is in, in either wave, is suppressed like a small one.
+    A cell is shown only where the series shows it, in both waves alike: its hidden set
+    closes complementary suppression over both waves together and takes in what either
+    wave's ratings file hides (`surveys.series`), so neither this file, nor it with the
+    ratings files, gives a hidden figure away by one subtraction.
     """
-    areas = sorted({*new.areas(level), *old.areas(level)})
-    topics = (*comparability.topics, OVERALL)
-    for area in areas:
-        for track in CELL_TRACKS:
-            for topic in topics:
-                if topic != OVERALL and topic not in comparability.questions:
-                    yield ChangeCell(area, track, topic, False, False, None, None, None)
-                    continue
-                before = old.cells.get((area, track, topic))
-                after = new.cells.get((area, track, topic))
-                if not _shown(before) or not _shown(after):
-                    yield ChangeCell(area, track, topic, True, True, None, None, None)
-                    continue
-                assert before and after and before.estimate and after.estimate
-                change = welch_change(after.estimate, before.estimate)
-                yield ChangeCell(area, track, topic, True, False, before, after, change)
-
-
-def _shown(cell: Cell | None) -> bool:
-    return cell is not None and not cell.suppressed and cell.estimate is not None
+    for line in series.lines(level):
+        before, after = line[-2], line[-1]
+        yield ChangeCell(
+            after.area,
+            after.track,
+            after.topic,
+            after.comparable,
+            after.suppressed,
+            before.cell,
+            after.cell,
+            after.change,
+        )

@@ -1,4 +1,4 @@
-"""Change between two waves, every figure worked out by hand from the answers below.
+"""Change between two waves, and through a survey's waves, every figure worked out by hand.
 
 The earlier wave asked version 1 of the survey, the later one version 2, which rewords the
 clinic question (still comparable: its scale did not change), turns the doctor question
@@ -453,6 +453,12 @@ async def test_cli_writes_the_file(change_waves: ChangeWaves, tmp_path: Path) ->
         (["--wave", "2", "--against", "2"], "wave 2 is compared against itself"),
         (["--wave", "3", "--against", "1"], "wave 3 is still open"),
         (["--wave", "4", "--against", "1"], "share no question asked the same way"),
+        (["--wave", "2"], "name two waves (--wave NEW --against OLD) or a survey"),
+        (["--survey", "nope"], "there is no survey nope"),
+        (["--survey", "other_test"], "survey other_test has 1 closed wave; a series needs 2"),
+        (["--survey", "change_test", "--wave", "2"], "leave out --wave and --against"),
+        (["--survey", "change_test", "--against", "1"], "leave out --wave and --against"),
+        (["--survey", "change_test", "--partial"], "closed waves only"),
     ],
 )
 async def test_cli_errors_write_nothing(
@@ -501,3 +507,129 @@ async def test_surveys_diff_names_each_question_at_its_line(
     assert f"{new}:{services}: services_overall (public_services): comparable, same scoring" in out
     assert "topic education: no comparable question; compared nowhere" in out
     assert not any("comment" in entry for entry in out)  # free text is never scored
+
+
+# --weights -------------------------------------------------------------------------------------
+
+
+def _population(tmp_path: Path, regions: list[str]) -> Path:
+    path = tmp_path / "population.csv"
+    lines = ["region_code,age_band,population", *(f"{r},{GENERAL},100000" for r in regions)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_cli_weights_reach_both_waves(
+    change_waves: ChangeWaves, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # Everyone is in one age band, so weighting within a region has nothing to reweight:
+    # the regions' figures are the unweighted ones.
+    full = _population(tmp_path, ["05", "45", "46", "49", "65"])
+    output = tmp_path / "change.csv"
+    argv = ["--wave", "2", "--against", "1", "-o", str(output), "--weights"]
+    assert await _run(change_waves, *argv, str(full)) == 0
+    assert _parse(output.read_bytes(), excel=False) == await _change_file(change_waves)
+    output.unlink()
+    # A population file that misses a region with respondents is refused, for either wave.
+    short = _population(tmp_path, ["05", "45", "46", "49"])
+    assert await _run(change_waves, *argv, str(short)) == 1
+    assert b"65" in capsysbinary.readouterr().err
+    assert not output.exists()
+
+
+# The series of a survey ------------------------------------------------------------------------
+
+SERIES_COLUMNS = [
+    "survey_id",
+    "wave_id",
+    "wave_ends_at",
+    "region_code",
+    "region_name",
+    "municipality_code",
+    "municipality_name",
+    "track",
+    "topic",
+    "respondents",
+    "score",
+    "ci_low",
+    "ci_high",
+    "change",
+    "change_low",
+    "change_high",
+    "verdict",
+    "comparable",
+    "suppressed",
+]
+#: A third wave of version 2: Novgorod all 5s, the small regions of wave 1 grown.
+CLINIC_THIRD = {"49": [5, 5, 5], "65": [1, 1, 2], "05": [3, 3, 3], "45": [4, 4, 4], "46": [2, 3, 4]}
+#: t(0.975, 2) from a t table.
+T_DF2 = 4.3026527297
+
+
+async def _series_file(waves: ChangeWaves, *extra: str) -> list[list[str]]:
+    output = waves.database.path.parent / "series.csv"
+    assert await _run(waves, "--survey", "change_test", *extra, "-o", str(output)) == 0
+    return _parse(output.read_bytes(), excel="--excel" in extra)
+
+
+def _series_by_key(rows: list[list[str]]) -> dict[tuple[str, str, str, str], list[str]]:
+    return {(row[3], row[7], row[8], row[1]): row for row in rows}
+
+
+async def test_series_lines_up_every_closed_wave(change_waves: ChangeWaves) -> None:
+    """Waves 1 (version 1), 2 and 5 (version 2) are closed; 3 is open and left out. All three
+    asked only the clinic question alike, so health (and overall) is that question alone.
+
+    Novgorod: 25, 25, 50 → 33.333, s² = 208.333, se = √(208.333/3) = 8.333, df 2: ± 4.3027 ·
+    8.333 = ± 35.855 → 0.0 (clipped) … 69.2. Then 75, 100, 100 → 91.667, the same se: 55.8 …
+    100.0 (clipped), and the change +58.3 of the change file. Then 100 × 3 → 100, se 0, a
+    point interval; the change 8.333 ± t(0.975, 2) · 8.333 (Welch's df = 69.444² / (69.444²
+    / 2) = 2) → −27.5 … 44.2: no clear change.
+    """
+    await _wave(change_waves.database, AFTER, CLINIC_THIRD, "closed", 5000)
+    header, *rows = await _series_file(change_waves)
+    assert header == SERIES_COLUMNS
+    # 5 regions × 3 tracks × (health, roads, overall) × 3 waves, the waves innermost.
+    assert len(rows) == 5 * 3 * 3 * 3
+    assert [row[1] for row in rows[:6]] == ["1", "2", "5", "1", "2", "5"]
+    assert {(row[0], row[2]) for row in rows} == {("change_test", "2026-03-15T00:00:00Z")}
+    half = T_DF2 * math.sqrt(208.3333333 / 3)
+    assert f"{33.3333333 + half:.1f}" == "69.2" and f"{91.6666667 - half:.1f}" == "55.8"
+    assert f"{8.3333333 - half:.1f}" == "-27.5" and f"{8.3333333 + half:.1f}" == "44.2"
+    by_key = _series_by_key(rows)
+    line = [by_key[("49", "all", "health", wave)][9:] for wave in ("1", "2", "5")]
+    assert line == [
+        ["3", "33.3", "0.0", "69.2", "", "", "", "", "1", "0"],
+        ["3", "91.7", "55.8", "100.0", "58.3", "25.6", "91.1", "improved", "1", "0"],
+        ["3", "100.0", "100.0", "100.0", "8.3", "-27.5", "44.2", "no_clear_change", "1", "0"],
+    ]
+    assert by_key[("49", "all", "overall", "5")][9:] == line[2]
+    # Moscow and its neighbour had 2 people in wave 1: hidden along the whole line, counts
+    # included, though they grew to 3 later (a line is one set of cells).
+    for region in ("45", "46"):
+        for wave in ("1", "2", "5"):
+            assert by_key[(region, "all", "health", wave)][9:] == [""] * 8 + ["1", "1"]
+    assert by_key[("49", "all", "roads", "5")][9:] == [""] * 8 + ["0", "0"]
+
+
+async def test_series_of_two_waves_is_the_change_file(change_waves: ChangeWaves) -> None:
+    _, *rows = await _series_file(change_waves)
+    _, *changes = await _change_file(change_waves)
+    later = {key[:3]: row for key, row in _series_by_key(rows).items() if key[3] == "2"}
+    for change in changes:
+        row = later[(change[2], change[6], change[7])]
+        # respondents, score; change, its interval and verdict; comparable, suppressed
+        assert [row[9], row[10], *row[13:]] == change[10:]
+
+
+async def test_series_for_excel(change_waves: ChangeWaves) -> None:
+    plain = await _series_file(change_waves)
+    header, *rows = await _series_file(change_waves, "--excel")
+    assert header == SERIES_COLUMNS
+    assert _series_by_key(rows)[("65", "all", "health", "2")][10:14] == [
+        "8,3",
+        "0,0",
+        "44,2",
+        "-83,3",
+    ]
+    assert [[cell.replace(",", ".") for cell in row] for row in rows] == plain[1:]

@@ -37,6 +37,10 @@ OFFLINE_COMMANDS = (
     ["export", "map", "--wave", "1", "-o", "map.svg"],
     ["export", "change", "--wave", "1", "--against", "1"],
     ["surveys", "diff", "pulse.yaml", "pulse.yaml"],
+    ["staff", "add", "42", "--role", "regional", "--regions", "49"],
+    ["staff", "list"],
+    ["staff", "remove", "42"],
+    ["audit", "--since", "7d"],
 )
 
 #: Run each command in one fresh interpreter, reporting after each what it loaded.

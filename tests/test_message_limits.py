@@ -10,7 +10,7 @@ import argparse
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,19 @@ import pytest
 from bot.app import Application
 from bot.chat import message_limits
 from bot.chat.message_limits import message_limit_problems, visible_length
+from bot.chat.report_series_view import (
+    REPORT_WAVES,
+    ReportTopic,
+    ReportWave,
+    region_series_text,
+)
 from bot.chat.texts import Texts
 from bot.cli.surveys import validate_command
 from bot.settings import Settings
 from bot.waves.invitation_text import invitation_message
+from surveys.aggregate import OVERALL, Cell, Estimate
 from surveys.loader import BUNDLED_SURVEYS_DIR, SurveyFileError, load_survey_file, load_surveys
+from surveys.series import SeriesCell
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,10 +190,42 @@ async def test_topics_too_many_for_one_results_message_are_refused(
     status, lines = await validate(path, capsys)
 
     assert status == 1
-    assert len(lines) == 2, lines
     assert lines[0].startswith(
         f"{path}:7: topics: the /results message listing every topic in Russian would be "
     )
+    # /report's region across waves lists them too, two waves each at least, in both
+    # languages.
+    assert [line.split(": ")[2].split(" would")[0] for line in lines[1:-1]] == [
+        "/report's region across waves listing every topic in Russian",
+        "/report's region across waves listing every topic in English",
+    ]
+
+
+async def test_many_topics_leave_the_oldest_waves_out_of_the_report_across_waves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Twelve short topics fit /results, but not five waves of each with their intervals:
+    /report's region across waves then shows the latest waves that fit, and the survey
+    passes, since two waves of each fit."""
+    topics = "".join(
+        f"  - id: topic_{i}\n    title: {{ru: Тема {i}, en: Topic {i}}}\n" for i in range(12)
+    )
+    path = write(tmp_path, ONE_QUESTION.replace("topics:\n", "topics:\n" + topics))
+
+    status, _ = await validate(path, capsys)
+
+    assert status == 0
+    widest = Cell((), "all", OVERALL, 9_999_999, False, Estimate(100.0, 0.0, 100.0, 1.0, 2.0))
+    waves = [ReportWave(999_990 + i, date(2000, 12, 31)) for i in range(REPORT_WAVES)]
+    line = [SeriesCell(w.wave_id, (), "all", OVERALL, True, False, widest, None) for w in waves]
+    titles = ["Overall", *(f"Topic {i}" for i in range(12))]
+    text = region_series_text(
+        "Survey", "Region", waves, [ReportTopic(t, line) for t in titles], Texts("en")
+    )
+    shown = [w.wave_id for w in waves if f"#{w.wave_id}" in text]
+    assert visible_length(text) <= message_limits.MAX_TEXT_LENGTH
+    assert 2 <= len(shown) < REPORT_WAVES
+    assert shown == [w.wave_id for w in waves][-len(shown) :]  # the latest ones
 
 
 def test_markup_takes_no_room_only_the_text_as_read_counts(tmp_path: Path) -> None:

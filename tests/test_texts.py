@@ -15,14 +15,29 @@ import string
 import pytest
 
 from bot.chat.texts import MESSAGES, UNITS, Texts, age_band_label, count, translate
-from surveys.model import AGE_BAND_IDS
+from surveys.model import AGE_BAND_IDS, NUMBER_UNITS
 from surveys.text import LANGUAGES
 
 COUNTS = (0, 1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111)
 
 
 def placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    """Every field of a text, those naming a count's unit (`{n:{unit}}`) included."""
+    names: set[str] = set()
+    for _, name, spec, _ in string.Formatter().parse(text):
+        names |= {name} if name else set()
+        names |= placeholders(spec) if spec else set()
+    return names
+
+
+def unit_placeholders(text: str) -> set[str]:
+    """The fields that name the unit of a count, rather than a count."""
+    return {
+        unit
+        for _, _, spec, _ in string.Formatter().parse(text)
+        if spec
+        for unit in placeholders(spec)
+    }
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))
@@ -39,14 +54,18 @@ def _expected_form(number: int, unit: str, language: str) -> str:
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("key", sorted(MESSAGES))
 def test_every_count_agrees_with_its_noun(key: str, language: str) -> None:
-    names = placeholders(MESSAGES[key][language])
+    template = MESSAGES[key][language]
+    units = unit_placeholders(template)
+    numbers = placeholders(template) - units
     forms = {form: unit for unit, by_language in UNITS.items() for form in by_language[language]}
     noun = re.compile(r"(?<![\d.,])(\d+)\s+(" + "|".join(map(re.escape, forms)) + r")\b")
     for number in COUNTS:
-        text = translate(key, language, **dict.fromkeys(names, number))
-        for match in noun.finditer(text):
-            said, form = int(match[1]), match[2]
-            assert form == _expected_form(said, forms[form], language), (key, text)
+        for unit in NUMBER_UNITS if units else ("",):
+            values = {**dict.fromkeys(numbers, number), **dict.fromkeys(units, unit)}
+            text = translate(key, language, **values)
+            for match in noun.finditer(text):
+                said, form = int(match[1]), match[2]
+                assert form == _expected_form(said, forms[form], language), (key, text)
 
 
 @pytest.mark.parametrize(
@@ -75,6 +94,18 @@ def test_a_count_in_a_text_is_written_with_its_noun() -> None:
     assert Texts("ru")("error.too_long", length=501, limit=500) == (
         "Слишком длинный ответ: 501 символ, а предел — 500 символов."
     )
+
+
+def test_a_number_question_names_its_range_in_the_unit_and_form_each_end_asks_for() -> None:
+    russian = Texts("ru")("error.number_expected", low=1, high=21, unit="days")
+    assert russian.endswith("Наименьший ответ — 1 день, наибольший — 21 день.")
+    assert Texts("ru")("question.number_hint", low=0, high=4, unit="visits").endswith(
+        "Наименьший ответ — 0 посещений, наибольший — 4 посещения."
+    )
+    english = Texts("en")("error.number_expected", low=1, high=12, unit="months")
+    assert english.endswith("from 1 month to 12 months.")
+    assert {count(n, "times", "ru") for n in (1, 2, 5)} == {"1 раз", "2 раза", "5 раз"}
+    assert set(NUMBER_UNITS) <= set(UNITS)
 
 
 def test_age_bands_read_as_a_russian_editor_writes_them() -> None:

@@ -103,7 +103,7 @@ class ToggleCb(CallbackData, prefix=TOGGLE_PREFIX, sep=SEPARATOR):
     option: Number
 
 
-StepAction = Literal["done", "skip", "back"]
+StepAction = Literal["done", "skip", "back", "dont_know"]
 
 
 def prefix_of(kind: type[CallbackData]) -> str:
@@ -112,7 +112,8 @@ def prefix_of(kind: type[CallbackData]) -> str:
 
 
 class StepCb(CallbackData, prefix=STEP_PREFIX, sep=SEPARATOR):
-    """Done (multi-choice), Skip (optional) or Back, for a question of a response."""
+    """Done (multi-choice), Skip (optional), "I don't remember" (a number question that
+    offers it) or Back, for a question of a response."""
 
     response: Number
     question: Number
@@ -124,7 +125,8 @@ class DeleteMeCb(CallbackData, prefix="dm"):
 
 
 # Administration. Admin buttons are checked like any other: the admin router's filter
-# admits only ADMIN_IDS, and every value is re-validated when pressed.
+# admits only staff, and every value is re-validated when pressed, against the member's
+# role and regions too.
 
 
 class AdminMenuCb(CallbackData, prefix="am"):
@@ -135,8 +137,13 @@ class WizardSurveyCb(CallbackData, prefix="ws"):
     survey: str
 
 
+WizardScope = Literal["all", "district", "pick", "mine"]
+
+
 class WizardScopeCb(CallbackData, prefix="wr"):
-    scope: Literal["all", "district", "pick"]
+    """`mine`: every region of a regional member; `all` and `district` are federal."""
+
+    scope: WizardScope
 
 
 class WizardDistrictCb(CallbackData, prefix="wd"):

@@ -21,9 +21,7 @@ the 1,024-character caption limit has nothing to check here.
 
 from __future__ import annotations
 
-import html
-import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.chat.callback_packing import MAX_NUMBER
 from bot.chat.question_view import (
@@ -33,17 +31,32 @@ from bot.chat.question_view import (
     question_text,
     thanks_text,
 )
+from bot.chat.report_series_view import (
+    MIN_REPORT_WAVES,
+    ReportTopic,
+    ReportWave,
+    region_series_text,
+)
 from bot.chat.results_view import region_results_text
+from bot.chat.text_length import MAX_TEXT_LENGTH, visible_length
 from bot.chat.texts import Texts
 from bot.waves.invitation_text import invitation_message
-from surveys.aggregate import OVERALL, Estimate
+from surveys.aggregate import OVERALL, Cell, Estimate
 from surveys.change import DECLINED, IMPROVED, NO_CLEAR_CHANGE, ChangeEstimate
-from surveys.model import SCALE_RANGES, AnswerValue, Location, Question, QuestionType, Survey
+from surveys.model import (
+    DONT_KNOW,
+    SCALE_RANGES,
+    AnswerValue,
+    Location,
+    Question,
+    QuestionType,
+    Survey,
+)
 from surveys.progress import ProgressMark
 from surveys.region_summary import RegionComparison, TopicComparison
+from surveys.series import SeriesCell
 from surveys.text import LANGUAGES
 
-MAX_TEXT_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_BUTTON_TEXT_LENGTH = 100
 
@@ -64,7 +77,14 @@ _WIDEST_CHANGES = (
     ChangeEstimate(-100.0, -100.0, -100.0, DECLINED),
     ChangeEstimate(0.0, None, None, NO_CLEAR_CHANGE),
 )
-_TAG = re.compile(r"<[^>]*>")
+#: /report across waves at its widest: a full interval, a million waves' ids and respondents
+#: enough for the longest plural, on the longest date.
+_WIDEST_SCORE = Estimate(
+    score=100.0, ci_low=100.0, ci_high=100.0, satisfied_share=1.0, effective_n=1.0
+)
+_MOST_WAVE_ID = 999_999
+_MOST_RESPONDENTS = 9_999_999
+_LONGEST_DATE = date(2000, 12, 31)
 
 
 def message_limit_problems(survey: Survey) -> list[Finding]:
@@ -83,13 +103,12 @@ def message_limit_problems(survey: Survey) -> list[Finding]:
             f"the /results message listing every topic {_IN_LANGUAGE[language]}",
             _longest_results(survey, texts),
         )
+        found += _too_long(
+            ("topics",),
+            f"/report's region across waves listing every topic {_IN_LANGUAGE[language]}",
+            _longest_region_series(survey, texts),
+        )
     return found + _button_data_problems(survey)
-
-
-def visible_length(text: str) -> int:
-    """How long Telegram counts an HTML message: after its entities are parsed, so tags
-    take no room and `&amp;` is one character; white space at either end is trimmed."""
-    return len(html.unescape(_TAG.sub("", text)).strip())
 
 
 def _too_long(loc: Location, message: str, text: str) -> list[Finding]:
@@ -121,10 +140,11 @@ def _question_problems(
     language, where = texts.language, ("questions", index)
     screens = _longest_screens(survey, index, question, language)
     longest = max((question_text(screen, texts) for screen in screens), key=visible_length)
+    listed = ", the situations with their descriptions" if question.screening else ""
     found = _too_long(
         (*where, "text", language),
         f"the screen of this question {_IN_LANGUAGE[language]} (survey title, progress, topic, "
-        "question, hint and the longest answer echoed back)",
+        f"question{listed}, hint and the longest answer echoed back)",
         longest,
     )
     for option_index, button in enumerate(option_buttons(screens[0], texts)):
@@ -189,6 +209,8 @@ def _longest_answers(question: Question, language: str) -> list[AnswerValue]:
         answers.append(SCALE_RANGES[question.type][1])
     elif question.type is QuestionType.TEXT:
         answers.append("W" * question.max_length)
+    elif question.type is QuestionType.NUMBER:
+        answers += [question.bounds[1], DONT_KNOW] if question.dont_know else [question.bounds[1]]
     elif question.type is QuestionType.SINGLE:
         answers.append(max(question.options, key=lambda o: len(o.text.get(language))).id)
     else:
@@ -214,3 +236,23 @@ def _longest_results(survey: Survey, texts: Texts) -> str:
 
 def _bytes(data: str) -> int:
     return len(data.encode("utf-8"))
+
+
+def _longest_region_series(survey: Survey, texts: Texts) -> str:
+    """/report WAVE REGION with every topic in the fewest waves it shows (it leaves older
+    waves out to fit), each point at its widest, and each topic ending with whichever
+    verdict reads longest."""
+    waves = [ReportWave(_MOST_WAVE_ID, _LONGEST_DATE)] * MIN_REPORT_WAVES
+    names = [texts("results.overall"), *(t.title.get(texts.language) for t in survey.topics)]
+    cell = Cell((), "all", OVERALL, _MOST_RESPONDENTS, False, _WIDEST_SCORE)
+
+    def topics(change: ChangeEstimate) -> list[ReportTopic]:
+        point = SeriesCell(_MOST_WAVE_ID, (), "all", OVERALL, True, False, cell, change)
+        return [ReportTopic(name, [point] * MIN_REPORT_WAVES) for name in names]
+
+    title = survey.title.get(texts.language)
+    renderings = (
+        region_series_text(title, _REGION_NAME, waves, topics(change), texts)
+        for change in _WIDEST_CHANGES
+    )
+    return max(renderings, key=visible_length)

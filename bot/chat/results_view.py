@@ -44,7 +44,7 @@ def region_results_text(
         )
         change = (changes or {}).get(topic.topic)
         if change is not None:
-            line = texts("results.with_change", line=line, change=_change(change, texts))
+            line = texts("results.with_change", line=line, change=change_words(change, texts))
         lines.append(line)
     if comparison.rank is not None:
         lines += ["", texts("results.rank", rank=comparison.rank, total=comparison.ranked_regions)]
@@ -59,7 +59,7 @@ def _score(estimate: Estimate | None, texts: Texts) -> str:
     return format_figure(estimate.score, decimal=texts("number.decimal_mark"))
 
 
-def _change(change: ChangeEstimate, texts: Texts) -> str:
+def change_words(change: ChangeEstimate, texts: Texts) -> str:
     """The change file's verdict in words. The figure is rounded as the file rounds it and
     shown only with a clear change: where the interval holds zero, a number would read as a
     change that the answers do not support."""

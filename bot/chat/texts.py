@@ -9,6 +9,8 @@ A count of something is written `{name:unit}` (`{rows:rows}`, `{limit:characters
 caller passes the number, and the text shows it with its noun in the form the number asks
 for ("1 строка", "2 строки", "5 строк"; "1 row", "5 rows"). Counts are always in the
 nominative ("предел — 21 символ", never "до 21 символов"), so one table of forms serves.
+Where the noun is the caller's to choose (a survey's `number` question names its unit), the
+text writes `{name:{unit}}` and the caller passes `unit` too.
 """
 
 from __future__ import annotations
@@ -138,6 +140,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "question.current_answer": {"ru": "Ваш ответ: {answer}", "en": "Your answer: {answer}"},
     "question.skipped": {"ru": "пропущено", "en": "skipped"},
+    "question.number_hint": {
+        "ru": "Напишите ответ цифрами одним сообщением. Наименьший ответ — {low:{unit}}, "
+        "наибольший — {high:{unit}}.",
+        "en": "Type your answer in digits as a message, from {low:{unit}} to {high:{unit}}.",
+    },
+    "question.dont_know": {"ru": "не помню", "en": "don't remember"},
+    "button.dont_know": {"ru": "🤷 Не помню", "en": "🤷 I don't remember"},
     "button.back": {"ru": "⬅️ Назад", "en": "⬅️ Back"},
     "button.skip": {"ru": "Пропустить", "en": "Skip"},
     "button.done": {"ru": "✅ Готово", "en": "✅ Done"},
@@ -156,6 +165,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.use_buttons": {
         "ru": "Пожалуйста, ответьте кнопками под вопросом.",
         "en": "Please answer with the buttons under the question.",
+    },
+    "error.number_expected": {
+        "ru": "Ответ не принят: нужно одно целое число цифрами. Наименьший ответ — "
+        "{low:{unit}}, наибольший — {high:{unit}}.",
+        "en": "That answer was not accepted: please type one whole number in digits, from "
+        "{low:{unit}} to {high:{unit}}.",
     },
     "error.text_expected": {
         "ru": "Пожалуйста, ответьте текстовым сообщением.",
@@ -261,10 +276,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "remind.start": {"ru": "▶️ Продолжить опрос", "en": "▶️ Continue the survey"},
     # Administration ----------------------------------------------------------------------
     "admin.menu": {
-        "ru": "<b>Администрирование CivicPulse</b>\nВыберите действие. Команды: /waves — "
-        "волны, /stats — показатели волны.",
-        "en": "<b>CivicPulse administration</b>\nChoose an action. Commands: /waves — waves, "
-        "/stats — a wave's figures.",
+        "ru": "<b>Администрирование CivicPulse</b>\n{access}\nВыберите действие. Команды: "
+        "/waves — волны, /stats — показатели волны, /report и /export — результаты.",
+        "en": "<b>CivicPulse administration</b>\n{access}\nChoose an action. Commands: "
+        "/waves — waves, /stats — a wave's figures, /report and /export — results.",
+    },
+    "admin.access.federal": {
+        "ru": "Ваш доступ: федеральный, все регионы.",
+        "en": "Your access: federal, every region.",
+    },
+    "admin.access.regional": {
+        "ru": "Ваш доступ: региональная команда; регионы: {regions}.",
+        "en": "Your access: regional team; regions: {regions}.",
+    },
+    "admin.access.analyst": {
+        "ru": "Ваш доступ: аналитик, только просмотр; регионы: {regions}.",
+        "en": "Your access: analyst, read only; regions: {regions}.",
+    },
+    "admin.forbidden": {
+        "ru": "Это вне вашего доступа.",
+        "en": "That is outside your access.",
     },
     "admin.new_wave": {"ru": "➕ Новая волна", "en": "➕ New wave"},
     "admin.list_waves": {"ru": "📋 Волны", "en": "📋 Waves"},
@@ -337,6 +368,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "wizard.scope_all": {"ru": "Все регионы", "en": "All regions"},
     "wizard.scope_district": {"ru": "Федеральный округ", "en": "A federal district"},
     "wizard.scope_pick": {"ru": "Выбрать регионы", "en": "Chosen regions"},
+    "wizard.scope_mine": {"ru": "Все мои регионы", "en": "All my regions"},
+    "wizard.regions_yours": {"ru": "Ваши регионы: {regions}.", "en": "Your regions: {regions}."},
+    "wizard.outside_access": {
+        "ru": "Эти регионы вне вашего доступа: {codes}. Ваши регионы: {regions}.",
+        "en": "These regions are outside your access: {codes}. Your regions: {regions}.",
+    },
     "wizard.district": {"ru": "Выберите федеральный округ:", "en": "Choose a federal district:"},
     "wizard.regions_ask": {
         "ru": "Напишите коды регионов (ОКАТО/ОКТМО) через запятую, например: 49, 65, 05.",
@@ -435,6 +472,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The answers file is microdata and is not sent to a chat: export it on the server "
         "with <code>civicpulse export answers --wave {wave} -o answers.csv</code>.",
     },
+    "results.answers_not_granted": {
+        "ru": "Файл ответов — это микроданные, и в ваш доступ он не входит.",
+        "en": "The answers file is microdata and is not part of your access.",
+    },
     "results.answers_too_big": {
         "ru": "Файл ответов ({size} МБ) больше лимита Telegram. Выгрузите его командой "
         "<code>civicpulse export answers --wave {wave}</code> на сервере.",
@@ -504,6 +545,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Too few people from your region answered to show scores: this protects "
         "participants' anonymity.",
     },
+    # /report WAVE REGION: a region through a survey's closed waves -----------------------
+    "report.series_header": {
+        "ru": "<b>{region}: как менялись оценки</b>\nОпрос «{survey}», в сравнении — "
+        "{waves:waves}. Оценки от 0 до 100, в скобках — 95-процентный интервал.",
+        "en": "<b>{region}: how the scores moved</b>\n“{survey}”, {waves:waves} compared. "
+        "Scores from 0 to 100, the 95% interval in brackets.",
+    },
+    "report.series_point": {
+        "ru": "#{wave} · {date}: <b>{score}</b> ({low}–{high}), {respondents:respondents}",
+        "en": "#{wave} · {date}: <b>{score}</b> ({low}–{high}), {respondents:respondents}",
+    },
+    "report.series_point_bare": {
+        "ru": "#{wave} · {date}: <b>{score}</b>, {respondents:respondents}",
+        "en": "#{wave} · {date}: <b>{score}</b>, {respondents:respondents}",
+    },
+    "report.series_hidden": {
+        "ru": "#{wave} · {date}: слишком мало ответов",
+        "en": "#{wave} · {date}: too few answers",
+    },
+    "report.series_change": {
+        "ru": "Последняя волна — {change}",
+        "en": "Latest wave — {change}",
+    },
+    "report.series_usage": {
+        "ru": "Напишите номер волны и код региона, например: <code>/report 7 49</code>.",
+        "en": "Give a wave number and a region code, for example: <code>/report 7 49</code>.",
+    },
+    "report.unknown_region": {
+        "ru": "Региона с кодом «{code}» нет в каталоге.",
+        "en": "There is no region with the code “{code}” in the catalog.",
+    },
+    "report.wave_not_closed": {
+        "ru": "Волна #{wave} ещё не закрыта: по волнам сравниваются только закрытые.",
+        "en": "Wave #{wave} is not closed yet: only closed waves are compared.",
+    },
+    "report.no_series": {
+        "ru": "Сравнивать не с чем: до волны #{wave} у опроса нет другой закрытой волны с "
+        "теми же вопросами.",
+        "en": "Nothing to compare with: up to wave #{wave}, the survey has no other closed "
+        "wave with the same questions.",
+    },
+    "report.region_without_answers": {
+        "ru": "Из региона «{region}» в этих волнах ответов нет.",
+        "en": "Nobody from {region} answered in these waves.",
+    },
 }
 
 
@@ -516,6 +602,17 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "rows": {"ru": ("строка", "строки", "строк"), "en": ("row", "rows")},
     "regions": {"ru": ("регион", "региона", "регионов"), "en": ("region", "regions")},
     "answers": {"ru": ("ответ", "ответа", "ответов"), "en": ("answer", "answers")},
+    "waves": {"ru": ("волна", "волны", "волн"), "en": ("wave", "waves")},
+    "respondents": {
+        "ru": ("участник", "участника", "участников"),
+        "en": ("respondent", "respondents"),
+    },
+    # The units of a survey's `number` questions (surveys.model.NUMBER_UNITS).
+    "weeks": {"ru": ("неделя", "недели", "недель"), "en": ("week", "weeks")},
+    "months": {"ru": ("месяц", "месяца", "месяцев"), "en": ("month", "months")},
+    "visits": {"ru": ("посещение", "посещения", "посещений"), "en": ("visit", "visits")},
+    "documents": {"ru": ("документ", "документа", "документов"), "en": ("document", "documents")},
+    "times": {"ru": ("раз", "раза", "раз"), "en": ("time", "times")},
 }
 
 
@@ -586,5 +683,5 @@ class Texts:
 _COUNTED = frozenset(
     key
     for key, entry in MESSAGES.items()
-    if any(f":{unit}}}" in text for text in entry.values() for unit in UNITS)
+    if any(f":{unit}}}" in text for text in entry.values() for unit in (*UNITS, "{unit}"))
 )

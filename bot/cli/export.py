@@ -31,6 +31,7 @@ from storage.result_files import (
     write_answers_csv,
     write_change_csv,
     write_ratings_csv,
+    write_series_csv,
 )
 from storage.results import Progress, UnknownWave
 from surveys.aggregate import LEVELS
@@ -54,12 +55,7 @@ def register(subparsers: Any) -> None:
     )
     _wave_and_output(ratings)
     ratings.add_argument("--level", choices=LEVELS, default="region")
-    ratings.add_argument(
-        "--weights",
-        type=Path,
-        metavar="FILE",
-        help="population per region and age band (CSV) to post-stratify by; see docs/results.md",
-    )
+    _weights_option(ratings)
     ratings.set_defaults(handler=ratings_command)
     answers = add_command(
         commands,
@@ -72,14 +68,20 @@ def register(subparsers: Any) -> None:
     change = add_command(
         commands,
         "change",
-        help="each region's change between two waves, with its interval and verdict",
+        help="each region's change between two waves, or through every closed wave of a survey",
         example="civicpulse export change --wave 7 --against 3 --excel -o change.csv",
     )
-    _wave_and_output(change)
+    change.add_argument("--wave", type=int, metavar="NEW", help="the later wave")
+    change.add_argument("--against", type=int, metavar="OLD", help="the earlier wave")
     change.add_argument(
-        "--against", type=int, required=True, metavar="OLD", help="the earlier wave"
+        "--survey",
+        metavar="ID",
+        help="instead of two waves: every closed wave of the survey in time order, "
+        "each against the one before",
     )
+    _output_options(change)
     change.add_argument("--level", choices=LEVELS, default="region")
+    _weights_option(change)
     change.add_argument(
         "--partial",
         action="store_true",
@@ -104,9 +106,22 @@ def register(subparsers: Any) -> None:
 
 def _wave_and_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wave", type=int, required=True, metavar="ID")
+    _output_options(parser)
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     parser.add_argument(
         "--excel", action="store_true", help="BOM, `;` and decimal commas for Russian Excel"
+    )
+
+
+def _weights_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        metavar="FILE",
+        help="population per region by age band (and municipality) to rake to; see docs/results.md",
     )
 
 
@@ -154,22 +169,47 @@ async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def change_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Two waves (`--wave` against `--against`), or the series of a survey (`--survey`)."""
+    if args.survey is not None and (args.wave is not None or args.against is not None):
+        return _fail("--survey takes every closed wave itself; leave out --wave and --against")
+    if args.survey is not None and args.partial:
+        return _fail("a series is made of closed waves only; leave out --partial")
+    if args.survey is None and (args.wave is None or args.against is None):
+        return _fail("name two waves (--wave NEW --against OLD) or a survey (--survey ID)")
+    try:
+        population = load_population(args.weights) if args.weights else None
+    except PopulationError as error:
+        return _fail(str(error))
+    catalog = load_catalog(settings.regions_file)
     database = await Database.open(settings.database_path)
     try:
-        # Figures first, file second: a wave that cannot be compared leaves no file behind.
+        # Figures first, file second: waves that cannot be compared leave no file behind.
         with _output(args.output) as target:
-            await write_change_csv(
-                database,
-                args.wave,
-                args.against,
-                target,
-                level=args.level,
-                min_cell_size=settings.min_cell_size,
-                partial=args.partial,
-                excel=args.excel,
-                catalog=load_catalog(settings.regions_file),
-            )
-    except (UnknownWave, ChangeError, OSError) as error:
+            if args.survey is not None:
+                await write_series_csv(
+                    database,
+                    args.survey,
+                    target,
+                    level=args.level,
+                    min_cell_size=settings.min_cell_size,
+                    population=population,
+                    excel=args.excel,
+                    catalog=catalog,
+                )
+            else:
+                await write_change_csv(
+                    database,
+                    args.wave,
+                    args.against,
+                    target,
+                    level=args.level,
+                    min_cell_size=settings.min_cell_size,
+                    partial=args.partial,
+                    population=population,
+                    excel=args.excel,
+                    catalog=catalog,
+                )
+    except (UnknownWave, ChangeError, PopulationError, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()

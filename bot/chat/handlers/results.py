@@ -2,13 +2,16 @@
 
 Administrators get the same files `civicpulse export` writes (in the Excel flavour, since
 they open them by hand), the chart and the map; citizens see only what the published files
-show — suppressed cells stay hidden here too.
+show — suppressed cells stay hidden here too. A member of staff for some regions gets
+only waves that touch them, and of those only their regions' rows and figures, cut from
+the full computation so that ranks and suppression are those of the full file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
+from html import escape
 from pathlib import Path
 
 from aiogram import F, Router
@@ -18,11 +21,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.chat.callbacks import ResultsCb, ResultsKind, parse_number
 from bot.chat.middlewares.admin import admin_only
+from bot.chat.report_series_view import (
+    REPORT_WAVES,
+    ReportTopic,
+    ReportWave,
+    region_series_text,
+)
 from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.results_view import region_results_text
 from bot.chat.texts import Texts
 from bot.settings import Settings
-from storage.change import ChangeError
+from storage.access import StaffMember, seen_wave, seen_waves
+from storage.change import ChangeError, compute_survey_series
 from storage.pseudonym_key import pseudonym_key
 from storage.repositories.respondents import Respondent
 from storage.result_files import (
@@ -33,7 +43,9 @@ from storage.result_files import (
     write_ratings_csv,
 )
 from storage.store import Store
+from surveys.aggregate import OVERALL
 from surveys.change import ChangeEstimate
+from surveys.model import Survey
 from surveys.regions import MissingTileLayout, RegionCatalog, load_catalog
 
 #: Telegram refuses bot uploads over 50 MB; larger answer files go through the CLI.
@@ -41,8 +53,10 @@ UPLOAD_LIMIT = 49 * 1024 * 1024
 WAVES_OFFERED = 10
 
 
-async def _wave_choice(message: Message, store: Store, texts: Texts, kind: ResultsKind) -> None:
-    waves = list(reversed((await store.waves.all())[-WAVES_OFFERED:]))
+async def _wave_choice(
+    message: Message, store: Store, texts: Texts, kind: ResultsKind, staff: StaffMember
+) -> None:
+    waves = await seen_waves(store.waves, staff, WAVES_OFFERED)
     if not waves:
         await message.answer(texts("admin.no_waves"))
         return
@@ -59,15 +73,24 @@ def _wave_argument(command: CommandObject) -> int | None:
 
 
 async def results_command(
-    message: Message, command: CommandObject, store: Store, texts: Texts, settings: Settings
+    message: Message,
+    command: CommandObject,
+    store: Store,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
 ) -> None:
-    """`/export [ID]` and `/report [ID]`: without an id, offer the recent waves."""
+    """`/export [ID]` and `/report [ID]`: without an id, offer the member's recent waves."""
     kind: ResultsKind = "export" if command.command == "export" else "report"
+    arguments = (command.args or "").split()
+    if kind == "report" and len(arguments) > 1:
+        await send_region_series(message, arguments, store, texts, settings, staff)
+        return
     wave_id = _wave_argument(command)
     if wave_id is None:
-        await _wave_choice(message, store, texts, kind)
+        await _wave_choice(message, store, texts, kind, staff)
     else:
-        await SENDERS[kind](message, wave_id, store, texts, settings)
+        await SENDERS[kind](message, wave_id, store, texts, settings, staff)
 
 
 async def on_results_choice(
@@ -76,16 +99,26 @@ async def on_results_choice(
     store: Store,
     texts: Texts,
     settings: Settings,
+    staff: StaffMember,
 ) -> None:
     if not isinstance(callback.message, Message):
         return
-    await SENDERS[callback_data.kind](callback.message, callback_data.wave, store, texts, settings)
+    await SENDERS[callback_data.kind](
+        callback.message, callback_data.wave, store, texts, settings, staff
+    )
 
 
 async def send_exports(
-    message: Message, wave_id: int, store: Store, texts: Texts, settings: Settings
+    message: Message,
+    wave_id: int,
+    store: Store,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
 ) -> None:
-    if await store.waves.get(wave_id) is None:
+    """The ratings file and, where the operator and the member's access allow it, the
+    answers file: for a member of some regions, only those regions' rows."""
+    if await seen_wave(store.waves, staff, wave_id) is None:
         await message.answer(texts("admin.unknown_wave", wave=wave_id))
         return
     await message.answer(texts("results.preparing", wave=wave_id))
@@ -95,7 +128,12 @@ async def send_exports(
         answers = Path(folder) / f"answers_wave{wave_id}.csv"
         with ratings.open("wb") as target:
             await write_ratings_csv(
-                database, wave_id, target, min_cell_size=settings.min_cell_size, excel=True
+                database,
+                wave_id,
+                target,
+                min_cell_size=settings.min_cell_size,
+                excel=True,
+                regions=staff.regions,
             )
         await message.answer_document(
             FSInputFile(ratings), caption=texts("results.ratings_caption", wave=wave_id)
@@ -103,9 +141,14 @@ async def send_exports(
         if not settings.chat_export_answers:
             await message.answer(texts("results.answers_on_server", wave=wave_id))
             return
+        if not staff.reads_microdata:
+            await message.answer(texts("results.answers_not_granted"))
+            return
         key = pseudonym_key(settings.database_path, settings.pseudonym_key)
         with answers.open("wb") as target:
-            rows = await write_answers_csv(database, wave_id, target, key=key, excel=True)
+            rows = await write_answers_csv(
+                database, wave_id, target, key=key, excel=True, regions=staff.regions
+            )
         size = answers.stat().st_size
         if size > UPLOAD_LIMIT:
             megabytes = round(size / 1024 / 1024)
@@ -116,11 +159,16 @@ async def send_exports(
 
 
 async def send_report(
-    message: Message, wave_id: int, store: Store, texts: Texts, settings: Settings
+    message: Message,
+    wave_id: int,
+    store: Store,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
 ) -> None:
-    """The chart and the tile map; while no region has enough answers, that in words, since
-    an empty chart says nothing of why it is empty or when it will fill."""
-    if await store.waves.get(wave_id) is None:
+    """The chart and the tile map of the member's regions; while none has enough answers,
+    that in words, since an empty chart says nothing of why it is empty or when it will fill."""
+    if await seen_wave(store.waves, staff, wave_id) is None:
         await message.answer(texts("admin.unknown_wave", wave=wave_id))
         return
     report = await wave_report(
@@ -128,6 +176,7 @@ async def send_report(
         wave_id,
         min_cell_size=settings.min_cell_size,
         catalog=load_catalog(settings.regions_file),
+        regions=staff.regions,
     )
     if not report.has_figures:
         minimum = settings.min_cell_size
@@ -152,6 +201,65 @@ async def send_report(
 
 
 SENDERS = {"export": send_exports, "report": send_report}
+
+
+async def send_region_series(
+    message: Message,
+    arguments: list[str],
+    store: Store,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
+) -> None:
+    """`/report WAVE REGION`: the region's scores through the survey's last closed waves up
+    to WAVE, as the series file publishes them. A region outside the member's is as unknown
+    as one outside the catalog; any bad input gets one short reply and changes nothing."""
+    wave_id = parse_number(arguments[0].lstrip("#")) if len(arguments) == 2 else None
+    if wave_id is None:
+        await message.answer(texts("report.series_usage"))
+        return
+    wave = await seen_wave(store.waves, staff, wave_id)
+    if wave is None:
+        await message.answer(texts("admin.unknown_wave", wave=wave_id))
+        return
+    code = arguments[1]
+    region = load_catalog(settings.regions_file).region(code) if staff.covers(code) else None
+    if region is None:
+        await message.answer(texts("report.unknown_region", code=escape(code[:16])))
+        return
+    if wave.state != "closed":
+        await message.answer(texts("report.wave_not_closed", wave=wave_id))
+        return
+    try:
+        found = await compute_survey_series(
+            store.database,
+            wave.survey_id,
+            min_cell_size=settings.min_cell_size,
+            up_to=wave_id,
+            last=REPORT_WAVES,
+        )
+    except ChangeError:
+        await message.answer(texts("report.no_series", wave=wave_id))
+        return
+    name = region.name.get(texts.language)
+    if (code,) not in found.series.areas("region"):
+        await message.answer(texts("report.region_without_answers", region=escape(name)))
+        return
+    survey = await store.surveys.get(wave.survey_version_id)
+    waves = [ReportWave(w.id, w.ends_at.astimezone(settings.zone).date()) for w in found.waves]
+    topics = [
+        ReportTopic(_topic_title(survey, topic, texts), found.series.line((code,), "all", topic))
+        for topic in (OVERALL, *found.series.comparability.comparable_topics)
+    ]
+    title = survey.title.get(texts.language) if survey else wave.survey_id
+    await message.answer(region_series_text(title, name, waves, topics, texts))
+
+
+def _topic_title(survey: Survey | None, topic: str, texts: Texts) -> str:
+    if topic == OVERALL:
+        return texts("results.overall")
+    described = survey.topic(topic) if survey else None
+    return described.title.get(texts.language) if described else topic
 
 
 async def my_results(
