@@ -305,6 +305,24 @@ async def test_an_analyst_reads_results_but_plans_and_cancels_nothing(
         await running.stop()
 
 
+async def test_no_waves_invites_to_create_one_only_those_who_may(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
+    running = await start_bot(settings)
+    try:
+        await planned(running, ["65"])  # nothing in region 49
+        await grant(settings, ANALYST, "analyst", "49")
+        await grant(settings, NORTH, "regional", "49")
+        analyst = Citizen(server, server.user(ANALYST, "Вера"))
+        north = Citizen(server, server.user(NORTH, "Олег"))
+        for command in ("/waves", "/stats", "/report"):
+            assert (await analyst.command(command)).text == "Волн в ваших регионах пока нет."
+        assert (await north.command("/waves")).text == "Волн пока нет. Создать: /admin."
+    finally:
+        await running.stop()
+
+
 async def test_a_regional_export_is_the_full_files_rows_of_their_regions(
     server: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -40,6 +40,11 @@ def access_text(staff: StaffMember, texts: Texts, catalog: RegionCatalog) -> str
     return texts(f"admin.access.{staff.role}", regions=regions)
 
 
+def no_waves_text(staff: StaffMember, texts: Texts) -> str:
+    """The "no waves yet" reply, inviting to create one only those whose role may."""
+    return texts("admin.no_waves" if staff.plans_waves else "admin.no_waves_to_read")
+
+
 def survey_label(wave: Wave) -> str:
     return escape(f"{wave.survey_id} v{wave.survey_version}")
 

@@ -303,6 +303,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Волн пока нет. Создать: /admin.",
         "en": "No waves yet. Create one: /admin.",
     },
+    "admin.no_waves_to_read": {
+        "ru": "Волн в ваших регионах пока нет.",
+        "en": "No waves in your regions yet.",
+    },
     "admin.waves_header": {"ru": "<b>Волны</b>", "en": "<b>Waves</b>"},
     "admin.wave_line": {
         "ru": "<b>#{wave}</b> · {survey} · {state}\n{start} – {end}\nприглашено {invited}, "

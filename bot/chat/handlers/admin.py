@@ -18,7 +18,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.chat.admin_keyboards import cancel_keyboard, menu_keyboard, waves_admin_keyboard
-from bot.chat.admin_views import access_text, state_name, stats_text, survey_label, wave_line
+from bot.chat.admin_views import (
+    access_text,
+    no_waves_text,
+    state_name,
+    stats_text,
+    survey_label,
+    wave_line,
+)
 from bot.chat.callbacks import AdminMenuCb, WaveCancelCb, WaveStatsCb, parse_number
 from bot.chat.handlers.admin_wizard import leave_wizard
 from bot.chat.handlers.replies import show
@@ -74,7 +81,7 @@ async def list_waves(
 ) -> None:
     waves = await seen_waves(store.waves, staff, WAVES_SHOWN)
     if not waves:
-        await show(event, texts("admin.no_waves"))
+        await show(event, no_waves_text(staff, texts))
         return
     lines = [texts("admin.waves_header")]
     for wave in waves:
@@ -97,7 +104,7 @@ async def stats_command(
     if not argument:
         waves = await seen_waves(store.waves, staff, WAVES_SHOWN)
         if not waves:
-            await message.answer(texts("admin.no_waves"))
+            await message.answer(no_waves_text(staff, texts))
             return
         await message.answer(
             texts("admin.pick_wave"), reply_markup=waves_admin_keyboard(waves, texts, staff)

@@ -19,6 +19,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.chat.admin_views import no_waves_text
 from bot.chat.callbacks import ResultsCb, ResultsKind, parse_number
 from bot.chat.middlewares.admin import admin_only
 from bot.chat.report_series_view import (
@@ -58,7 +59,7 @@ async def _wave_choice(
 ) -> None:
     waves = await seen_waves(store.waves, staff, WAVES_OFFERED)
     if not waves:
-        await message.answer(texts("admin.no_waves"))
+        await message.answer(no_waves_text(staff, texts))
         return
     builder = InlineKeyboardBuilder()
     for wave in waves:
