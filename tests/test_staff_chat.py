@@ -323,6 +323,28 @@ async def test_no_waves_invites_to_create_one_only_those_who_may(
         await running.stop()
 
 
+async def test_the_report_across_waves_knows_no_region_outside_ones_own(
+    server: FakeTelegram, tmp_path: Path
+) -> None:
+    """A wave of 49 and 65, seen by a member for 49 and 53: 65 reads as a code the catalog
+    lacks, while 49 passes the check and meets the next one (the wave is still open)."""
+    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
+    running = await start_bot(settings)
+    try:
+        wave = await open_wave(running.app, survey_id="pulse", regions=["49", "65"])
+        await grant(settings, NORTH, "regional", "49,53")
+        north = Citizen(server, server.user(NORTH, "Олег"))
+        before = await planning_rows(running)
+        outside = await north.command(f"/report {wave} 65")
+        assert outside.text == "Региона с кодом «65» нет в каталоге."
+        assert (await north.command(f"/report {wave} 99")).text == outside.text.replace("65", "99")
+        mine = await north.command(f"/report {wave} 49")
+        assert mine.text == f"Волна #{wave} ещё не закрыта: по волнам сравниваются только закрытые."
+        assert await planning_rows(running) == before
+    finally:
+        await running.stop()
+
+
 async def test_a_regional_export_is_the_full_files_rows_of_their_regions(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
