@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.chat.callbacks import (
     AdminMenuCb,
@@ -57,6 +58,19 @@ async def another_process(settings: Settings) -> AsyncIterator[Store]:
         yield Store(database)
     finally:
         await database.close()
+
+
+@asynccontextmanager
+async def staff_bot(
+    server: FakeTelegram, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[tuple[Settings, RunningBot]]:
+    """The bot with ADMIN as federal staff (ADMIN_IDS), stopped however the test ends."""
+    settings = make_settings(server, tmp_path, admin_ids={ADMIN}, **overrides)
+    running = await start_bot(settings)
+    try:
+        yield settings, running
+    finally:
+        await running.stop()
 
 
 async def grant(
@@ -115,9 +129,7 @@ def csv_rows(text: str) -> list[dict[str, str]]:
 async def test_a_regional_member_plans_waves_for_their_regions_only(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path) as (settings, running):
         await grant(settings, NORTH, "regional", "49,53")
         member = Citizen(server, server.user(NORTH, "Анна"))
         menu = await member.command("/admin")
@@ -153,16 +165,12 @@ async def test_a_regional_member_plans_waves_for_their_regions_only(
             (str(NORTH), "regional", "49,53"),
             (str(NORTH), "regional", "53"),
         ]
-    finally:
-        await running.stop()
 
 
 async def test_a_member_of_another_region_sees_nothing_of_a_wave_and_changes_nothing(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN}, chat_export_answers=True)
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path, chat_export_answers=True) as (settings, running):
         north = await planned(running, ["49", "53"])
         national = await planned(running, None)
         urals = await planned(running, ["65"])
@@ -207,17 +215,13 @@ async def test_a_member_of_another_region_sees_nothing_of_a_wave_and_changes_not
         assert await planning_rows(running) == before
         assert [await wave_state(running.app, w) for w in (north, national)] == ["scheduled"] * 2
         assert documents(member) == []
-    finally:
-        await running.stop()
 
 
 async def test_a_member_narrowed_half_way_through_the_wizard_creates_nothing_outside(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     """Regions are checked against the member's record at the time of each press."""
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path) as (settings, running):
         member = Citizen(server, server.user(NORTH, "Анна"))
         await grant(settings, NORTH, "federal", None)
         await member.command("/admin")
@@ -238,16 +242,12 @@ async def test_a_member_narrowed_half_way_through_the_wizard_creates_nothing_out
         await grant(settings, NORTH, "regional", "49")
         assert (await member.tap("Создать")).text == "Это вне вашего доступа."
         assert await running.app.store.waves.all() == []
-    finally:
-        await running.stop()
 
 
 async def test_a_national_wave_shows_a_regional_member_their_part(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path) as (settings, running):
         regions = ["49"] * 3 + ["53"] + ["65"] * 3
         people = [(8000 + n, region, "45-54") for n, region in enumerate(regions)]
         await add_respondents(running.app, people)
@@ -266,16 +266,12 @@ async def test_a_national_wave_shows_a_regional_member_their_part(
         assert "Приглашено: 7" in ((await admin.command(f"/stats {wave}")).text or "")
         stats = [e for e in await running.app.store.audit.recent() if e.actor == str(NORTH)]
         assert [(e.role, e.regions) for e in stats][-1] == ("regional", "49,53")
-    finally:
-        await running.stop()
 
 
 async def test_an_analyst_reads_results_but_plans_and_cancels_nothing(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN}, chat_export_answers=True)
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path, chat_export_answers=True) as (settings, running):
         wave = await answered_pulse(server, running)  # regions 49 and 65
         await grant(settings, ANALYST, "analyst", "49")
         analyst = Citizen(server, server.user(ANALYST, "Вера"))
@@ -301,16 +297,12 @@ async def test_an_analyst_reads_results_but_plans_and_cancels_nothing(
         await server.wait_for(lambda: len(documents(analyst)) == 3)
         answers = csv_rows(documents(analyst)[2][1])
         assert {row["region_code"] for row in answers} == {"49"} and len(answers) == 2 * 6
-    finally:
-        await running.stop()
 
 
 async def test_no_waves_invites_to_create_one_only_those_who_may(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path) as (settings, running):
         await planned(running, ["65"])  # nothing in region 49
         await grant(settings, ANALYST, "analyst", "49")
         await grant(settings, NORTH, "regional", "49")
@@ -319,8 +311,6 @@ async def test_no_waves_invites_to_create_one_only_those_who_may(
         for command in ("/waves", "/stats", "/report"):
             assert (await analyst.command(command)).text == "Волн в ваших регионах пока нет."
         assert (await north.command("/waves")).text == "Волн пока нет. Создать: /admin."
-    finally:
-        await running.stop()
 
 
 async def test_the_report_across_waves_knows_no_region_outside_ones_own(
@@ -328,9 +318,7 @@ async def test_the_report_across_waves_knows_no_region_outside_ones_own(
 ) -> None:
     """A wave of 49 and 65, seen by a member for 49 and 53: 65 reads as a code the catalog
     lacks, while 49 passes the check and meets the next one (the wave is still open)."""
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path) as (settings, running):
         wave = await open_wave(running.app, survey_id="pulse", regions=["49", "65"])
         await grant(settings, NORTH, "regional", "49,53")
         north = Citizen(server, server.user(NORTH, "Олег"))
@@ -341,16 +329,12 @@ async def test_the_report_across_waves_knows_no_region_outside_ones_own(
         mine = await north.command(f"/report {wave} 49")
         assert mine.text == f"Волна #{wave} ещё не закрыта: по волнам сравниваются только закрытые."
         assert await planning_rows(running) == before
-    finally:
-        await running.stop()
 
 
 async def test_a_regional_export_is_the_full_files_rows_of_their_regions(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN}, chat_export_answers=True)
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path, chat_export_answers=True) as (settings, running):
         wave = await answered_pulse(server, running)
         await grant(settings, URALS, "regional", "65")
         files = {}
@@ -368,32 +352,24 @@ async def test_a_regional_export_is_the_full_files_rows_of_their_regions(
         assert [row["rank"] for row in overall] == ["2"]
         assert answers == [row for row in full_answers if row["region_code"] == "65"]
         assert len(answers) == 6
-    finally:
-        await running.stop()
 
 
 async def test_a_regional_report_counts_only_their_regions_answers(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN}, min_cell_size=10)
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path, min_cell_size=10) as (settings, running):
         wave = await answered_pulse(server, running)  # two answers in 49, one in 65
         await grant(settings, URALS, "regional", "65")
         for user_id, answers in ((ADMIN, "3 ответа"), (URALS, "1 ответ")):
             member = Citizen(server, server.user(user_id))
             reply = await member.command(f"/report {wave}")
             assert f"У волны #{wave} пока {answers}." in (reply.text or "")
-    finally:
-        await running.stop()
 
 
 async def test_staff_changes_apply_to_a_running_bot_and_are_audited(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = make_settings(server, tmp_path, admin_ids={ADMIN})
-    running = await start_bot(settings)
-    try:
+    async with staff_bot(server, tmp_path) as (settings, running):
         member = Citizen(server, server.user(NORTH, "Анна"))
         unknown = (await member.command("/admin")).text
         assert "Администрирование" not in (unknown or "")
@@ -415,5 +391,3 @@ async def test_staff_changes_apply_to_a_running_bot_and_are_audited(
             (str(NORTH), "analyst"),
             (str(NORTH), "regional"),
         ]
-    finally:
-        await running.stop()
