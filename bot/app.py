@@ -219,6 +219,7 @@ class Application:
                 ("results", "Результаты моего региона"),
                 ("profile", "Изменить профиль"),
                 ("privacy", "Какие данные хранятся"),
+                ("mydata", "Мои данные"),
                 ("delete_me", "Удалить мои данные"),
             ],
             "en": [
@@ -226,6 +227,7 @@ class Application:
                 ("results", "My region's results"),
                 ("profile", "Change your profile"),
                 ("privacy", "What data is stored"),
+                ("mydata", "My data"),
                 ("delete_me", "Erase my data"),
             ],
         }

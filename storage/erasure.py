@@ -21,3 +21,12 @@ async def erase_person(store: Store, dialogs: SQLiteStorage, telegram_id: int) -
     await dialogs.forget_user(telegram_id)
     await store.database.truncate_log()
     return existed
+
+
+async def withdraw_disability_consent(store: Store, telegram_id: int) -> bool:
+    """Withdrawing the consent to the health question erases what it covered, the flag on
+    the profile and in past responses, from the files too. True if there was a consent."""
+    withdrawn = await store.respondents.withdraw_disability_consent(telegram_id)
+    if withdrawn:
+        await store.database.truncate_log()
+    return withdrawn

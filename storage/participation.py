@@ -60,7 +60,7 @@ class Participation:
         self._store = store
 
     async def offers(self, respondent: Respondent) -> list[Offer]:
-        """Open waves that target this respondent's region and track."""
+        """Open waves that target this respondent's region, track and segments."""
         if not respondent.profile_complete or respondent.age_band is None:
             return []
         offers = []
@@ -69,7 +69,7 @@ class Participation:
             if survey is None:
                 continue
             track = track_for(survey, respondent.age_band)
-            if not wave.targets(respondent.region_code, track):
+            if not wave.targets(respondent.region_code, track, respondent.segments):
                 continue
             response = await self._store.responses.for_respondent(wave.id, respondent.id)
             offers.append(Offer(wave, survey, track, response is not None and response.completed))
@@ -94,6 +94,7 @@ class Participation:
             municipality_code=respondent.municipality_code,
             age_band=respondent.age_band,
             track=offer.track,
+            groups=respondent.groups,
         )
         return await self.session(respondent, response.id)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from storage.repositories.waves import TrackSelection
 from storage.store import Store
 from storage.survey_sync import StoredSurvey
+from surveys.profile_groups import parse_segments as parse_segment_ids
 from surveys.regions import RegionCatalog
 
 
@@ -28,6 +29,8 @@ class WavePlan:
     regions: Sequence[str] | None
     tracks: TrackSelection
     remind_after_hours: float | None = None
+    #: Segment ids (from `parse_segments`); empty for everyone.
+    segments: tuple[str, ...] = ()
 
 
 def parse_regions(text: str, catalog: RegionCatalog) -> list[str] | None:
@@ -41,6 +44,16 @@ def parse_regions(text: str, catalog: RegionCatalog) -> list[str] | None:
     if unknown:
         raise WavePlanError(f"unknown region code(s): {', '.join(unknown)}")
     return codes
+
+
+def parse_segments(text: str | None) -> tuple[str, ...]:
+    """`--segments families_with_children,disability`; none given aims at everyone."""
+    if text is None:
+        return ()
+    try:
+        return parse_segment_ids(text)
+    except ValueError as error:
+        raise WavePlanError(str(error)) from None
 
 
 async def create_wave(
@@ -69,4 +82,5 @@ async def create_wave(
         plan.tracks,
         plan.remind_after_hours,
         created_by,
+        plan.segments,
     )

@@ -75,6 +75,19 @@ async def open_wave(
     return wave_id
 
 
+@dataclass(frozen=True)
+class Groups:
+    """Answers to the profile's optional questions, as stored (`yes`, `village`, …);
+    `disability=None` declines its consent."""
+
+    children: str = "undisclosed"
+    disability: str | None = None
+    settlement: str = "undisclosed"
+
+
+_RUSSIAN = Texts("ru")
+
+
 class Citizen:
     """A person in a private chat: types, taps buttons and waits to see the bot's reply."""
 
@@ -120,8 +133,15 @@ class Citizen:
         return (self.server.callback_answer(query) or {}).get("text") or ""
 
     async def onboard(
-        self, region_query: str, region: str, municipality: str | None, age: str
+        self,
+        region_query: str,
+        region: str,
+        municipality: str | None,
+        age: str,
+        groups: Groups | None = None,
     ) -> ChatMessage:
+        """Register in Russian up to the first question of an open wave; the optional
+        questions are skipped unless `groups` answers them."""
         await self.command("/start")
         await self.tap("Согласен")
         await self.tap("Русский")
@@ -132,11 +152,25 @@ class Citizen:
         else:
             await self.say(municipality)
             await self.tap(municipality)
-        await self.tap(age_band_label(age, Texts("ru")))
+        await self.tap(age_band_label(age, _RUSSIAN))
+        await self.answer_groups(groups)
         self.user.press_button("Всё верно")
         return await self.server.wait_for_message(
             self.user.id, lambda message: "вопрос 1 ·" in (message.text or "")
         )
+
+    async def answer_groups(self, groups: Groups | None) -> ChatMessage:
+        """Answer the optional questions from the first of them to the profile summary;
+        None skips them all at once."""
+        if groups is None:
+            return await self.tap("Пропустить необязательные вопросы")
+        await self.tap(_RUSSIAN(f"groups.answer.{groups.children}"))
+        if groups.disability is None:
+            await self.tap("Нет, не спрашивать")
+        else:
+            await self.tap("Да, спросите")
+            await self.tap(_RUSSIAN(f"groups.answer.{groups.disability}"))
+        return await self.tap(_RUSSIAN(f"groups.answer.{groups.settlement}"))
 
     def shown_question(self, survey: Survey) -> Question:
         text = self.last.text or ""

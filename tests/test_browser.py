@@ -259,7 +259,8 @@ async def test_onboarding_a_wave_and_a_survey_in_the_browser(
     await chat.tap("Новгородская область", then="муниципалитет")
     await chat.say("Великий", then="муниципалитет")
     await chat.tap("Великий Новгород", then="Сколько вам лет")
-    await chat.tap("25–30 лет", then="Проверьте данные")
+    await chat.tap("25–30 лет", then="дети младше 18 лет")
+    await chat.tap("Пропустить необязательные вопросы", then="Проверьте данные")
     await chat.tap("Всё верно", then="нет открытых опросов")
 
     # The administrator creates a wave in the admin chat.

@@ -375,6 +375,7 @@ async def test_an_update_delivered_twice_changes_nothing_the_second_time(
         await then_again(lambda: citizen.tap("Новгородская"))
         await then_again(lambda: citizen.tap("Другой / не знаю"))
         await then_again(lambda: citizen.tap("36–44 года"))
+        await then_again(lambda: citizen.tap("Пропустить необязательные вопросы"))
         await then_again(lambda: citizen.tap("Всё верно"))
         await then_again(lambda: citizen.tap("4"))
         await then_again(lambda: citizen.say("Вежливые сотрудники"))

@@ -117,9 +117,10 @@ async def test_erasure_leaves_no_bytes_in_the_database_or_its_log(
     files = [database, database.with_name(database.name + "-wal")]
     traces = _traces(telegram_id, comment)
     # The check can fail: before the erasure the traces are there to be found (SQLite
-    # stores an id of this size in six bytes; the eight-byte form is looked for anyway).
+    # stores an id of this size in six bytes; the eight-byte form is looked for anyway, and
+    # shows up where the record's header before it ends in NULL columns' zero bytes).
     before = {name.split(" in ")[0] for name in _found(files, traces)}
-    assert before == {"id as text", "id as 6 bytes", "answer"}
+    assert {"id as text", "id as 6 bytes", "answer"} <= before
 
     await citizen.command("/delete_me")
     done = await citizen.tap("Да, удалить")

@@ -79,8 +79,16 @@ def _headline(stats: WaveStats, texts: Texts, zone: ZoneInfo) -> dict[str, objec
     }
 
 
+def aimed_at(wave: Wave, texts: Texts) -> str:
+    """The line naming an aimed wave's groups; empty for a wave for everyone."""
+    if not wave.segments:
+        return ""
+    names = ", ".join(texts(f"segment.{segment}") for segment in wave.segments)
+    return "\n" + texts("admin.wave_segments", segments=names)
+
+
 def wave_line(stats: WaveStats, texts: Texts, zone: ZoneInfo) -> str:
-    return texts("admin.wave_line", **_headline(stats, texts, zone))
+    return texts("admin.wave_line", **_headline(stats, texts, zone)) + aimed_at(stats.wave, texts)
 
 
 def stats_text(stats: WaveStats, texts: Texts, catalog: RegionCatalog, zone: ZoneInfo) -> str:
@@ -95,6 +103,7 @@ def stats_text(stats: WaveStats, texts: Texts, catalog: RegionCatalog, zone: Zon
             reminded=total.reminded,
             rate=share(total, texts),
         )
+        + aimed_at(stats.wave, texts)
     ]
     if stats.regions:
         lines += ["", texts("admin.stats_regions")]

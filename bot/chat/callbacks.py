@@ -82,7 +82,27 @@ class AgeCb(CallbackData, prefix="ag"):
 
 
 class SummaryCb(CallbackData, prefix="sm"):
-    action: Literal["ok", "edit"]
+    """Confirm the profile, change all of it, or only the optional questions (`groups`)."""
+
+    action: Literal["ok", "edit", "groups"]
+
+
+class GroupCb(CallbackData, prefix="pg"):
+    """An answer to one of the profile's optional questions (surveys.profile_groups); the
+    pair is checked against that table and the question on screen when pressed."""
+
+    question: Literal["children", "disability", "settlement"]
+    answer: Literal["yes", "no", "city", "town", "village", "undisclosed"]
+
+
+class GroupsSkipCb(CallbackData, prefix="pgs"):
+    """Leave the remaining optional questions unanswered (what they held stays)."""
+
+
+class DisabilityConsentCb(CallbackData, prefix="dc"):
+    """The separate consent to the health question; declining withdraws an earlier one."""
+
+    agree: bool
 
 
 class StartWaveCb(CallbackData, prefix="sw"):

@@ -16,8 +16,11 @@ from bot.chat.callbacks import (
     AgeCb,
     ConsentCb,
     DeleteMeCb,
+    DisabilityConsentCb,
     DistrictCb,
     DistrictsCb,
+    GroupCb,
+    GroupsSkipCb,
     LanguageCb,
     MunicipalityCb,
     MunicipalityPageCb,
@@ -27,6 +30,7 @@ from bot.chat.callbacks import (
 )
 from bot.chat.texts import Texts, age_band_label
 from surveys.model import AGE_BAND_IDS
+from surveys.profile_groups import GROUP_QUESTIONS
 from surveys.regions import Municipality, Region, RegionCatalog
 
 PAGE_SIZE = 10
@@ -159,12 +163,36 @@ def age_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def group_keyboard(question: str, texts: Texts) -> InlineKeyboardMarkup:
+    """An optional question's answers ("prefer not to say" last of them), and a way past
+    all the optional questions."""
+    choices: list[Choice] = [
+        (texts(f"groups.answer.{answer}"), GroupCb(question=question, answer=answer))  # type: ignore[arg-type]
+        for answer in GROUP_QUESTIONS[question]
+    ]
+    choices.append((texts("groups.skip_rest"), GroupsSkipCb()))
+    return choices_keyboard(choices, len(choices) - 2, 1)
+
+
+def disability_consent_keyboard(texts: Texts) -> InlineKeyboardMarkup:
+    return choices_keyboard(
+        [
+            (texts("groups.disability_consent.agree"), DisabilityConsentCb(agree=True)),
+            (texts("groups.disability_consent.decline"), DisabilityConsentCb(agree=False)),
+        ],
+        1,
+    )
+
+
 def summary_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     return choices_keyboard(
         [
             (texts("summary.confirm"), SummaryCb(action="ok")),
             (texts("summary.change"), SummaryCb(action="edit")),
-        ]
+            (texts("summary.groups"), SummaryCb(action="groups")),
+        ],
+        2,
+        1,
     )
 
 

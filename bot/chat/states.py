@@ -9,6 +9,10 @@ class Onboarding(StatesGroup):
     region = State()
     municipality = State()
     age = State()
+    children = State()
+    disability_consent = State()
+    disability = State()
+    settlement = State()
     summary = State()
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from surveys.text import LANGUAGES
 
 #: Bump when the consent text changes in substance; the version a citizen agreed to is stored.
-CONSENT_VERSION = "2026-11-v1"
+CONSENT_VERSION = "2026-12-v2"
 
 MESSAGES: dict[str, dict[str, str]] = {
     "consent.body": {
@@ -29,7 +29,9 @@ MESSAGES: dict[str, dict[str, str]] = {
             "<b>Здравствуйте! Это CivicPulse — опрос жителей о качестве школ, поликлиник, "
             "больниц, социальной помощи и центров занятости.</b>\n\n"
             "Чтобы участвовать, нам нужно ваше согласие. Мы сохраним только регион, "
-            "муниципалитет, возрастную группу, язык и ваши ответы — без имени и телефона. "
+            "муниципалитет, возрастную группу, язык и ваши ответы — без имени и телефона, "
+            "а если захотите ответить — есть ли в семье дети и где вы живёте (город, посёлок, "
+            "село). "
             "Результаты публикуются только обобщённо; малые группы скрываются. "
             "Удалить свои данные можно в любой момент командой /delete_me.\n\n"
             "Подробнее: /privacy. Версия согласия: {version}."
@@ -38,7 +40,9 @@ MESSAGES: dict[str, dict[str, str]] = {
             "<b>Hello! This is CivicPulse, a survey of residents about schools, clinics, "
             "hospitals, social assistance and employment centres.</b>\n\n"
             "To take part we need your consent. We store only your region, municipality, "
-            "age group, language and your answers — no name, no phone number. Results are "
+            "age group, language and your answers — no name, no phone number — and, if you "
+            "choose to say, whether there are children in your family and whether you live "
+            "in a city, a town or a village. Results are "
             "published only in aggregate; small groups are hidden. You can erase your data "
             "at any time with /delete_me.\n\n"
             "More: /privacy. Consent version: {version}."
@@ -76,13 +80,82 @@ MESSAGES: dict[str, dict[str, str]] = {
     "age.band": {"ru": "{low}–{high:years}", "en": "{low}–{high:years}"},
     "age.band_open": {"ru": "{low:years} и старше", "en": "{low} and over"},
     "summary.body": {
-        "ru": "<b>Проверьте данные:</b>\nЯзык: {language}\nРегион: {region}\n"
-        "Муниципалитет: {municipality}\nВозраст: {age}",
-        "en": "<b>Please check:</b>\nLanguage: {language}\nRegion: {region}\n"
-        "Municipality: {municipality}\nAge: {age}",
+        "ru": "<b>Проверьте данные:</b>\n{profile}",
+        "en": "<b>Please check:</b>\n{profile}",
+    },
+    "profile.fields": {
+        "ru": "Язык: {language}\nРегион: {region}\nМуниципалитет: {municipality}\n"
+        "Возраст: {age}\nДети до 18 лет в семье: {children}\n"
+        "Инвалидность у вас или у того, о ком вы заботитесь: {disability}\n"
+        "Где вы живёте: {settlement}",
+        "en": "Language: {language}\nRegion: {region}\nMunicipality: {municipality}\n"
+        "Age: {age}\nChildren under 18 in the family: {children}\n"
+        "A disability, yours or of someone you care for: {disability}\n"
+        "Where you live: {settlement}",
     },
     "summary.confirm": {"ru": "✅ Всё верно", "en": "✅ All correct"},
     "summary.change": {"ru": "✏️ Исправить", "en": "✏️ Change"},
+    "summary.groups": {
+        "ru": "👪 Семья, здоровье, место жительства",
+        "en": "👪 Family, health, where you live",
+    },
+    # The optional profile questions after the age band (surveys.profile_groups) ----------
+    "groups.children.ask": {
+        "ru": "Есть ли в вашей семье дети младше 18 лет?\n\n<i>Этот и следующие вопросы "
+        "необязательны: они показывают, как услуги работают для семей с детьми, людей с "
+        "инвалидностью и жителей сёл.</i>",
+        "en": "Are there children under 18 in your family?\n\n<i>This and the next questions "
+        "are optional: they show how services work for families with children, people with "
+        "disabilities and people in villages.</i>",
+    },
+    "groups.disability_consent.body": {
+        "ru": "<b>Необязательный вопрос об инвалидности</b>\n\n"
+        "Следующий вопрос — есть ли инвалидность у вас или у человека, о котором вы "
+        "заботитесь. Это сведения о здоровье, поэтому сначала спрашиваем отдельное согласие.\n"
+        "• Зачем: чтобы увидеть, хуже ли работают услуги для людей с инвалидностью и их "
+        "близких. Публикуются только обобщённые цифры, малые группы скрываются.\n"
+        "• Что хранится: только ответ «да», «нет» или «не хочу отвечать» — без диагноза и "
+        "подробностей. В приглашениях он никогда не упоминается.\n"
+        "• Это необязательно: без согласия вы участвуете в опросах как обычно.\n"
+        "• Как стереть: /profile → «Семья, здоровье, место жительства» → «Нет, не спрашивать», "
+        "или /delete_me, чтобы удалить всё. Что хранится о вас: /mydata.\n\n"
+        "Согласны ответить на этот вопрос?",
+        "en": "<b>An optional question about disability</b>\n\n"
+        "The next question asks whether you, or someone you care for, have a disability. "
+        "That is health data, so we first ask for your separate consent.\n"
+        "• Why: to see whether services work worse for people with disabilities and those "
+        "close to them. Only aggregate figures are published; small groups are hidden.\n"
+        "• What is stored: only the answer “yes”, “no” or “prefer not to say” — no diagnosis, "
+        "no details. Invitations never mention it.\n"
+        "• It is optional: without consent you take part in surveys as usual.\n"
+        "• How to erase it: /profile → “Family, health, where you live” → “No, don't ask”, "
+        "or /delete_me to erase everything. What we store about you: /mydata.\n\n"
+        "Do you agree to answer this question?",
+    },
+    "groups.disability_consent.agree": {"ru": "Да, спросите", "en": "Yes, ask me"},
+    "groups.disability_consent.decline": {
+        "ru": "Нет, не спрашивать",
+        "en": "No, don't ask",
+    },
+    "groups.disability.ask": {
+        "ru": "Есть ли инвалидность у вас или у человека, о котором вы заботитесь?",
+        "en": "Do you, or someone you care for, have a disability?",
+    },
+    "groups.settlement.ask": {
+        "ru": "Где вы живёте?",
+        "en": "Where do you live?",
+    },
+    "groups.answer.yes": {"ru": "Да", "en": "Yes"},
+    "groups.answer.no": {"ru": "Нет", "en": "No"},
+    "groups.answer.city": {"ru": "Город", "en": "City"},
+    "groups.answer.town": {"ru": "Посёлок, пгт", "en": "Town"},
+    "groups.answer.village": {"ru": "Село, деревня", "en": "Village"},
+    "groups.answer.undisclosed": {"ru": "Не хочу отвечать", "en": "Prefer not to say"},
+    "groups.not_given": {"ru": "не указано", "en": "not given"},
+    "groups.skip_rest": {
+        "ru": "⏭ Пропустить необязательные вопросы",
+        "en": "⏭ Skip the optional questions",
+    },
     "summary.saved": {
         "ru": "Спасибо, данные сохранены.",
         "en": "Thank you, your profile is saved.",
@@ -197,8 +270,12 @@ MESSAGES: dict[str, dict[str, str]] = {
             "дважды. Он никогда не попадает в выгрузки: там только обезличенный код.\n"
             "• Регион, муниципалитет, возрастную группу и язык — чтобы задавать подходящие "
             "вопросы и считать оценки по территориям.\n"
+            "• Если вы ответили: есть ли в семье дети, где вы живёте и — только с отдельного "
+            "согласия — есть ли инвалидность у вас или у того, о ком вы заботитесь, одним "
+            "ответом «да/нет» — чтобы сравнивать, как услуги работают для этих групп.\n"
             "• Ваши ответы и время ответа — для расчёта оценок качества услуг.\n"
-            "• Версию и время вашего согласия.\n\n"
+            "• Версию и время вашего согласия.\n"
+            "Всё, что о вас хранится: /mydata.\n\n"
             "Мы не храним имя, телефон и переписку. Результаты публикуются только обобщённо, "
             "группы меньше установленного порога скрываются.\n\n"
             "<b>Что остаётся после удаления (/delete_me)</b>\n"
@@ -218,8 +295,13 @@ MESSAGES: dict[str, dict[str, str]] = {
             "appears in exports: they carry only a pseudonymous code.\n"
             "• Region, municipality, age group and language — to ask the right questions "
             "and compute scores per territory.\n"
+            "• If you answered: whether there are children in your family, where you live and "
+            "— only with its own consent — whether you or someone you care for has a "
+            "disability, as a plain yes or no — to compare how services work for these "
+            "groups.\n"
             "• Your answers and when you gave them — to compute service quality scores.\n"
-            "• The version and time of your consent.\n\n"
+            "• The version and time of your consent.\n"
+            "Everything we store about you: /mydata.\n\n"
             "We do not store your name, phone number or messages. Results are published "
             "only in aggregate, and groups below a minimum size are hidden.\n\n"
             "<b>What remains after erasure (/delete_me)</b>\n"
@@ -234,6 +316,25 @@ MESSAGES: dict[str, dict[str, str]] = {
             "your side.\n"
             "The log of actions keeps only administrators' ids, not participants'."
         ),
+    },
+    "mydata.body": {
+        "ru": "<b>Что о вас хранится</b>\n{profile}\n\n<b>Согласия</b>\n"
+        "На участие: версия {version}, {consented_at}\n"
+        "На вопрос об инвалидности: {disability_consent}\n\n<b>Участие</b>\n"
+        "Начатые опросы: {started:surveys}, из них завершены: {completed}\n"
+        "Ответы на вопросы: {answers:answers}\nПриглашения и напоминания: "
+        "{invitations:messages}\n\nИзменить: /profile. Удалить всё: /delete_me.",
+        "en": "<b>What we store about you</b>\n{profile}\n\n<b>Consents</b>\n"
+        "To take part: version {version}, {consented_at}\n"
+        "To the disability question: {disability_consent}\n\n<b>Taking part</b>\n"
+        "Surveys started: {started:surveys}, of them completed: {completed}\n"
+        "Answers to questions: {answers:answers}\nInvitations and reminders: "
+        "{invitations:messages}\n\nChange it: /profile. Erase it all: /delete_me.",
+    },
+    "mydata.no_consent": {"ru": "не давали", "en": "not given"},
+    "mydata.nothing": {
+        "ru": "О вас ничего не хранится. /start — начать.",
+        "en": "We store nothing about you. /start to begin.",
     },
     "delete.confirm": {
         "ru": "Удалить ваш профиль и все ответы без возможности восстановления?",
@@ -314,6 +415,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "<b>#{wave}</b> · {survey} · {state}\n{start} – {end}\ninvited {invited}, "
         "delivered {delivered}, started {started}, completed {completed}",
     },
+    "admin.wave_segments": {"ru": "Для групп: {segments}", "en": "For groups: {segments}"},
+    "segment.families_with_children": {"ru": "семьи с детьми", "en": "families with children"},
+    "segment.elderly": {"ru": "старшие, 65+", "en": "the elderly, 65+"},
+    "segment.disability": {"ru": "люди с инвалидностью", "en": "people with disabilities"},
+    "segment.village": {"ru": "жители сёл", "en": "village residents"},
     "admin.state.scheduled": {"ru": "запланирована", "en": "scheduled"},
     "admin.state.open": {"ru": "открыта", "en": "open"},
     "admin.state.closed": {"ru": "закрыта", "en": "closed"},
@@ -607,6 +713,8 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "regions": {"ru": ("регион", "региона", "регионов"), "en": ("region", "regions")},
     "answers": {"ru": ("ответ", "ответа", "ответов"), "en": ("answer", "answers")},
     "waves": {"ru": ("волна", "волны", "волн"), "en": ("wave", "waves")},
+    "surveys": {"ru": ("опрос", "опроса", "опросов"), "en": ("survey", "surveys")},
+    "messages": {"ru": ("сообщение", "сообщения", "сообщений"), "en": ("message", "messages")},
     "respondents": {
         "ru": ("участник", "участника", "участников"),
         "en": ("respondent", "respondents"),

@@ -13,12 +13,19 @@ from bot.settings import Settings
 from bot.waves.stats_report import stats_report
 from bot.waves.when import parse_when, show_when
 from storage.access import regions_text
-from storage.wave_planning import WavePlan, WavePlanError, create_wave, parse_regions
+from storage.wave_planning import (
+    WavePlan,
+    WavePlanError,
+    create_wave,
+    parse_regions,
+    parse_segments,
+)
 from storage.wave_stats import wave_stats
+from surveys.profile_groups import SEGMENT_IDS
 from surveys.regions import load_catalog
 
 #: What `wave create` was asked, as the audit log records it.
-_CREATE_OPTIONS = ("survey", "start", "end", "regions", "tracks", "remind_after")
+_CREATE_OPTIONS = ("survey", "start", "end", "regions", "tracks", "remind_after", "segments")
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +42,7 @@ def register(subparsers: Any) -> None:
         help="plan a wave; prints its id",
         example=(
             "civicpulse wave create --survey social_services --start now --end +14d "
-            "--regions 49,65 --tracks youth --remind-after 48"
+            "--regions 49,65 --tracks youth --remind-after 48 --segments families_with_children"
         ),
     )
     create.add_argument("--survey", required=True, help="survey id (see `surveys list`)")
@@ -44,6 +51,12 @@ def register(subparsers: Any) -> None:
     create.add_argument("--regions", default="all", help="all, or region codes: 49,65,05")
     create.add_argument("--tracks", default="all", choices=("all", "youth", "general"))
     create.add_argument("--remind-after", type=float, default=None, metavar="HOURS")
+    create.add_argument(
+        "--segments",
+        default=None,
+        metavar="IDS",
+        help=f"invite only these groups (any of them): {', '.join(SEGMENT_IDS)}",
+    )
     create.set_defaults(handler=create_command)
     listing = add_command(
         commands, "list", help="list waves with their state", example="civicpulse wave list"
@@ -76,6 +89,7 @@ async def create_command(args: argparse.Namespace, settings: Settings) -> int:
             regions=parse_regions(args.regions, load_catalog(settings.regions_file)),
             tracks=args.tracks,
             remind_after_hours=args.remind_after,
+            segments=parse_segments(args.segments),
         )
         async with command_context(settings) as context:
             wave_id = await create_wave(context.store, context.surveys, plan)
@@ -100,13 +114,17 @@ async def list_command(args: argparse.Namespace, settings: Settings) -> int:
     if not waves:
         print("no waves yet")
         return 0
-    print(f"{'id':>4}  {'survey':<20} {'state':<10} {'start':<22} {'end':<22} regions / tracks")
+    print(
+        f"{'id':>4}  {'survey':<20} {'state':<10} {'start':<22} {'end':<22} "
+        "regions / tracks [/ segments]"
+    )
     for wave in waves:
         regions = "all" if wave.all_regions else ",".join(wave.regions)
+        segments = f" / {','.join(wave.segments)}" if wave.segments else ""
         print(
             f"{wave.id:>4}  {f'{wave.survey_id} v{wave.survey_version}':<20} {wave.state:<10} "
             f"{show_when(wave.starts_at, settings.zone):<22} "
-            f"{show_when(wave.ends_at, settings.zone):<22} {regions} / {wave.tracks}"
+            f"{show_when(wave.ends_at, settings.zone):<22} {regions} / {wave.tracks}{segments}"
         )
     return 0
 

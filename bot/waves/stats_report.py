@@ -25,6 +25,8 @@ def stats_report(
         f"wave {wave.id}  {wave.survey_id} v{wave.survey_version}  {wave.state}  "
         f"{show_when(wave.starts_at, zone)} — {show_when(wave.ends_at, zone)}",
     ]
+    if wave.segments:
+        lines.append(f"aimed at: {', '.join(wave.segments)}")
     if stats.sending:
         left = round(stats.seconds_left(configured_rate))
         lines.append(

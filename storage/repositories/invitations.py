@@ -21,6 +21,7 @@ from typing import Literal
 
 from storage.clock import from_db, to_db
 from storage.database import Database
+from surveys.profile_groups import SEGMENTS
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class InvitationRepository:
         self._db = database
 
     async def fill(self, wave_id: int, age_bands: Sequence[str], now: datetime) -> int | None:
-        """Invite every active respondent the wave targets, once; None if already filled.
+        """Invite every active respondent the wave targets (regions, age bands, segments as
+        the profile says now), once; None if already filled.
 
         One INSERT … SELECT, in one transaction with the wave's `invited_at` mark: either the
         whole audience is in the outbox and the wave says so, or neither.
@@ -105,6 +107,7 @@ class InvitationRepository:
                 " AND r.age_band IN (SELECT value FROM json_each(?))"
                 " AND (w.all_regions = 1 OR r.region_code IN"
                 "      (SELECT region_code FROM wave_regions WHERE wave_id = w.id))"
+                f" AND {_IN_SEGMENTS}"
                 " ORDER BY r.id"
                 " ON CONFLICT (wave_id, respondent_id, kind) DO NOTHING",
                 (stamp, stamp, stamp, wave_id, json.dumps(list(age_bands))),
@@ -342,6 +345,17 @@ _SETTLE = (
     " sent_at = o.value ->> 5, next_attempt_at = COALESCE(o.value ->> 6, i.next_attempt_at),"
     " updated_at = ?1"
     " FROM json_each(?2) AS o WHERE i.id = o.value ->> 0 AND +i.state = 'sending'"
+)
+
+#: "Respondent `r` is in the audience of wave `w`'s segments": none named, or any one the
+#: respondent's profile places them in. Written out from surveys.profile_groups, whose
+#: column names and values are this module's constants, never input.
+_IN_SEGMENTS = "(w.segments IS NULL OR {})".format(
+    " OR ".join(
+        f"(instr(',' || w.segments || ',', ',{segment_id},') > 0"
+        f" AND r.{segment.column} = '{segment.value}')"
+        for segment_id, segment in SEGMENTS.items()
+    )
 )
 
 #: "This respondent has completed this wave", for a row aliased `{alias}`.

@@ -10,6 +10,7 @@ import orjson
 
 from storage.clock import now_db
 from storage.database import Database, Row
+from storage.repositories.respondents import NO_ANSWERS, GroupAnswers
 from surveys.model import AnswerValue
 
 #: The same answer given again (a double tap, an update delivered twice) changes nothing,
@@ -33,6 +34,8 @@ class Response:
     age_band: str
     track: str
     completed: bool
+    #: The profile's optional answers as they were when the response started.
+    groups: GroupAnswers = NO_ANSWERS
 
     @classmethod
     def from_row(cls, row: Row) -> Response:
@@ -46,6 +49,7 @@ class Response:
             age_band=row["age_band"],
             track=row["track"],
             completed=row["completed_at"] is not None,
+            groups=GroupAnswers.from_row(row),
         )
 
 
@@ -70,11 +74,14 @@ class ResponseRepository:
         municipality_code: str | None,
         age_band: str,
         track: str,
+        groups: GroupAnswers = NO_ANSWERS,
     ) -> Response:
-        """Idempotent: a second start (a double tap, a redelivered update) reuses the first."""
+        """Idempotent: a second start (a double tap, a redelivered update) reuses the first,
+        with the groups it was started with: a later change of the profile never moves it."""
         await self._db.point_execute(
             "INSERT INTO responses (wave_id, respondent_id, survey_version_id, region_code,"
-            " municipality_code, age_band, track, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " municipality_code, age_band, track, children, disability, settlement, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (wave_id, respondent_id) DO NOTHING",
             (
                 wave_id,
@@ -84,6 +91,9 @@ class ResponseRepository:
                 municipality_code,
                 age_band,
                 track,
+                groups.children,
+                groups.disability,
+                groups.settlement,
                 now_db(),
             ),
         )

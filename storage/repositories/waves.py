@@ -35,12 +35,21 @@ class Wave:
     state: WaveState
     #: The administrator (Telegram id) who created it in chat; None from the command line.
     created_by: int | None = None
+    #: The segments (surveys.profile_groups) it is aimed at, any of which admits a person;
+    #: empty for everyone.
+    segments: tuple[str, ...] = ()
 
     def covers_region(self, region_code: str | None) -> bool:
         return self.all_regions or region_code in self.regions
 
-    def targets(self, region_code: str | None, track: str) -> bool:
-        return self.covers_region(region_code) and self.tracks in ("all", track)
+    def targets(self, region_code: str | None, track: str, segments: frozenset[str]) -> bool:
+        """Whether a person of this region, track and segments is in the wave's audience;
+        the outbox asks the same in SQL (storage.repositories.invitations)."""
+        return (
+            self.covers_region(region_code)
+            and self.tracks in ("all", track)
+            and (not self.segments or not segments.isdisjoint(self.segments))
+        )
 
     @classmethod
     def from_row(cls, row: Row) -> Wave:
@@ -58,6 +67,7 @@ class Wave:
             remind_after_hours=row["remind_after_hours"],
             state=row["state"],
             created_by=row["created_by"],
+            segments=tuple(row["segments"].split(",")) if row["segments"] else (),
         )
 
 
@@ -74,12 +84,15 @@ class WaveRepository:
         tracks: TrackSelection,
         remind_after_hours: float | None = None,
         created_by: int | None = None,
+        segments: Sequence[str] = (),
     ) -> int:
-        """`regions=None` targets every region, including ones added to the catalog later."""
+        """`regions=None` targets every region, including ones added to the catalog later;
+        no `segments`, everyone in them."""
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "INSERT INTO waves (survey_version_id, starts_at, ends_at, all_regions, tracks,"
-                " remind_after_hours, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " remind_after_hours, created_by, segments, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     survey_version_id,
                     to_db(starts_at),
@@ -88,6 +101,7 @@ class WaveRepository:
                     tracks,
                     remind_after_hours,
                     created_by,
+                    ",".join(segments) or None,
                     now_db(),
                 ),
             )

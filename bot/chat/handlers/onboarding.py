@@ -1,7 +1,10 @@
-"""Consent, language, region, municipality and age band: who is answering, from where.
+"""Consent, language, region, municipality, age band and the optional questions: who is
+answering, from where, and whether they belong to a group the programme puts first.
 
 Nothing about a citizen is stored before they agree; each later step is saved at once, so
 leaving half-way and coming back with /start or /profile continues rather than restarts.
+The disability question is health data: it is asked only after its own consent, and
+declining that consent erases an answer given under an earlier one.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot.chat.callbacks import (
     AgeCb,
     ConsentCb,
+    DisabilityConsentCb,
     DistrictCb,
     DistrictsCb,
+    GroupCb,
+    GroupsSkipCb,
     LanguageCb,
     MunicipalityCb,
     MunicipalityPageCb,
@@ -29,23 +35,27 @@ from bot.chat.filters import ButtonOnMessage
 from bot.chat.handlers.questionnaire import offer_surveys
 from bot.chat.handlers.replies import show
 from bot.chat.keyboards import (
-    LANGUAGE_NAMES,
     PAGE_SIZE,
     age_keyboard,
     consent_keyboard,
+    disability_consent_keyboard,
     district_regions_keyboard,
     districts_keyboard,
+    group_keyboard,
     language_keyboard,
     municipalities_keyboard,
     region_choices_keyboard,
     summary_keyboard,
 )
+from bot.chat.profile_view import profile_summary
 from bot.chat.states import Onboarding
-from bot.chat.texts import CONSENT_VERSION, Texts, age_band_label
+from bot.chat.texts import CONSENT_VERSION, Texts
+from storage.erasure import withdraw_disability_consent
 from storage.participation import Participation
 from storage.repositories.respondents import Respondent
 from storage.store import Store
 from surveys.model import AGE_BAND_IDS
+from surveys.profile_groups import GROUP_QUESTIONS
 from surveys.regions import RegionCatalog
 
 SEARCH_LIMIT = 8
@@ -71,12 +81,20 @@ async def start(
 
 
 async def profile(
-    message: Message, state: FSMContext, respondent: Respondent | None, texts: Texts
+    message: Message,
+    state: FSMContext,
+    respondent: Respondent | None,
+    texts: Texts,
+    catalog: RegionCatalog,
 ) -> None:
+    """The profile menu: the profile as stored, to confirm, change, or change only the
+    optional questions; an unfinished profile continues where it stopped."""
     if respondent is None:
         await message.answer(texts("profile.needed"))
-        return
-    await ask_language(message, state, texts)
+    elif not respondent.profile_complete:
+        await ask_language(message, state, texts)
+    else:
+        await show_summary(message, state, respondent, texts, catalog)
 
 
 async def on_consent(
@@ -247,24 +265,101 @@ async def on_age(
     if respondent is None:
         callback_answer.text = texts("profile.needed")
         return
+    await ask_group(callback, state, texts, "children")
+
+
+#: Each optional question's dialog state, in the order they are asked.
+_GROUP_STATES = {
+    "children": Onboarding.children,
+    "disability": Onboarding.disability,
+    "settlement": Onboarding.settlement,
+}
+
+
+async def ask_group(
+    event: Message | CallbackQuery, state: FSMContext, texts: Texts, question: str
+) -> None:
+    await state.set_state(_GROUP_STATES[question])
+    await show(event, texts(f"groups.{question}.ask"), group_keyboard(question, texts))
+
+
+async def on_group(
+    callback: CallbackQuery,
+    callback_data: GroupCb,
+    state: FSMContext,
+    store: Store,
+    texts: Texts,
+    catalog: RegionCatalog,
+    callback_answer: CallbackAnswer,
+) -> None:
+    question, answer = callback_data.question, callback_data.answer
+    on_screen = await state.get_state() == _GROUP_STATES[question].state
+    if not on_screen or answer not in GROUP_QUESTIONS[question]:
+        callback_answer.text = texts("error.stale_button")
+        return
+    telegram_id = callback.from_user.id
+    if question == "children":
+        await store.respondents.update_profile(telegram_id, children=answer)
+        await ask_disability_consent(callback, state, texts)
+    elif question == "disability":
+        # Kept only under a consent on record: one withdrawn meanwhile (an older screen's
+        # "No") is asked for again rather than answered around.
+        if not await store.respondents.record_disability(telegram_id, answer):
+            await ask_disability_consent(callback, state, texts)
+            return
+        await ask_group(callback, state, texts, "settlement")
+    else:
+        respondent = await store.respondents.update_profile(telegram_id, settlement=answer)
+        if respondent is None:
+            callback_answer.text = texts("profile.needed")
+            return
+        await show_summary(callback, state, respondent, texts, catalog)
+
+
+async def ask_disability_consent(
+    event: Message | CallbackQuery, state: FSMContext, texts: Texts
+) -> None:
+    await state.set_state(Onboarding.disability_consent)
+    await show(event, texts("groups.disability_consent.body"), disability_consent_keyboard(texts))
+
+
+async def on_disability_consent(
+    callback: CallbackQuery,
+    callback_data: DisabilityConsentCb,
+    state: FSMContext,
+    store: Store,
+    texts: Texts,
+) -> None:
+    if callback_data.agree:
+        await store.respondents.consent_to_disability_question(callback.from_user.id)
+        await ask_group(callback, state, texts, "disability")
+    else:
+        await withdraw_disability_consent(store, callback.from_user.id)
+        await ask_group(callback, state, texts, "settlement")
+
+
+async def on_groups_skip(
+    callback: CallbackQuery,
+    state: FSMContext,
+    respondent: Respondent | None,
+    texts: Texts,
+    catalog: RegionCatalog,
+) -> None:
+    if respondent is None:
+        await show(callback, texts("profile.needed"))
+        return
+    await show_summary(callback, state, respondent, texts, catalog)
+
+
+async def show_summary(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    respondent: Respondent,
+    texts: Texts,
+    catalog: RegionCatalog,
+) -> None:
     await state.set_state(Onboarding.summary)
-    await show(callback, profile_summary(respondent, texts, catalog), summary_keyboard(texts))
-
-
-def profile_summary(respondent: Respondent, texts: Texts, catalog: RegionCatalog) -> str:
-    region = catalog.region(respondent.region_code or "")
-    municipality = catalog.municipality(
-        respondent.region_code or "", respondent.municipality_code or ""
-    )
-    return texts(
-        "summary.body",
-        language=LANGUAGE_NAMES.get(respondent.language, respondent.language),
-        region=escape(region.name.get(texts.language)) if region else "—",
-        municipality=escape(municipality.name.get(texts.language))
-        if municipality
-        else texts("municipality.unknown"),
-        age=age_band_label(respondent.age_band, texts) if respondent.age_band else "—",
-    )
+    await show(event, profile_summary(respondent, texts, catalog), summary_keyboard(texts))
 
 
 async def on_summary(
@@ -277,6 +372,9 @@ async def on_summary(
 ) -> None:
     if callback_data.action == "edit" or respondent is None or not respondent.profile_complete:
         await ask_language(callback, state, texts)
+        return
+    if callback_data.action == "groups":
+        await ask_group(callback, state, texts, "children")
         return
     await state.clear()
     await show(callback, texts("summary.saved"))
@@ -310,5 +408,17 @@ def create_router() -> Router:
         on_municipality, StateFilter(Onboarding.municipality), MunicipalityCb.filter()
     )
     router.callback_query.register(on_age, StateFilter(Onboarding.age), AgeCb.filter())
+    optional = StateFilter(*_GROUP_STATES.values())
+    router.callback_query.register(on_group, optional, GroupCb.filter())
+    router.callback_query.register(
+        on_disability_consent,
+        StateFilter(Onboarding.disability_consent),
+        DisabilityConsentCb.filter(),
+    )
+    router.callback_query.register(
+        on_groups_skip,
+        StateFilter(*_GROUP_STATES.values(), Onboarding.disability_consent),
+        GroupsSkipCb.filter(),
+    )
     router.callback_query.register(on_summary, StateFilter(Onboarding.summary), SummaryCb.filter())
     return router

@@ -1,4 +1,4 @@
-"""What is stored and why, and erasing it on request."""
+"""What is stored and why, showing a citizen all of it (/mydata), and erasing it on request."""
 
 from __future__ import annotations
 
@@ -11,16 +11,34 @@ from bot.chat.callbacks import DeleteMeCb
 from bot.chat.filters import ButtonOnMessage
 from bot.chat.handlers.replies import show
 from bot.chat.keyboards import delete_keyboard
+from bot.chat.profile_view import personal_data_text
 from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.erasure import erase_person
 from storage.fsm import SQLiteStorage
+from storage.personal_data import personal_data
+from storage.repositories.respondents import Respondent
 from storage.store import Store
+from surveys.regions import RegionCatalog
 
 
 async def privacy(message: Message, texts: Texts, settings: Settings) -> None:
     await message.answer(texts("privacy.body", retention=settings.backup_retention_days))
+
+
+async def my_data(
+    message: Message,
+    respondent: Respondent | None,
+    store: Store,
+    texts: Texts,
+    catalog: RegionCatalog,
+) -> None:
+    if respondent is None:
+        await message.answer(texts("mydata.nothing"))
+        return
+    data = await personal_data(store, respondent)
+    await message.answer(personal_data_text(data, texts, catalog))
 
 
 async def delete_me(message: Message, texts: Texts) -> None:
@@ -51,6 +69,7 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
     router.message.register(privacy, Command("privacy"))
+    router.message.register(my_data, Command("mydata"))
     router.message.register(delete_me, Command("delete_me"))
     # Erasure needs no dialog state, so the button must really be on the message pressed.
     router.callback_query.register(on_delete_me, DeleteMeCb.filter(), ButtonOnMessage())
