@@ -1,9 +1,13 @@
-"""Benchmark of `export ratings`, `export change` and `export answers` on waves of realistic size.
+"""Benchmark of `export ratings`, `change`, `segments`, `situations` and `answers` on waves
+of realistic size.
 
 Not a test: it prints its figures. It builds (once, then caches) a database of two closed
 waves of one survey, each answered by the same N respondents × 10 questions across the
 catalog's 85 regions — 500,000 respondents, five million answers a wave and ten million in
-all by default — with every region a little better or worse in the second wave. Then it runs
+all by default — with every region a little better or worse in the second wave. Each
+respondent has declared groups (children, disability, settlement) on their responses, and
+a quarter lived the survey's one situation and answer its three questions too (about 0.75
+million answers more a wave). Then it runs
 each export exactly as a person types it, `civicpulse export … --wave 2` in a fresh process,
 several times, and reports the median wall time (start-up included: everything a person
 waits for), the median CPU time (which a busy machine hardly changes) and the command's
@@ -12,13 +16,15 @@ computations with pandas in the same run: the ranked ratings (per-respondent top
 weighted overall, per region × track × topic mean, t interval and satisfied share, the
 index, and the places' 95% intervals from the same 10,000 draws) and the change (per
 region × track × topic both waves' means and standard errors and Welch's interval of the
-difference), and checks our files against its figures.
+difference), the segments (each group's and its rest's mean per region × track × topic and
+Welch's interval of the gap) and the situations (both waves' score, got-needed share and
+median months per region), and checks our files against its figures.
 
     .venv/bin/python bench/export.py                    # full size (builds ~0.8 GB once)
     .venv/bin/python bench/export.py --respondents 20000
     .venv/bin/python bench/export.py --skip-pandas --skip-answers --repeat 1
 
-Targets: ranked ratings and change each under 10 s and 300 MB, and faster than pandas; the
+Targets: ranked ratings, change, segments and situations each under 10 s and 300 MB; the
 answers file under 300 MB. Exits with status 1 if a target is missed.
 pandas is a bench-only extra: `pip install -e .[bench]`.
 """
@@ -67,7 +73,34 @@ OLD_WAVE, NEW_WAVE = 1, 2
 MIN_CELL_SIZE = 10
 BATCH = 200_000
 TOPICS = ("education", "outpatient", "hospitals", "social_support", "employment")
-_OPTIONS = [{"id": i, "text": {"ru": i, "en": i}} for i in ("site", "phone", "visit")]
+SITUATION = "job_search"
+_LIVED = [{"id": i, "text": {"ru": i, "en": i}} for i in (SITUATION, "none")]
+#: A quarter of respondents lived the situation and answer its three questions as well.
+_SITUATION_QUESTIONS: list[dict[str, Any]] = [
+    {"id": "job_satisfaction", "type": "likert5", "text": {"ru": "Довольны?", "en": "Satisfied?"}},
+    {
+        "id": "job_months",
+        "type": "number",
+        "unit": "months",
+        "min": 0,
+        "max": 60,
+        "dont_know": True,
+        "text": {"ru": "Сколько месяцев?", "en": "How many months?"},
+    },
+    {
+        "id": "job_got_needed",
+        "type": "single",
+        "options": [
+            {"id": i, "text": {"ru": i, "en": i}}
+            for i in ("needed_yes", "needed_partly", "needed_no")
+        ],
+        "text": {"ru": "Получили?", "en": "Got it?"},
+    },
+]
+#: Each respondent's declared groups (children, disability, settlement), drawn once.
+_CHILDREN = (("yes", "no", "undisclosed", None), (30, 50, 5, 15))
+_DISABILITY = (("yes", "no", "undisclosed", None), (8, 62, 10, 20))
+_SETTLEMENT = (("city", "town", "village", "undisclosed", None), (45, 25, 20, 3, 7))
 #: What each command is held to: seconds (None: no time target) and peak MB.
 TARGET_SECONDS = 10.0
 TARGET_MB = 300.0
@@ -87,7 +120,8 @@ def bench_survey() -> Survey:
             "text": {"ru": f"Вопрос {index}", "en": f"Question {index}"},
         }
         if index == QUESTIONS_PER_RESPONDENT - 2:
-            question |= {"type": "multi", "options": _OPTIONS, "optional": True}
+            # Unscored like the multi-choice it replaced: the ratings' figures are unchanged.
+            question |= {"type": "multi", "options": _LIVED, "screening": True}
         elif index == QUESTIONS_PER_RESPONDENT - 1:
             question |= {"type": "text", "optional": True}
         elif index % 6 == 5:
@@ -105,9 +139,22 @@ def bench_survey() -> Survey:
         else:
             question["type"] = "likert5"
         questions.append(question)
+    lived = {"question": f"q{QUESTIONS_PER_RESPONDENT - 2:02d}", "any_of": [SITUATION]}
+    questions += [
+        {**question, "topic": "employment", "situation": SITUATION, "show_if": lived}
+        for question in _SITUATION_QUESTIONS
+    ]
     return Survey.model_validate(
         {
             "id": "bench",
+            "situations": [
+                {
+                    "id": SITUATION,
+                    "topic": "employment",
+                    "title": {"ru": "Поиск работы", "en": "Finding a job"},
+                    "description": {"ru": "через центр занятости", "en": "through a centre"},
+                }
+            ],
             "version": 1,
             "title": {"ru": "Бенчмарк", "en": "Benchmark"},
             "topics": [
@@ -144,6 +191,13 @@ def build(path: Path, respondents: int, seed: int = 20261123) -> None:
     connection.execute("PRAGMA cache_size = -200000")
     rng = random.Random(seed)
     people = list(_people(rng, survey, respondents))
+    groups = [
+        tuple(
+            rng.choices(values, weights)[0]
+            for values, weights in (_CHILDREN, _DISABILITY, _SETTLEMENT)
+        )
+        for _ in people
+    ]
     times = [[_moment(rng, start) for _ in people] for start in WAVE_STARTS]
     connection.execute("BEGIN")
     connection.executemany(
@@ -159,11 +213,11 @@ def build(path: Path, respondents: int, seed: int = 20261123) -> None:
         offset = wave * respondents  # response ids: wave 1 first, then wave 2
         connection.executemany(
             "INSERT INTO responses (id, wave_id, respondent_id, survey_version_id, region_code,"
-            " municipality_code, age_band, track, started_at, completed_at)"
-            " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+            " municipality_code, age_band, track, children, disability, settlement, started_at,"
+            " completed_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (offset + i, wave_id, i, r, m, b, t, at, at)
-                for (i, r, m, b, t), at in zip(people, moments, strict=True)
+                (offset + i, wave_id, i, r, m, b, t, *declared, at, at)
+                for (i, r, m, b, t), declared, at in zip(people, groups, moments, strict=True)
             ),
         )
     connection.execute("COMMIT")
@@ -251,9 +305,16 @@ def _answers(
 ) -> Iterator[tuple[int, str, str, str | None, float | None, str]]:
     for (respondent_id, region, _, _, _), at in zip(people, times, strict=True):
         response_id = offset + respondent_id
+        lived = False
         for question_id, topic, bag in bags[region]:
+            if question_id in _FOLLOW_UPS and not lived:
+                continue
             value, score = bag[int(rng.random() * len(bag))]
+            lived = lived or (value is not None and SITUATION in value)
             yield response_id, question_id, topic, value, score, at
+
+
+_FOLLOW_UPS = frozenset(question["id"] for question in _SITUATION_QUESTIONS)
 
 
 def _value_bags(
@@ -266,6 +327,14 @@ def _value_bags(
         elif question.type is QuestionType.NPS:
             values = [_clamp(rng.gauss(6.5 + 2 * shift, 2.5), 0, 10) for _ in range(64)]
             values += [None] * 8
+        elif question.screening:
+            values = [[SITUATION]] + [["none"]] * 3
+        elif question.type is QuestionType.NUMBER:
+            values = [_clamp(rng.gauss(6 - 2 * shift, 3), 0, 60) for _ in range(60)]
+            values += ["dont_know"] * 4
+        elif question.option("needed_yes"):
+            weights = (4 + shift, 2, 2 - shift / 2)
+            values = rng.choices(["needed_yes", "needed_partly", "needed_no"], weights, k=64)
         elif question.type is QuestionType.SINGLE:
             weights = (3 + shift, 3, 2 - shift / 2, 1)
             values = rng.choices(["good", "fair", "poor", "unsure"], weights, k=64)
@@ -573,6 +642,87 @@ def child_pandas_change(path: Path, wave_id: int, against: int) -> dict[str, Any
     }
 
 
+def child_pandas_segments(path: Path, wave_id: int) -> dict[str, Any]:
+    """Each group against the rest of its region: both means and Welch's gap, with pandas."""
+    import numpy as np
+    import pandas as pd
+
+    from surveys.aggregate import t_quantile
+
+    started = time.perf_counter()
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    scores, loaded = _respondent_scores(pd, connection, [wave_id])
+    groups = pd.read_sql_query(
+        "SELECT id AS response_id, age_band = '65+' AS elderly,"
+        " coalesce(children = 'yes', 0) AS families_with_children,"
+        " coalesce(disability = 'yes', 0) AS disability, coalesce(settlement = 'village', 0)"
+        " AS village FROM responses WHERE wave_id = ?",
+        connection,
+        params=(wave_id,),
+    )
+    scores = scores.merge(groups, on="response_id")
+    figures = {}
+    for segment in ("families_with_children", "elderly", "disability", "village"):
+        cells = scores.groupby(["region_code", "track", "topic", segment], observed=True)[
+            "score"
+        ].agg(["size", "mean", "var"])
+        sides = cells.unstack(segment)
+        group, rest = (sides.xs(side, axis=1, level=segment) for side in (1, 0))
+        g2, r2 = group["var"] / group["size"], rest["var"] / rest["size"]
+        freedom = (g2 + r2) ** 2 / (g2**2 / (group["size"] - 1) + r2**2 / (rest["size"] - 1))
+        half = freedom.map(lambda df: t_quantile(0.975, df) if df > 0 else np.nan) * np.sqrt(
+            g2 + r2
+        )
+        gap = group["mean"] - rest["mean"]
+        for key in gap.index:
+            figures["/".join((*key, segment))] = [gap[key], (gap - half)[key], (gap + half)[key]]
+    finished = time.perf_counter()
+    return {
+        "seconds": finished - started,
+        "load_seconds": loaded - started,
+        "compute_seconds": finished - loaded,
+        "peak_mb": _peak_mb(),
+        "gaps": figures,
+    }
+
+
+def child_pandas_situations(path: Path, wave_id: int, against: int) -> dict[str, Any]:
+    """The situation's score, got-needed share and median months per region in both waves,
+    with pandas."""
+    import pandas as pd
+
+    started = time.perf_counter()
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    answers = pd.read_sql_query(
+        "SELECT r.wave_id, r.region_code, a.question_id, a.value, a.score FROM responses AS r"
+        " JOIN answers AS a ON a.response_id = r.id WHERE r.wave_id IN (?, ?)"
+        " AND a.question_id IN ('job_satisfaction', 'job_months', 'job_got_needed')",
+        connection,
+        params=(against, wave_id),
+    )
+    loaded = time.perf_counter()
+    keys = ["wave_id", "region_code"]
+    score = answers[answers["question_id"] == "job_satisfaction"].groupby(keys)["score"].mean()
+    needed = answers[answers["question_id"] == "job_got_needed"]
+    share = (needed["value"] == '"needed_yes"').groupby([needed[k] for k in keys]).mean()
+    months = answers[(answers["question_id"] == "job_months") & (answers["value"] != '"dont_know"')]
+    median = months["value"].astype(int).groupby([months[k] for k in keys]).median()
+    finished = time.perf_counter()
+    figures = {
+        f"{region}/{measure}": [float(series[(wave_id, region)]), float(series[(against, region)])]
+        for measure, series in (("score", score), ("got_needed", share), ("job_months", median))
+        for (wave, region) in series.index
+        if wave == wave_id and (against, region) in series.index
+    }
+    return {
+        "seconds": finished - started,
+        "load_seconds": loaded - started,
+        "compute_seconds": finished - loaded,
+        "peak_mb": _peak_mb(),
+        "situations": figures,
+    }
+
+
 # The report -------------------------------------------------------------------------------------
 
 
@@ -633,6 +783,12 @@ def main() -> None:
     if args.child == "pandas-change":
         print(json.dumps(child_pandas_change(args.db, NEW_WAVE, OLD_WAVE)))
         return
+    if args.child == "pandas-segments":
+        print(json.dumps(child_pandas_segments(args.db, NEW_WAVE)))
+        return
+    if args.child == "pandas-situations":
+        print(json.dumps(child_pandas_situations(args.db, NEW_WAVE, OLD_WAVE)))
+        return
 
     path = database_path(args.respondents)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -664,6 +820,12 @@ def main() -> None:
             TARGET_SECONDS,
         ),
         Measurement("change (region)", ["change", "--wave", new, "--against", old], TARGET_SECONDS),
+        Measurement("segments (region)", ["segments", "--wave", new], TARGET_SECONDS),
+        Measurement(
+            "situations (region)",
+            ["situations", "--wave", new, "--against", old],
+            TARGET_SECONDS,
+        ),
     ]
     if not args.skip_answers:
         measurements.append(Measurement("answers", ["answers", "--wave", new], None))
@@ -690,6 +852,10 @@ def main() -> None:
         if not args.skip_pandas:
             compare_ratings(path, results["ratings (region)"], outputs["ratings (region)"], args)
             compare_change(path, results["change (region)"], outputs["change (region)"], args)
+            compare_segments(path, results["segments (region)"], outputs["segments (region)"], args)
+            compare_situations(
+                path, results["situations (region)"], outputs["situations (region)"], args
+            )
     finally:
         for output in outputs.values():
             output.unlink(missing_ok=True)
@@ -766,6 +932,64 @@ def compare_change(path: Path, ours: Runs, change_csv: Path, args: argparse.Name
         f"  cross-check: {len(shown)} published changes, {len(differing)} differ from pandas "
         f"by more than rounding (change or either bound); {verdicts['improved']} improved, "
         f"{verdicts['declined']} declined, the rest no clear change"
+    )
+
+
+def compare_segments(path: Path, ours: Runs, segments_csv: Path, args: argparse.Namespace) -> None:
+    pandas, report = run_child(["--child", "pandas-segments", "--db", str(path)], args.repeat)
+    _print_runs(
+        "pandas segments (region)", pandas, f"(of which loading {report['load_seconds']:.2f} s)"
+    )
+    _against_pandas(ours, pandas, report)
+    shown = [row for row in _rows(segments_csv) if row["gap"]]
+    differing = [
+        row
+        for row in shown
+        if any(
+            abs(theirs - float(row[column])) > 0.05 + 1e-9
+            for theirs, column in zip(
+                report["gaps"][
+                    f"{row['region_code']}/{row['track']}/{row['topic']}/{row['segment']}"
+                ],
+                ("gap", "gap_low", "gap_high"),
+                strict=True,
+            )
+            if column == "gap" or -100 < float(row[column]) < 100  # ours are clipped
+        )
+    ]
+    verdicts = {v: sum(row["verdict"] == v for row in shown) for v in ("worse_off", "better_off")}
+    print(
+        f"  cross-check: {len(shown)} published gaps, {len(differing)} differ from pandas by "
+        f"more than rounding; {verdicts['worse_off']} worse off, {verdicts['better_off']} better "
+        "off, the rest no clear gap"
+    )
+
+
+def compare_situations(
+    path: Path, ours: Runs, situations_csv: Path, args: argparse.Namespace
+) -> None:
+    pandas, report = run_child(["--child", "pandas-situations", "--db", str(path)], args.repeat)
+    _print_runs(
+        "pandas situations (region)", pandas, f"(of which loading {report['load_seconds']:.2f} s)"
+    )
+    _against_pandas(ours, pandas, report)
+    shown = [row for row in _rows(situations_csv) if row["value_before"]]
+    tolerance = {"score": 0.05, "got_needed": 0.0005, "job_months": 0.05}
+    differing = [
+        row
+        for row in shown
+        if any(
+            abs(theirs - float(row[column])) > tolerance[row["measure"]] + 1e-9
+            for theirs, column in zip(
+                report["situations"][f"{row['region_code']}/{row['measure']}"],
+                ("value", "value_before"),
+                strict=True,
+            )
+        )
+    ]
+    print(
+        f"  cross-check: {len(shown)} published figures with their earlier value, "
+        f"{len(differing)} differ from pandas by more than rounding"
     )
 
 

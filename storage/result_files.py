@@ -1,4 +1,5 @@
-"""A wave's results as files: the ratings, change, series and answers CSV, the chart and the map.
+"""A wave's results as files: the ratings, change, series, segments, situations and answers
+CSV, the chart and the map.
 
 Made from the scans in `storage.results`; what the CLI's `export` and the chat's exports
 and `/report` call.
@@ -21,6 +22,8 @@ from storage.results import (
     stream_answer_rows,
     wave_survey,
 )
+from storage.segments import compute_segments
+from storage.situations import WaveSituations, compute_situations
 from surveys.aggregate import OVERALL, WAVE, Area, Cell, CellTrack, Level, Ratings
 from surveys.change import ChangeCell
 from surveys.export import (
@@ -29,13 +32,19 @@ from surveys.export import (
     ChangeRow,
     RatingRow,
     RatingsCsv,
+    SegmentRow,
+    SegmentsCsv,
     SeriesCsv,
     SeriesRow,
+    SituationRow,
+    SituationsCsv,
 )
 from surveys.model import Survey
 from surveys.pseudonym import Pseudonymizer
 from surveys.regions import RegionCatalog, load_catalog
+from surveys.segments import SegmentCell
 from surveys.series import SeriesCell
+from surveys.situations import SituationLine
 from surveys.weighting import PopulationTable
 
 if TYPE_CHECKING:
@@ -249,6 +258,102 @@ async def write_series_csv(
             series_row(survey_id, wave, cell, catalog)
             for wave, cell in zip(found.waves, line, strict=True)
         )
+    return out.rows
+
+
+def segment_row(wave_id: int, cell: SegmentCell, catalog: RegionCatalog) -> SegmentRow:
+    """A group's cell as a row: a suppressed one carries neither side's figures."""
+    group, rest, gap = cell.group, cell.rest, cell.gap
+    return SegmentRow(
+        wave_id=wave_id,
+        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        segment=cell.segment,
+        respondents=cell.respondents,
+        score=group.score if group else None,
+        ci_low=group.ci_low if group else None,
+        ci_high=group.ci_high if group else None,
+        rest_respondents=cell.rest_respondents,
+        rest_score=rest.score if rest else None,
+        gap=gap.gap if gap else None,
+        gap_low=gap.low if gap else None,
+        gap_high=gap.high if gap else None,
+        verdict=gap.verdict if gap else None,
+        suppressed=cell.suppressed,
+    )
+
+
+async def write_segments_csv(
+    database: Database,
+    wave_id: int,
+    target: BinaryIO,
+    *,
+    level: Level = "region",
+    min_cell_size: int,
+    excel: bool = False,
+    catalog: RegionCatalog | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Writes the segments file into a binary stream; returns the number of rows.
+
+    Raises `UnknownWave` before anything is written.
+    """
+    table = await compute_segments(
+        database, wave_id, min_cell_size=min_cell_size, progress=progress
+    )
+    catalog = catalog or load_catalog()
+    out = SegmentsCsv(target, excel=excel)
+    out.write_many(segment_row(wave_id, cell, catalog) for cell in table.rows(level))
+    return out.rows
+
+
+def situation_row(
+    found: WaveSituations, line: SituationLine, catalog: RegionCatalog
+) -> SituationRow:
+    """A situation's measure in one area as a row; a suppressed one carries no figures."""
+    cell, figure = line.cell, line.cell.figure
+    labels = cell_labels(catalog, cell.area, "", "")
+    del labels["track"], labels["topic"]
+    return SituationRow(
+        wave_id=found.wave_id,
+        against_wave_id=found.against_wave_id,
+        **labels,
+        situation=cell.measure.situation,
+        measure=cell.measure.id,
+        unit=cell.measure.unit,
+        respondents=None if cell.suppressed else cell.respondents,
+        value=figure.value if figure else None,
+        low=figure.low if figure else None,
+        high=figure.high if figure else None,
+        q1=figure.q1 if figure else None,
+        q3=figure.q3 if figure else None,
+        value_before=line.before,
+        change=line.change,
+        suppressed=cell.suppressed,
+    )
+
+
+async def write_situations_csv(
+    database: Database,
+    wave_id: int,
+    target: BinaryIO,
+    *,
+    level: Level = "region",
+    min_cell_size: int,
+    against: int | None = None,
+    excel: bool = False,
+    catalog: RegionCatalog | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Writes the situations file into a binary stream; returns the number of rows.
+
+    Raises `UnknownWave` or `SituationsError` before anything is written.
+    """
+    found = await compute_situations(
+        database, wave_id, min_cell_size=min_cell_size, against=against, progress=progress
+    )
+    catalog = catalog or load_catalog()
+    out = SituationsCsv(target, excel=excel)
+    out.write_many(situation_row(found, line, catalog) for line in found.lines(level))
     return out.rows
 
 

@@ -42,7 +42,7 @@ from surveys.aggregate import (
     build_ratings,
 )
 from surveys.export import AnswerRow
-from surveys.model import Survey, Track
+from surveys.model import Survey
 from surveys.region_summary import RegionComparison, compare_region
 from surveys.scoring import SATISFIED_THRESHOLD
 from surveys.weighting import PopulationTable
@@ -95,13 +95,17 @@ _WAVE_RESPONSES = (
 )
 
 
-def group_stats_sql(topics: Sequence[str], questions: TopicQuestions | None = None) -> str:
+def group_stats_sql(
+    topics: Sequence[str], questions: TopicQuestions | None = None, splits: Sequence[str] = ()
+) -> str:
     """Sums of respondents' topic scores per region × municipality × track × age band.
 
     Topics are parameters (:topic0…), weights too (:weight0…); overall is the weighted mean
     over the topics a respondent has a score in, exactly `surveys.aggregate.overall_score`.
     With `questions`, a topic is scored on the listed questions only (:q0_0, :q0_1, … for
     topic 0): what a comparison of two waves needs when a question changed between them.
+    `splits` are SQL expressions on the response (`r`) that divide the groups further, each
+    a column after the age band: the population groups of `storage.segments`.
     """
     columns = [f"t{i}" for i in range(len(topics))]
     per_topic = ", ".join(
@@ -114,16 +118,18 @@ def group_stats_sql(topics: Sequence[str], questions: TopicQuestions | None = No
         f"count({c}), total({c}), total({c} * {c}), total({c} >= :threshold)"
         for c in [*columns, "overall"]
     )
+    split_columns = "".join(f", s{i}" for i in range(len(splits)))
+    split_values = "".join(f" {expression} AS s{i}," for i, expression in enumerate(splits))
     return (
         "WITH per_response AS ("
         " SELECT r.region_code AS region, coalesce(r.municipality_code, '') AS municipality,"
         " r.track AS track,"
-        f" r.age_band AS band, {per_topic}"
+        f" r.age_band AS band,{split_values} {per_topic}"
         f" {_WAVE_RESPONSES} AND a.score IS NOT NULL GROUP BY r.id),"
         " scored AS ("
         f" SELECT *, ({weighted}) / nullif({weights}, 0) AS overall FROM per_response)"
-        f" SELECT region, municipality, track, band, {sums}"
-        " FROM scored GROUP BY region, municipality, track, band"
+        f" SELECT region, municipality, track, band{split_columns}, {sums}"
+        f" FROM scored GROUP BY region, municipality, track, band{split_columns}"
     )
 
 
@@ -207,14 +213,27 @@ async def group_stats(
 ) -> list[GroupStats]:
     """The wave's `GroupStats`, scanned in slices of responses spread over `connections`.
 
-    SQLite runs an aggregate query without holding the GIL, so each connection's reader
-    thread gets a core of its own. Each slice returns a few thousand rows of sums, which are
-    added up here: memory does not grow with the number of answers. The connections must
-    share one snapshot (`readers`).
-
     `questions` limits the topics, and the questions each is scored on, to those listed
     (weights still from `survey`); by default every scored topic counts all its questions.
     """
+    sums = await split_stats(connections, wave_id, survey, progress, questions=questions)
+    return [
+        GroupStats(region, municipality, track, band, topic, moments)
+        for (region, municipality, track, band, topic), moments in sums.items()
+    ]
+
+
+async def split_stats(
+    connections: Sequence[aiosqlite.Connection],
+    wave_id: int,
+    survey: Survey,
+    progress: Progress | None = None,
+    *,
+    questions: TopicQuestions | None = None,
+    splits: Sequence[str] = (),
+) -> dict[tuple[Any, ...], Moments]:
+    """Moments of respondents' topic scores keyed by (region, municipality, track, age band,
+    each of `splits`' values, topic): `group_stats` with groups divided further."""
     topics = tuple(questions) if questions is not None else scored_topics(survey)
     all_topics = (*topics, OVERALL)
     parameters: dict[str, Any] = {
@@ -227,48 +246,74 @@ async def group_stats(
         parameters[f"weight{i}"] = described.weight if described else 1.0
         for j, question_id in enumerate(questions[topic] if questions is not None else ()):
             parameters[f"q{i}_{j}"] = question_id
-    sql = group_stats_sql(topics, questions)
+    sums: dict[tuple[Any, ...], list[float]] = {}
+    width = 4 + len(splits)
+    await scan_slices(
+        connections,
+        wave_id,
+        [(group_stats_sql(topics, questions, splits), parameters)],
+        lambda _, rows: _add_sums(sums, rows, width, all_topics),
+        progress,
+    )
+    return {key: Moments(int(n), t, t2, int(sat)) for key, (n, t, t2, sat) in sums.items()}
+
+
+#: One query of a scan and its parameters (without :first and :last, the slice's bounds).
+Query = tuple[str, Mapping[str, Any]]
+
+
+async def scan_slices(
+    connections: Sequence[aiosqlite.Connection],
+    wave_id: int,
+    queries: Sequence[Query],
+    consume: Callable[[int, list[Any]], None],
+    progress: Progress | None = None,
+) -> None:
+    """Runs each query over every slice of the wave's responses, spread over `connections`,
+    and hands `consume` (the query's index, its rows) each result as it comes.
+
+    SQLite runs an aggregate query without holding the GIL, so each connection's reader
+    thread gets a core of its own. Each slice returns a few thousand rows of sums, which
+    `consume` adds up: memory does not grow with the number of answers. The connections
+    must share one snapshot (`readers`).
+    """
     span = await _span(connections[0], wave_id)
     slices = span.slices(SLICE_RESPONSES)
-    sums: dict[_GroupKey, list[float]] = {}
     finished = 0
 
     async def scan(connection: aiosqlite.Connection, mine: Sequence[tuple[int, int]]) -> None:
         nonlocal finished
         for first, last in mine:
-            cursor = await connection.execute(sql, {**parameters, "first": first, "last": last})
-            for row in await cursor.fetchall():
-                _add_sums(sums, row, all_topics)
+            for index, (sql, parameters) in enumerate(queries):
+                bounds = {"first": first, "last": last}
+                cursor = await connection.execute(sql, {**parameters, **bounds})
+                consume(index, list(await cursor.fetchall()))
             finished += 1
             if progress is not None:
                 progress(round(span.responses * finished / len(slices)), span.responses)
 
     count = len(connections)
     await asyncio.gather(*(scan(c, slices[i::count]) for i, c in enumerate(connections)))
-    return [
-        GroupStats(region, municipality, track, band, topic, Moments(int(n), t, t2, int(sat)))
-        for (region, municipality, track, band, topic), (n, t, t2, sat) in sums.items()
-    ]
-
-
-#: region, municipality, track, age band, topic
-_GroupKey = tuple[str, str, Track, str, str]
 
 
 def _add_sums(
-    sums: dict[_GroupKey, list[float]], row: Sequence[Any], topics: Sequence[str]
+    sums: dict[tuple[Any, ...], list[float]],
+    rows: Sequence[Sequence[Any]],
+    width: int,
+    topics: Sequence[str],
 ) -> None:
-    """One result row (a group's sums for every topic) into the running totals."""
-    region, municipality, track, band = row[:4]
-    for i, topic in enumerate(topics):
-        count, total, squares, satisfied = row[4 + 4 * i : 8 + 4 * i]
-        if count:
-            key = (region, municipality, track, band, topic)
-            running = sums.setdefault(key, [0, 0.0, 0.0, 0])
-            running[0] += count
-            running[1] += total
-            running[2] += squares
-            running[3] += satisfied
+    """Result rows (a group's `width` key columns, then its sums for every topic) into the
+    running totals."""
+    for row in rows:
+        group = tuple(row[:width])
+        for i, topic in enumerate(topics):
+            count, total, squares, satisfied = row[width + 4 * i : width + 4 + 4 * i]
+            if count:
+                running = sums.setdefault((*group, topic), [0, 0.0, 0.0, 0])
+                running[0] += count
+                running[1] += total
+                running[2] += squares
+                running[3] += satisfied
 
 
 async def stream_answer_rows(

@@ -1,4 +1,5 @@
-"""The CSV files analysts receive: ratings, change, series and answers, as a feed or for Excel.
+"""The CSV files analysts receive: ratings, change, series, segments, situations and answers,
+as a feed or for Excel.
 
 The plain form is a machine feed: UTF-8 without BOM, RFC 4180 (CRLF line ends, quotes only
 where needed), `,` between fields and `.` in decimals. `excel=True` writes what
@@ -107,6 +108,50 @@ class SeriesRow(NamedTuple):
     suppressed: bool
 
 
+class SegmentRow(NamedTuple):
+    wave_id: int
+    region_code: str
+    region_name: str
+    municipality_code: str
+    municipality_name: str
+    track: str
+    topic: str
+    segment: str
+    respondents: int | None
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rest_respondents: int | None
+    rest_score: float | None
+    gap: float | None
+    gap_low: float | None
+    gap_high: float | None
+    verdict: str | None
+    suppressed: bool
+
+
+class SituationRow(NamedTuple):
+    wave_id: int
+    against_wave_id: int | None
+    region_code: str
+    region_name: str
+    municipality_code: str
+    municipality_name: str
+    situation: str
+    #: `score`, `got_needed` or a number question's id.
+    measure: str
+    unit: str
+    respondents: int | None
+    value: float | None
+    low: float | None
+    high: float | None
+    q1: float | None
+    q3: float | None
+    value_before: float | None
+    change: float | None
+    suppressed: bool
+
+
 class AnswerRow(NamedTuple):
     wave_id: int
     respondent: str
@@ -126,6 +171,9 @@ RATINGS_COLUMNS: tuple[str, ...] = RatingRow._fields
 CHANGE_COLUMNS: tuple[str, ...] = ChangeRow._fields
 SERIES_COLUMNS: tuple[str, ...] = SeriesRow._fields
 ANSWERS_COLUMNS: tuple[str, ...] = AnswerRow._fields
+SEGMENTS_COLUMNS: tuple[str, ...] = SegmentRow._fields
+SITUATIONS_COLUMNS: tuple[str, ...] = SituationRow._fields
+_MEASURE = SITUATIONS_COLUMNS.index("measure")
 #: Decimal places of the fractional columns; every other column is an integer or text.
 RATINGS_DECIMALS: Mapping[str, int] = {
     "score": 1,
@@ -150,6 +198,24 @@ SERIES_DECIMALS: Mapping[str, int] = {
     "change": 1,
     "change_low": 1,
     "change_high": 1,
+}
+
+SEGMENTS_DECIMALS: Mapping[str, int] = {
+    "score": 1,
+    "ci_low": 1,
+    "ci_high": 1,
+    "rest_score": 1,
+    "gap": 1,
+    "gap_low": 1,
+    "gap_high": 1,
+}
+#: A situations row's figures share one number of decimals, by measure: a score's one, a
+#: share's three, and a number's median and quartiles one (halves of whole answers, exact).
+_FIGURES = ("value", "low", "high", "q1", "q3", "value_before", "change")
+SITUATIONS_DECIMALS: Mapping[str, Mapping[str, int]] = {
+    "score": dict.fromkeys(_FIGURES, 1),
+    "got_needed": dict.fromkeys(_FIGURES, 3),
+    "number": dict.fromkeys(_FIGURES, 1),
 }
 
 
@@ -222,12 +288,20 @@ class FiguresCsv:
         fmt = csv_format(excel)
         self._sink = CsvSink(target, fmt, self.columns)
         self._cell = CellFormat(fmt)
-        self._digits = [self.decimals.get(name) for name in self.columns]
+        self._digits = self.column_digits(self.decimals)
         self.rows = 0
 
+    @classmethod
+    def column_digits(cls, decimals: Mapping[str, int]) -> list[int | None]:
+        return [decimals.get(name) for name in cls.columns]
+
+    def digits(self, row: Sequence[object]) -> Sequence[int | None]:
+        """Each column's decimals in `row`: the same in every row, unless a file says not."""
+        return self._digits
+
     def write_many(self, rows: Iterable[Sequence[object]]) -> None:
-        cell, digits = self._cell, self._digits
-        batch = [[cell(v, d) for v, d in zip(row, digits, strict=True)] for row in rows]
+        cell = self._cell
+        batch = [[cell(v, d) for v, d in zip(row, self.digits(row), strict=True)] for row in rows]
         self._sink.write(batch)
         self.rows += len(batch)
 
@@ -252,6 +326,30 @@ class SeriesCsv(FiguresCsv):
 
     columns = SERIES_COLUMNS
     decimals = SERIES_DECIMALS
+
+
+class SegmentsCsv(FiguresCsv):
+    """The segments file: each population group beside the rest of its area, and the gap."""
+
+    columns = SEGMENTS_COLUMNS
+    decimals = SEGMENTS_DECIMALS
+
+
+class SituationsCsv(FiguresCsv):
+    """The situations file, in long format: its figures' decimals follow each row's measure
+    (a score's one, a share's three, a median's one)."""
+
+    columns = SITUATIONS_COLUMNS
+
+    def __init__(self, target: BinaryIO, *, excel: bool = False) -> None:
+        super().__init__(target, excel=excel)
+        self._by_measure = {
+            measure: self.column_digits(decimals)
+            for measure, decimals in SITUATIONS_DECIMALS.items()
+        }
+
+    def digits(self, row: Sequence[object]) -> Sequence[int | None]:
+        return self._by_measure.get(str(row[_MEASURE]), self._by_measure["number"])
 
 
 class AnswersCsv:

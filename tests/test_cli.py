@@ -36,6 +36,8 @@ OFFLINE_COMMANDS = (
     ["export", "answers", "--wave", "1"],
     ["export", "map", "--wave", "1", "-o", "map.svg"],
     ["export", "change", "--wave", "1", "--against", "1"],
+    ["export", "segments", "--wave", "1"],
+    ["export", "situations", "--wave", "1", "--against", "1"],
     ["surveys", "diff", "pulse.yaml", "pulse.yaml"],
     ["staff", "add", "42", "--role", "regional", "--regions", "49"],
     ["staff", "list"],

@@ -1,4 +1,5 @@
-"""`civicpulse export ratings|answers|change|map`: a wave's results as CSV files, and a map.
+"""`civicpulse export ratings|answers|change|segments|situations|map`: a wave's results as CSV
+files, and a map.
 
 Without `-o` the CSV goes to stdout, so it can be piped; the progress bar goes to stderr
 and only when stderr is a terminal, so it never ends up inside the data. With `-o` the file
@@ -31,9 +32,12 @@ from storage.result_files import (
     write_answers_csv,
     write_change_csv,
     write_ratings_csv,
+    write_segments_csv,
     write_series_csv,
+    write_situations_csv,
 )
 from storage.results import Progress, UnknownWave
+from storage.situations import SituationsError
 from surveys.aggregate import LEVELS
 from surveys.regions import MissingTileLayout, load_catalog
 from surveys.weighting import PopulationError, load_population
@@ -88,6 +92,30 @@ def register(subparsers: Any) -> None:
         help="compare a wave that is still open, with the answers it has so far",
     )
     change.set_defaults(handler=change_command)
+    segments = add_command(
+        commands,
+        "segments",
+        help="each population group's score beside the rest of its area, and the gap",
+        example="civicpulse export segments --wave 3 --level municipality -o segments.csv",
+    )
+    _wave_and_output(segments)
+    segments.add_argument("--level", choices=LEVELS, default="region")
+    segments.set_defaults(handler=segments_command)
+    situations = add_command(
+        commands,
+        "situations",
+        help="each life situation's score, share who got what they needed, medians",
+        example="civicpulse export situations --wave 7 --against 3 --excel -o situations.csv",
+    )
+    _wave_and_output(situations)
+    situations.add_argument("--level", choices=LEVELS, default="region")
+    situations.add_argument(
+        "--against",
+        type=int,
+        metavar="OLD",
+        help="an earlier wave: adds its figures and the change",
+    )
+    situations.set_defaults(handler=situations_command)
     tile_map = add_command(
         commands,
         "map",
@@ -210,6 +238,52 @@ async def change_command(args: argparse.Namespace, settings: Settings) -> int:
                     catalog=catalog,
                 )
     except (UnknownWave, ChangeError, PopulationError, OSError) as error:
+        return _fail(str(error))
+    finally:
+        await database.close()
+    return 0
+
+
+async def segments_command(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = load_catalog(settings.regions_file)
+    database = await Database.open(settings.database_path)
+    try:
+        with _progress("segments") as progress, _output(args.output) as target:
+            await write_segments_csv(
+                database,
+                args.wave,
+                target,
+                level=args.level,
+                min_cell_size=settings.min_cell_size,
+                excel=args.excel,
+                catalog=catalog,
+                progress=progress,
+            )
+    except (UnknownWave, OSError) as error:
+        return _fail(str(error))
+    finally:
+        await database.close()
+    return 0
+
+
+async def situations_command(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = load_catalog(settings.regions_file)
+    database = await Database.open(settings.database_path)
+    try:
+        # Figures first, file second: a refusal leaves no file behind.
+        with _progress("situations") as progress, _output(args.output) as target:
+            await write_situations_csv(
+                database,
+                args.wave,
+                target,
+                level=args.level,
+                min_cell_size=settings.min_cell_size,
+                against=args.against,
+                excel=args.excel,
+                catalog=catalog,
+                progress=progress,
+            )
+    except (UnknownWave, SituationsError, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()

@@ -1,0 +1,210 @@
+"""A population group against everyone else in its area: both scores and the gap between them.
+
+The programme puts four groups first (`SEGMENTS`). For each area × track × topic × group
+this compares the group's respondents with the rest of the area's (everyone else, those who
+did not say or were never asked included). The two are independent samples of different
+people, so the gap (group − rest) has Welch's interval, the very maths of the change
+between two waves (`surveys.change.welch_change`): a gap clearly below zero leaves the
+group `worse_off`, clearly above `better_off`, otherwise `no_clear_gap`.
+
+Suppression: group + rest = the area's cell, which the ratings file publishes. So the group
+and its rest are hidden together, whenever either is small (fewer than the minimum cell
+size, none at all included) and whenever the ratings file hides the area's cell; and each
+side's own sums (a region = its municipalities, all = youth + general) are closed by the
+same complementary suppression as the ratings (`surveys.aggregate.suppress`), until no
+hidden figure is one subtraction away. Equations never cross topics or groups, so each
+topic × group is settled on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from surveys.aggregate import (
+    CELL_TRACKS,
+    OVERALL,
+    Area,
+    CellKey,
+    CellTrack,
+    Estimate,
+    GroupStats,
+    Level,
+    Moments,
+    build_ratings,
+    cell_partitions,
+    estimate,
+    suppress,
+)
+from surveys.change import DECLINED, IMPROVED, welch_change
+from surveys.profile_groups import ELDERLY_BAND, SEGMENT_IDS
+
+Segment = Literal["families_with_children", "elderly", "disability", "village"]
+#: The groups in the order the file lists them: those the profile defines.
+SEGMENTS: tuple[Segment, ...] = SEGMENT_IDS  # type: ignore[assignment]
+#: The bits of a response's group flags (`storage.segments`) for the groups declared in the
+#: profile; elderly is read from the age band.
+FLAG_BITS: Mapping[Segment, int] = {"families_with_children": 1, "disability": 2, "village": 4}
+
+GapVerdict = Literal["worse_off", "better_off", "no_clear_gap"]
+_VERDICTS: Mapping[str, GapVerdict] = {DECLINED: "worse_off", IMPROVED: "better_off"}
+
+#: (region, municipality, track, age band, group flags, topic) → the respondents' moments.
+SplitStats = Mapping[tuple[str, str, str, str, int, str], Moments]
+Side = Literal["group", "rest"]
+#: area, track, topic, segment, side
+SideKey = tuple[Area, CellTrack, str, Segment, Side]
+_SIDES: tuple[Side, ...] = ("group", "rest")
+
+
+def is_member(segment: Segment, age_band: str, flags: int) -> bool:
+    if segment == "elderly":
+        return age_band == ELDERLY_BAND
+    return bool(flags & FLAG_BITS[segment])
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    gap: float
+    low: float | None
+    high: float | None
+    verdict: GapVerdict
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCell:
+    area: Area
+    track: CellTrack
+    topic: str
+    segment: Segment
+    suppressed: bool
+    #: Both sides' respondents and estimates, and the gap: None when suppressed.
+    respondents: int | None
+    group: Estimate | None
+    rest_respondents: int | None
+    rest: Estimate | None
+    gap: Gap | None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentTable:
+    #: Scored topics in survey order, then `overall`.
+    topics: tuple[str, ...]
+    cells: Mapping[tuple[Area, CellTrack, str, Segment], SegmentCell]
+
+    def rows(self, level: Level) -> Iterator[SegmentCell]:
+        """One level's cells in file order: area, track, topic, then group."""
+        depth = 1 if level == "region" else 2
+        for area in sorted({area for area, *_ in self.cells if len(area) == depth}):
+            for track in CELL_TRACKS:
+                for topic in self.topics:
+                    for segment in SEGMENTS:
+                        yield self.cells[(area, track, topic, segment)]
+
+
+def build_segments(stats: SplitStats, topics: Sequence[str], *, min_cell_size: int) -> SegmentTable:
+    """Every region's and municipality's cells of every group, suppressed and estimated.
+
+    `topics` are the survey's scored topics; `overall` follows. The ratings file's hidden
+    cells are worked out here from the same figures (its unweighted suppression, the one
+    the chat shows too), so the two files are protected together.
+    """
+    all_topics = (*topics, OVERALL)
+    sides: defaultdict[tuple[object, ...], Moments] = defaultdict(Moments)
+    groups: defaultdict[tuple[str, str, str, str, str], Moments] = defaultdict(Moments)
+    for (region, municipality, track, band, flags, topic), moments in stats.items():
+        if topic not in all_topics:
+            continue
+        groups[(region, municipality, track, band, topic)] += moments
+        for area in ((region,), (region, municipality)):
+            for cell_track in ("all", track):
+                for segment in SEGMENTS:
+                    side = "group" if is_member(segment, band, flags) else "rest"
+                    sides[(area, cell_track, topic, segment, side)] += moments
+    areas = {area for area, *_ in sides}
+    grid = [
+        (area, track, topic, segment)
+        for area in areas
+        for track in CELL_TRACKS
+        for topic in all_topics
+        for segment in SEGMENTS
+    ]
+    counts: dict[SideKey, int] = {
+        (*cell, side): sides[(*cell, side)].count for cell in grid for side in _SIDES
+    }
+    ratings = build_ratings(
+        [GroupStats(r, m, t, b, topic, moments) for (r, m, t, b, topic), moments in groups.items()],
+        topics,
+        min_cell_size=min_cell_size,
+        ranked=False,
+    )
+    published_hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
+    hidden = segment_hidden(counts, published_hidden, all_topics, min_cell_size)
+    cells = {}
+    for area, track, topic, segment in grid:
+        shown = (area, track, topic, segment, "group") not in hidden
+        group = estimate({0: sides[(area, track, topic, segment, "group")]}) if shown else None
+        rest = estimate({0: sides[(area, track, topic, segment, "rest")]}) if shown else None
+        cells[(area, track, topic, segment)] = SegmentCell(
+            area=area,
+            track=track,
+            topic=topic,
+            segment=segment,
+            suppressed=not shown,
+            respondents=counts[(area, track, topic, segment, "group")] if shown else None,
+            group=group,
+            rest_respondents=counts[(area, track, topic, segment, "rest")] if shown else None,
+            rest=rest,
+            gap=gap(group, rest) if group and rest else None,
+        )
+    return SegmentTable(all_topics, cells)
+
+
+def gap(group: Estimate, rest: Estimate) -> Gap:
+    """group − rest with Welch's 95% interval, judged on the published bounds."""
+    change = welch_change(group, rest)
+    return Gap(
+        change.change, change.low, change.high, _VERDICTS.get(change.verdict, "no_clear_gap")
+    )
+
+
+def segment_hidden(
+    counts: Mapping[SideKey, int],
+    published_hidden: set[CellKey],
+    topics: Sequence[str],
+    min_cell_size: int,
+) -> set[SideKey]:
+    """The sides to hide: a group and its rest together whenever either is small or the
+    ratings file hides their area's cell, and as many more as complementary suppression
+    needs over each side's own sums (finest areas first, as `suppress` wants them)."""
+    hidden: set[SideKey] = set()
+    by_topic: defaultdict[tuple[str, Segment], dict[SideKey, int]] = defaultdict(dict)
+    for key, count in counts.items():
+        by_topic[(key[2], key[3])][key] = count
+    area_counts = {(area, track, topic): 0 for area, track, topic, _, _ in counts}
+    for topic in topics:
+        equations = list(cell_partitions(area_counts, [topic]))
+        for segment in SEGMENTS:
+            mine = by_topic[(topic, segment)]
+            partitions: list[tuple[SideKey, list[SideKey]]] = [
+                ((*parent, segment, side), [(*child, segment, side) for child in children])
+                for parent, children in equations
+                for side in _SIDES
+            ]
+            also = {key for key in mine if key[:3] in published_hidden}
+            found: set[SideKey] = set()
+            while True:
+                found = suppress(mine, partitions, min_cell_size, also=also | found)
+                paired = found | {_partner(key) for key in found}
+                if paired == found:
+                    break
+                found = paired
+            hidden |= found
+    return hidden
+
+
+def _partner(key: SideKey) -> SideKey:
+    area, track, topic, segment, side = key
+    return (area, track, topic, segment, "rest" if side == "group" else "group")
