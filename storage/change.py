@@ -78,7 +78,7 @@ async def compute_change(
     before = await wave_survey(database, against_wave_id)
     after = await wave_survey(database, wave_id)
     for wave, _ in (after, before):
-        _require_finished(wave, partial)
+        require_finished(wave, partial)
     series = await _scan(database, [before, after], min_cell_size, population)
     return WaveChange(wave_id, against_wave_id, series)
 
@@ -203,7 +203,8 @@ def _weight(survey: Survey, topic_id: str) -> float | None:
     return topic.weight if topic else None
 
 
-def _require_finished(wave: Wave, partial: bool) -> None:
+def require_finished(wave: Wave, partial: bool) -> None:
+    """Refuse to compare a wave whose answers are still coming in, unless `partial`."""
     if wave.state == "closed" or (wave.state == "open" and partial):
         return
     if wave.state == "open":

@@ -340,6 +340,7 @@ async def write_situations_csv(
     level: Level = "region",
     min_cell_size: int,
     against: int | None = None,
+    partial: bool = False,
     excel: bool = False,
     catalog: RegionCatalog | None = None,
     progress: Progress | None = None,
@@ -349,7 +350,12 @@ async def write_situations_csv(
     Raises `UnknownWave` or `SituationsError` before anything is written.
     """
     found = await compute_situations(
-        database, wave_id, min_cell_size=min_cell_size, against=against, progress=progress
+        database,
+        wave_id,
+        min_cell_size=min_cell_size,
+        against=against,
+        partial=partial,
+        progress=progress,
     )
     catalog = catalog or load_catalog()
     out = SituationsCsv(target, excel=excel)

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.change import require_finished
 from storage.database import Database
 from storage.results import (
     SCAN_WORKERS,
@@ -139,27 +140,32 @@ async def compute_situations(
     *,
     min_cell_size: int,
     against: int | None = None,
+    partial: bool = False,
     progress: Progress | None = None,
 ) -> WaveSituations:
     """The wave's situations, and with `against` that wave's too, in one snapshot.
 
-    Raises `UnknownWave`, or `SituationsError` for a survey without situations, the same
-    wave twice, or an earlier wave that measured none of them the same way.
+    Raises `UnknownWave`, `ChangeError` when compared waves are not closed (an open one is
+    accepted with `partial`, as by `export change`), or `SituationsError` for a survey
+    without situations, the same wave twice, or an earlier wave that measured none of them
+    the same way.
     """
     if against == wave_id:
         raise SituationsError(f"wave {wave_id} is compared against itself; name two waves")
-    _, survey = await wave_survey(database, wave_id)
+    wave, survey = await wave_survey(database, wave_id)
     measures = _measures(wave_id, survey)
     earlier: Survey | None = None
     comparable: frozenset[tuple[str, str]] = frozenset()
     if against is not None:
-        _, earlier = await wave_survey(database, against)
+        earlier_wave, earlier = await wave_survey(database, against)
         comparable = comparable_measures(earlier, survey)
         if not comparable:
             raise SituationsError(
                 f"waves {wave_id} and {against} share no situation measure asked the same way:"
                 " nothing to compare"
             )
+        for compared in (earlier_wave, wave):
+            require_finished(compared, partial)
     async with readers(database, SCAN_WORKERS) as connections:
         table = await _scan(connections, wave_id, measures, min_cell_size, progress)
         before = None

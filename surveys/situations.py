@@ -14,7 +14,11 @@ they are asked its questions, so its answers are theirs):
   every figure is a whole or a half, exact.
 
 A cell is shown from `min_cell_size` answers on; complementary suppression over region =
-Σ its municipalities keeps a hidden one from being one subtraction away.
+Σ its municipalities keeps a hidden one from being one subtraction away. A shown
+`got_needed` cell of fewer than 2 × `min_cell_size` answers where everyone, or no one, got
+what they needed publishes no share (a 0 or 1 would say what each of them answered), with
+the same complementary rule for the shares, as the ratings file does for its satisfied
+share: its count stays, its value and interval are empty.
 
 Against an earlier wave, a measure compares only if it is computed from the same questions,
 each asked the same way: scored ones as `surveys.change.compare_surveys` decides, the others
@@ -271,13 +275,26 @@ def build_situations(
                 figures[key] = _number_figure(counts.get((area, measure.questions[0]), {}))
     respondents = {key: n for key, (n, _) in figures.items()}
     hidden = suppress(respondents, _partitions(areas, measures), min_cell_size)
+    shares = [m for m in measures if m.kind == GOT_NEEDED]
+    unanimous = {
+        key
+        for key, (n, figure) in figures.items()
+        if key[2] in {m.id for m in shares}
+        and key not in hidden
+        and n < 2 * min_cell_size
+        and figure is not None
+        and figure.value in (0.0, 1.0)
+    }
+    withheld = suppress(
+        respondents, _partitions(areas, shares), min_cell_size, also=hidden | unanimous
+    )
     cells = {
         key: SituationCell(
             key[0],
             measure,
             respondents[key],
             key in hidden,
-            None if key in hidden else figures[key][1],
+            None if key in withheld else figures[key][1],
         )
         for measure in measures
         for key in ((area, measure.situation, measure.id) for area in areas)

@@ -24,6 +24,7 @@ import pytest
 
 from bot.cli.main import build_parser
 from bot.settings import Settings
+from storage.change import ChangeError
 from storage.database import Database
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import AnswerRecord, ResponseRepository
@@ -34,7 +35,7 @@ from storage.situations import SituationsError, compute_situations
 from surveys.aggregate import t_quantile
 from surveys.model import AnswerValue, Survey
 from surveys.scoring import answer_score
-from surveys.situations import quartiles
+from surveys.situations import GOT_NEEDED, NEEDED_YES, Measure, build_situations, quartiles
 from tests.test_segments import SURVEY as NO_SITUATIONS
 
 MIN_CELL = 3
@@ -161,12 +162,16 @@ LATER = [
 ]
 
 
-async def _wave(database: Database, survey: Survey, people: list[Person], first: int) -> int:
+async def _wave(
+    database: Database, survey: Survey, people: list[Person], first: int, state: str = "closed"
+) -> int:
     version_id = await SurveyRepository(database).store(survey)
     start = datetime(2026, 3, 1, tzinfo=UTC)
-    wave_id = await WaveRepository(database).create(
+    waves = WaveRepository(database)
+    wave_id = await waves.create(
         version_id, start, start + timedelta(days=14), regions=None, tracks="all"
     )
+    await waves.transition(wave_id, ("scheduled",), state)  # type: ignore[arg-type]
     respondents, responses = RespondentRepository(database), ResponseRepository(database)
     for number, person in enumerate(people, start=first):
         respondent = await respondents.record_consent(number, "ru", "test")
@@ -239,6 +244,28 @@ def test_quartiles_are_the_medians_of_the_halves() -> None:
     # Counts stand for repeated answers: 8 8 8 | 9 9 10 → q1 8, median 8.5, q3 9.
     assert quartiles({8: 3, 9: 2, 10: 1}) == (8, 8.5, 9)
     assert quartiles({5: 1}) == (None, 5, None)
+
+
+def test_a_small_unanimous_share_is_withheld_with_its_complement() -> None:
+    """Region 49 = town A (4 answers, all "yes") + district B (5: 2 yes) + C (8: 3 yes);
+    minimum 3. A's share would be 1 of a group under 6: withheld. The region's share is
+    shown, so one more municipality's goes: B, the smaller. Counts stay; C and 49 show."""
+    needed = Measure("job", GOT_NEEDED, "got_needed", ("job_needed",))
+    answers = {
+        ("49", "A", "job_needed"): {NEEDED_YES: 4},
+        ("49", "B", "job_needed"): {NEEDED_YES: 2, "needed_no": 3},
+        ("49", "C", "job_needed"): {NEEDED_YES: 3, "needed_partly": 5},
+    }
+    table = build_situations([needed], {}, answers, min_cell_size=MIN_CELL)
+
+    def shown(area: tuple[str, ...]) -> tuple[int, bool, float | None]:
+        cell = table.cells[(area, "job", GOT_NEEDED)]
+        return cell.respondents, cell.suppressed, cell.figure.value if cell.figure else None
+
+    assert shown(("49", "A")) == (4, False, None)
+    assert shown(("49", "B")) == (5, False, None)
+    assert shown(("49", "C")) == (8, False, 3 / 8)
+    assert shown(("49",)) == (17, False, 9 / 17)
 
 
 async def test_one_wave(waves: Waves) -> None:
@@ -326,6 +353,16 @@ async def test_refusals(waves: Waves) -> None:
         await compute_situations(database, waves.later, min_cell_size=MIN_CELL, against=waves.later)
     with pytest.raises(SituationsError, match="share no situation measure"):
         await compute_situations(database, waves.later, min_cell_size=MIN_CELL, against=waves.plain)
+    # Compared, a wave whose answers are still coming in needs saying so, as for a change.
+    still_open = await _wave(database, _survey(1), LATER, 4000, state="open")
+    with pytest.raises(ChangeError, match="still open"):
+        await compute_situations(
+            database, still_open, min_cell_size=MIN_CELL, against=waves.earlier
+        )
+    partial = await compute_situations(
+        database, still_open, min_cell_size=MIN_CELL, against=waves.earlier, partial=True
+    )
+    assert partial.against_wave_id == waves.earlier
 
 
 # The command line -----------------------------------------------------------------------------

@@ -115,6 +115,11 @@ def register(subparsers: Any) -> None:
         metavar="OLD",
         help="an earlier wave: adds its figures and the change",
     )
+    situations.add_argument(
+        "--partial",
+        action="store_true",
+        help="with --against, compare a wave that is still open, as it stands",
+    )
     situations.set_defaults(handler=situations_command)
     tile_map = add_command(
         commands,
@@ -279,11 +284,12 @@ async def situations_command(args: argparse.Namespace, settings: Settings) -> in
                 level=args.level,
                 min_cell_size=settings.min_cell_size,
                 against=args.against,
+                partial=args.partial,
                 excel=args.excel,
                 catalog=catalog,
                 progress=progress,
             )
-    except (UnknownWave, SituationsError, OSError) as error:
+    except (UnknownWave, SituationsError, ChangeError, OSError) as error:
         return _fail(str(error))
     finally:
         await database.close()
