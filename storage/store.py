@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.database import Database
+from storage.repositories.actions import ActionRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.progress import ProgressRepository
@@ -24,3 +25,4 @@ class Store:
         self.audit = AuditRepository(database)
         self.progress = ProgressRepository(database)
         self.staff = StaffRepository(database)
+        self.actions = ActionRepository(database)
