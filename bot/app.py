@@ -217,6 +217,7 @@ class Application:
             "ru": [
                 ("survey", "Пройти опрос"),
                 ("results", "Результаты моего региона"),
+                ("actions", "Что делается в регионе"),
                 ("profile", "Изменить профиль"),
                 ("privacy", "Какие данные хранятся"),
                 ("mydata", "Мои данные"),
@@ -225,6 +226,7 @@ class Application:
             "en": [
                 ("survey", "Take a survey"),
                 ("results", "My region's results"),
+                ("actions", "What my region is doing"),
                 ("profile", "Change your profile"),
                 ("privacy", "What data is stored"),
                 ("mydata", "My data"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.handlers import (
+    actions,
     admin,
     admin_wizard,
     fallback,
@@ -79,6 +80,7 @@ def build_dispatcher(
         admin_wizard.create_router(),
         results.create_admin_router(),
         results.create_router(),
+        actions.create_router(),
         onboarding.create_router(),
         questionnaire.create_router(),
         fallback.create_router(),

@@ -160,6 +160,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Спасибо, данные сохранены.",
         "en": "Thank you, your profile is saved.",
     },
+    "actions.header": {
+        "ru": "<b>Что делается: {region}</b>",
+        "en": "<b>What is being done: {region}</b>",
+    },
+    "actions.none": {
+        "ru": "Регион пока не рассказал здесь о своих мерах.",
+        "en": "The region has not described its actions here yet.",
+    },
+    "actions.other_topic": {"ru": "Другое", "en": "Other"},
+    "actions.more": {"ru": "И ещё {n:actions}.", "en": "Also {n:actions} not listed here."},
+    "actions.status.planned": {"ru": "запланировано", "en": "planned"},
+    "actions.status.in_progress": {"ru": "идёт работа", "en": "in progress"},
+    "actions.status.done": {"ru": "сделано", "en": "done"},
+    "actions.since": {"ru": "{status}, {date}", "en": "{status}, {date}"},
+    "actions.link": {"ru": "подробнее", "en": "details"},
     "profile.needed": {
         "ru": "Сначала расскажите немного о себе: нажмите /start.",
         "en": "First tell us a little about yourself: send /start.",
@@ -751,6 +766,7 @@ class _CountFormatter(string.Formatter):
         self._language = language
 
     def format_field(self, value: Any, format_spec: str) -> str:
+    "actions": {"ru": ("мера", "меры", "мер"), "en": ("action", "actions")},
         if format_spec in UNITS:
             return count(value, format_spec, self._language)
         return str(super().format_field(value, format_spec))

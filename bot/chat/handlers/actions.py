@@ -1,0 +1,48 @@
+"""Citizens' `/actions`: what their region, and their municipality, is doing about what
+people said. Anyone with a profile may ask; nothing is stored."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot.chat.actions_view import actions_text, ordered, topic_titles
+from bot.chat.texts import Texts
+from storage.repositories.respondents import Respondent
+from storage.store import Store
+from storage.survey_sync import StoredSurvey
+from surveys.regions import RegionCatalog
+
+
+async def my_actions(
+    message: Message,
+    respondent: Respondent | None,
+    store: Store,
+    texts: Texts,
+    catalog: RegionCatalog,
+    surveys: dict[str, StoredSurvey],
+) -> None:
+    if respondent is None or respondent.region_code is None:
+        await message.answer(texts("profile.needed"))
+        return
+    region_code = respondent.region_code
+    found = await store.actions.for_area(region_code, respondent.municipality_code)
+    titles = topic_titles((stored.survey for stored in surveys.values()), texts.language)
+    places = {
+        code: municipality.name.get(texts.language)
+        for code in {a.municipality_code for a in found if a.municipality_code}
+        if (municipality := catalog.municipality(region_code, code)) is not None
+    }
+    region = catalog.region(region_code)
+    name = region.name.get(texts.language) if region else region_code
+    listed = ordered(found, (), list(titles))
+    await message.answer(actions_text(name, listed, titles, places, texts))
+
+
+def create_router() -> Router:
+    """A new router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="actions")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(my_actions, Command("actions"))
+    return router
