@@ -20,6 +20,7 @@ from surveys.aggregate import Cell, Estimate
 from surveys.change import ChangeEstimate
 from surveys.series import SeriesCell
 from tests.harness import Citizen, RunningBot, add_respondents, make_settings, open_wave, start_bot
+from tests.test_report_groups import all_replies
 from tests.test_results_change import ELSEWHERE, FIRST, PEOPLE, SECOND, closed_pulse
 
 ADMIN = 9200
@@ -45,7 +46,8 @@ async def test_a_region_through_the_waves(server: FakeTelegram, running: Running
         return wave.ends_at.astimezone(zone).strftime("%d.%m.%Y")
 
     one, two = f"#{first} · {await day(first)}", f"#{second} · {await day(second)}"
-    text = (await admin.command(f"/report {second} 49")).raw_text or ""
+    # The series, then the wave's situations and groups (tests/test_report_groups.py).
+    text, _ = await all_replies(server, admin, f"/report {second} 49", 2)
     blocks = text.split("\n\n")
     assert blocks[0].startswith("<b>Новгородская область: как менялись оценки</b>")
     assert "в сравнении — 2 волны." in blocks[0]
@@ -87,7 +89,7 @@ async def test_a_region_through_the_waves(server: FakeTelegram, running: Running
         assert expected in ((await admin.command(command)).raw_text or ""), command
     third = await open_wave(running.app, survey_id="pulse", regions=["49"])
     assert "ещё не закрыта" in ((await admin.command(f"/report {third} 49")).raw_text or "")
-    assert (await admin.command(f"/report {second} 49")).raw_text == text
+    assert (await all_replies(server, admin, f"/report {second} 49", 2))[0] == text
 
 
 def _point(respondents: int, low: float | None, change: ChangeEstimate | None) -> SeriesCell:

@@ -31,6 +31,7 @@ from bot.chat.question_view import (
     question_text,
     thanks_text,
 )
+from bot.chat.report_groups_view import SituationFigures, region_wave_text
 from bot.chat.report_series_view import (
     MIN_REPORT_WAVES,
     ReportTopic,
@@ -54,7 +55,9 @@ from surveys.model import (
 )
 from surveys.progress import ProgressMark
 from surveys.region_summary import RegionComparison, TopicComparison
+from surveys.segments import SEGMENTS, Gap, GapVerdict, Segment, SegmentCell
 from surveys.series import SeriesCell
+from surveys.situations import Figure, Measure, SituationCell, situation_measures
 from surveys.text import LANGUAGES
 
 MAX_CALLBACK_DATA_BYTES = 64
@@ -107,6 +110,11 @@ def message_limit_problems(survey: Survey) -> list[Finding]:
             ("topics",),
             f"/report's region across waves listing every topic {_IN_LANGUAGE[language]}",
             _longest_region_series(survey, texts),
+        )
+        found += _too_long(
+            ("situations",),
+            f"/report's region in one wave listing every situation {_IN_LANGUAGE[language]}",
+            _longest_region_wave(survey, texts),
         )
     return found + _button_data_problems(survey)
 
@@ -219,15 +227,17 @@ def _longest_answers(question: Question, language: str) -> list[AnswerValue]:
 
 
 def _longest_results(survey: Survey, texts: Texts) -> str:
-    """/results with every topic shown, scores and places at their widest, and every topic
-    saying how it changed, in whichever of the three verdicts reads longest."""
+    """/results with every topic shown, scores and places at their widest, every topic
+    saying how it changed, in whichever of the three verdicts reads longest, and a line for
+    every situation, as if the citizen had lived them all."""
     topics = [TopicComparison(OVERALL, None, _TOP_SCORE, _TOP_SCORE)]
     topics += [TopicComparison(t.id, t.title, _TOP_SCORE, _TOP_SCORE) for t in survey.topics]
     comparison = RegionComparison(0, "", "all", tuple(topics), _MOST_REGIONS, _MOST_REGIONS)
     title = survey.title.get(texts.language)
+    lived = [(situation.title.get(texts.language), 100.0) for situation in survey.situations]
     renderings = (
         region_results_text(
-            title, _REGION_NAME, comparison, texts, {t.topic: change for t in topics}
+            title, _REGION_NAME, comparison, texts, {t.topic: change for t in topics}, lived
         )
         for change in _WIDEST_CHANGES
     )
@@ -256,3 +266,47 @@ def _longest_region_series(survey: Survey, texts: Texts) -> str:
         for change in _WIDEST_CHANGES
     )
     return max(renderings, key=visible_length)
+
+
+def _longest_region_wave(survey: Survey, texts: Texts) -> str:
+    """/report WAVE REGION's second message with every situation and every measure shown at
+    its widest (the most respondents, medians and quartiles as halves near the question's
+    largest answer) and every group with a full gap, in whichever verdict reads longest."""
+    measures = situation_measures(survey)
+    situations = [
+        SituationFigures(
+            situation.title.get(texts.language),
+            [
+                SituationCell(("",), measure, _MOST_RESPONDENTS, False, _widest(survey, measure))
+                for measure in measures
+                if measure.situation == situation.id
+            ],
+        )
+        for situation in survey.situations
+    ]
+    renderings = (
+        region_wave_text(
+            _MOST_WAVE_ID,
+            _REGION_NAME,
+            situations,
+            [_widest_gap(segment, verdict) for segment in SEGMENTS],
+            texts,
+        )
+        for verdict in ("worse_off", "better_off", "no_clear_gap")
+    )
+    return max(renderings, key=visible_length)
+
+
+def _widest(survey: Survey, measure: Measure) -> Figure:
+    if measure.kind == "score":
+        return Figure(100.0, 100.0, 100.0)
+    if measure.kind == "got_needed":
+        return Figure(1.0, 1.0, 1.0)
+    question = survey.question(measure.questions[0])
+    half = (question.bounds[1] if question else MAX_NUMBER) - 0.5
+    return Figure(half, q1=half, q3=half)
+
+
+def _widest_gap(segment: Segment, verdict: GapVerdict) -> SegmentCell:
+    gap = Gap(-100.0, -100.0, -100.0, verdict)
+    return SegmentCell((), "all", OVERALL, segment, False, 1, _WIDEST_SCORE, 1, _WIDEST_SCORE, gap)

@@ -16,10 +16,12 @@ from typing import Generic, TypeVar
 from storage.change import WaveChange, compute_change
 from storage.database import Database
 from storage.results import compute_ratings
+from storage.situations import SituationsError, compute_situations
 from surveys.aggregate import CellTrack, Ratings
 from surveys.change import ChangeEstimate
 from surveys.model import Survey
 from surveys.region_summary import RegionComparison, compare_region
+from surveys.situations import SCORE, SituationTable
 
 #: Seconds a closed wave's figures are served before they are computed again.
 TTL_SECONDS = 600.0
@@ -55,6 +57,7 @@ class ClosedWaveResults:
         self._min_cell_size = min_cell_size
         self._figures: _Expiring[int, tuple[Survey, Ratings]] = _Expiring()
         self._changes: _Expiring[tuple[int, int], WaveChange] = _Expiring()
+        self._situations: _Expiring[int, SituationTable | None] = _Expiring()
 
     async def figures(self, wave_id: int) -> tuple[Survey, Ratings]:
         return await self._figures.get(
@@ -75,6 +78,7 @@ class ClosedWaveResults:
         """After an erasure: figures computed with the erased person's answers go."""
         self._figures.clear()
         self._changes.clear()
+        self._situations.clear()
 
     async def comparison(
         self, wave_id: int, region_code: str, track: CellTrack = "all"
@@ -93,3 +97,24 @@ class ClosedWaveResults:
             for cell in change.cells("region")
             if cell.area == (region_code,) and cell.track == track and cell.change is not None
         }
+
+    async def situation_scores(self, wave_id: int, region_code: str) -> dict[str, float]:
+        """The region's score per situation (by id), only where the situations file shows
+        it; a wave of a survey without situations has none."""
+        table = await self._situations.get(wave_id, lambda: self._situation_table(wave_id))
+        if table is None:
+            return {}
+        return {
+            situation: cell.figure.value
+            for (area, situation, measure), cell in table.cells.items()
+            if area == (region_code,) and measure == SCORE and cell.figure is not None
+        }
+
+    async def _situation_table(self, wave_id: int) -> SituationTable | None:
+        try:
+            found = await compute_situations(
+                self._database, wave_id, min_cell_size=self._min_cell_size
+            )
+        except SituationsError:
+            return None
+        return found.table

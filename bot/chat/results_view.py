@@ -8,7 +8,7 @@ holds is refused before a wave closes, and that command starts without aiogram.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from bot.chat.texts import Texts
@@ -27,12 +27,20 @@ def region_results_text(
     comparison: RegionComparison,
     texts: Texts,
     changes: Mapping[str, ChangeEstimate] | None = None,
+    situations: Sequence[tuple[str, float]] = (),
 ) -> str:
     """`changes`: the region's change since the previous wave by topic id (and `overall`),
-    only for the cells the change file shows; a topic without one gets no word on change."""
+    only for the cells the change file shows; a topic without one gets no word on change.
+    `situations`: the title and the region's score of each situation the citizen lived, only
+    where the situations file shows it."""
     header = texts("results.header", survey=escape(survey_title), region=escape(region_name))
+    lived = [
+        texts("results.situation", situation=escape(title), score=_figure(score, texts))
+        for title, score in situations
+    ]
+    lived_part = ["", *lived] if lived else []
     if not comparison.topics:
-        return f"{header}\n\n{texts('results.hidden')}"
+        return "\n".join([header, "", texts("results.hidden"), *lived_part])
     lines = [header, ""]
     for topic in comparison.topics:
         name = topic.title.get(texts.language) if topic.title else texts("results.overall")
@@ -48,7 +56,7 @@ def region_results_text(
         lines.append(line)
     if comparison.rank is not None:
         lines += ["", texts("results.rank", rank=comparison.rank, total=comparison.ranked_regions)]
-    return "\n".join(lines)
+    return "\n".join([*lines, *lived_part])
 
 
 def _score(estimate: Estimate | None, texts: Texts) -> str:
@@ -56,7 +64,11 @@ def _score(estimate: Estimate | None, texts: Texts) -> str:
     reader's decimal mark: "72,3" in Russian, as the Excel file writes it."""
     if estimate is None:
         return "—"
-    return format_figure(estimate.score, decimal=texts("number.decimal_mark"))
+    return _figure(estimate.score, texts)
+
+
+def _figure(value: float, texts: Texts) -> str:
+    return format_figure(value, decimal=texts("number.decimal_mark"))
 
 
 def change_words(change: ChangeEstimate, texts: Texts) -> str:

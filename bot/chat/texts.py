@@ -715,6 +715,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Из региона «{region}» в этих волнах ответов нет.",
         "en": "Nobody from {region} answered in these waves.",
     },
+    "report.wave_header": {
+        "ru": "<b>{region}: жизненные ситуации и группы, волна #{wave}</b>\n"
+        "Оценки от 0 до 100, в скобках — 95-процентный интервал; у медианы в скобках — "
+        "квартили (середина ответов).",
+        "en": "<b>{region}: life situations and groups, wave #{wave}</b>\n"
+        "Scores from 0 to 100, the 95% interval in brackets; after a median, the quartiles "
+        "(the middle half of the answers).",
+    },
+    "report.situations": {"ru": "<b>Жизненные ситуации</b>", "en": "<b>Life situations</b>"},
+    "report.situation_score": {
+        "ru": "Оценка — <b>{score}</b>{interval}, {respondents:respondents}",
+        "en": "Score: <b>{score}</b>{interval}, {respondents:respondents}",
+    },
+    "report.situation_needed": {
+        "ru": "Получили то, за чем обращались, — {share}%{interval}",
+        "en": "Got what they needed: {share}%{interval}",
+    },
+    "report.situation_median": {
+        "ru": "Медиана — {median} {unit}{interval}",
+        "en": "Median: {median} {unit}{interval}",
+    },
+    "report.groups": {
+        "ru": "<b>Группы</b> — общий индекс группы против остальных жителей региона",
+        "en": "<b>Groups</b>: the group's overall index against the rest of the region's",
+    },
+    "report.group_gap": {
+        "ru": "{group}: <b>{score}</b> против {rest} у остальных, разница {gap}{interval} — "
+        "{verdict}",
+        "en": "{group}: <b>{score}</b> against {rest} for the rest, a gap of {gap}{interval}: "
+        "{verdict}",
+    },
+    "report.gap_worse_off": {"ru": "хуже остальных", "en": "worse off than the rest"},
+    "report.gap_better_off": {"ru": "лучше остальных", "en": "better off than the rest"},
+    "report.gap_no_clear_gap": {"ru": "без явной разницы", "en": "no clear gap"},
+    "report.too_few": {
+        "ru": "{name}: слишком мало ответов",
+        "en": "{name}: too few answers",
+    },
+    "results.situation": {
+        "ru": "Люди в вашей ситуации («{situation}») в вашем регионе оценили её на "
+        "<b>{score}</b> из 100.",
+        "en": "People in your situation (“{situation}”) in your region rated it "
+        "<b>{score}</b> out of 100.",
+    },
 }
 
 
@@ -722,6 +766,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 #: 11-14 take the third), English two.
 UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "days": {"ru": ("день", "дня", "дней"), "en": ("day", "days")},
+    "actions": {"ru": ("мера", "меры", "мер"), "en": ("action", "actions")},
     "years": {"ru": ("год", "года", "лет"), "en": ("year", "years")},
     "characters": {"ru": ("символ", "символа", "символов"), "en": ("character", "characters")},
     "rows": {"ru": ("строка", "строки", "строк"), "en": ("row", "rows")},
@@ -745,17 +790,24 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
 
 def count(number: int, unit: str, language: str) -> str:
     """`number` with its unit in the plural form the language asks for: "21 день"."""
+    return f"{number} {unit_noun(number, unit, language)}"
+
+
+def unit_noun(number: float, unit: str, language: str) -> str:
+    """The unit's form that `number` asks for. A fraction (a median of 4.5) takes the form
+    of 2 in Russian ("4,5 месяца") and the plural in English ("4.5 months")."""
     forms = UNITS[unit].get(language) or UNITS[unit]["ru"]
+    if number != int(number):
+        return forms[1]
+    whole = int(number)
     if len(forms) == 2:
-        return f"{number} {forms[0] if number == 1 else forms[1]}"
-    tens, ones = number % 100, number % 10
+        return forms[0] if whole == 1 else forms[1]
+    tens, ones = whole % 100, whole % 10
     if ones == 1 and tens != 11:
-        form = forms[0]
-    elif 2 <= ones <= 4 and not 12 <= tens <= 14:
-        form = forms[1]
-    else:
-        form = forms[2]
-    return f"{number} {form}"
+        return forms[0]
+    if 2 <= ones <= 4 and not 12 <= tens <= 14:
+        return forms[1]
+    return forms[2]
 
 
 class _CountFormatter(string.Formatter):
@@ -766,7 +818,6 @@ class _CountFormatter(string.Formatter):
         self._language = language
 
     def format_field(self, value: Any, format_spec: str) -> str:
-    "actions": {"ru": ("мера", "меры", "мер"), "en": ("action", "actions")},
         if format_spec in UNITS:
             return count(value, format_spec, self._language)
         return str(super().format_field(value, format_spec))

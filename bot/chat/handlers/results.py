@@ -22,6 +22,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.chat.admin_views import no_waves_text
 from bot.chat.callbacks import ResultsCb, ResultsKind, parse_number
 from bot.chat.middlewares.admin import admin_only
+from bot.chat.report_groups_view import (
+    SituationFigures,
+    region_gaps,
+    region_situations,
+    region_wave_text,
+)
 from bot.chat.report_series_view import (
     REPORT_WAVES,
     ReportTopic,
@@ -43,6 +49,8 @@ from storage.result_files import (
     write_answers_csv,
     write_ratings_csv,
 )
+from storage.segments import compute_segments
+from storage.situations import compute_situations
 from storage.store import Store
 from surveys.aggregate import OVERALL
 from surveys.change import ChangeEstimate
@@ -213,8 +221,9 @@ async def send_region_series(
     staff: StaffMember,
 ) -> None:
     """`/report WAVE REGION`: the region's scores through the survey's last closed waves up
-    to WAVE, as the series file publishes them. A region outside the member's is as unknown
-    as one outside the catalog; any bad input gets one short reply and changes nothing."""
+    to WAVE, as the series file publishes them, then its situations and groups in WAVE. A
+    region outside the member's is as unknown as one outside the catalog; any bad input gets
+    one short reply and changes nothing."""
     wave_id = parse_number(arguments[0].lstrip("#")) if len(arguments) == 2 else None
     if wave_id is None:
         await message.answer(texts("report.series_usage"))
@@ -231,6 +240,8 @@ async def send_region_series(
     if wave.state != "closed":
         await message.answer(texts("report.wave_not_closed", wave=wave_id))
         return
+    name = region.name.get(texts.language)
+    survey = await store.surveys.get(wave.survey_version_id)
     try:
         found = await compute_survey_series(
             store.database,
@@ -241,19 +252,43 @@ async def send_region_series(
         )
     except ChangeError:
         await message.answer(texts("report.no_series", wave=wave_id))
-        return
-    name = region.name.get(texts.language)
-    if (code,) not in found.series.areas("region"):
-        await message.answer(texts("report.region_without_answers", region=escape(name)))
-        return
-    survey = await store.surveys.get(wave.survey_version_id)
-    waves = [ReportWave(w.id, w.ends_at.astimezone(settings.zone).date()) for w in found.waves]
-    topics = [
-        ReportTopic(_topic_title(survey, topic, texts), found.series.line((code,), "all", topic))
-        for topic in (OVERALL, *found.series.comparability.comparable_topics)
-    ]
-    title = survey.title.get(texts.language) if survey else wave.survey_id
-    await message.answer(region_series_text(title, name, waves, topics, texts))
+    else:
+        if (code,) not in found.series.areas("region"):
+            await message.answer(texts("report.region_without_answers", region=escape(name)))
+            return
+        waves = [ReportWave(w.id, w.ends_at.astimezone(settings.zone).date()) for w in found.waves]
+        topics = [
+            ReportTopic(
+                _topic_title(survey, topic, texts), found.series.line((code,), "all", topic)
+            )
+            for topic in (OVERALL, *found.series.comparability.comparable_topics)
+        ]
+        title = survey.title.get(texts.language) if survey else wave.survey_id
+        await message.answer(region_series_text(title, name, waves, topics, texts))
+    await _send_region_wave(message, wave_id, code, name, survey, store, texts, settings)
+
+
+async def _send_region_wave(
+    message: Message,
+    wave_id: int,
+    code: str,
+    region_name: str,
+    survey: Survey | None,
+    store: Store,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    """The region's life situations and groups in the wave itself, as the situations and
+    segments files show them: a series says how the region moved, this says who in it
+    fares how."""
+    minimum = settings.min_cell_size
+    situations: list[SituationFigures] = []
+    if survey is not None and survey.situations:
+        table = (await compute_situations(store.database, wave_id, min_cell_size=minimum)).table
+        situations = region_situations(survey, table, code, texts.language)
+    segments = await compute_segments(store.database, wave_id, min_cell_size=minimum)
+    gaps = region_gaps(segments, code)
+    await message.answer(region_wave_text(wave_id, region_name, situations, gaps, texts))
 
 
 def _topic_title(survey: Survey | None, topic: str, texts: Texts) -> str:
@@ -293,7 +328,39 @@ async def my_results(
     region = catalog.region(response.region_code)
     title = survey.title.get(texts.language) if survey else ""
     region_name = region.name.get(texts.language) if region else response.region_code
-    await message.answer(region_results_text(title, region_name, comparison, texts, changes))
+    situations = await _lived_situations(
+        response.id, response.wave_id, response.region_code, survey, store, texts, closed_results
+    )
+    await message.answer(
+        region_results_text(title, region_name, comparison, texts, changes, situations)
+    )
+
+
+async def _lived_situations(
+    response_id: int,
+    wave_id: int,
+    region_code: str,
+    survey: Survey | None,
+    store: Store,
+    texts: Texts,
+    closed_results: ClosedWaveResults,
+) -> list[tuple[str, float]]:
+    """Each situation the citizen said they went through in that wave (their answer to the
+    screening question), with how people in it rated it in their region: only where the
+    situations file shows that cell, so nothing is said of a small group."""
+    screening = next((q for q in survey.questions if q.screening), None) if survey else None
+    if survey is None or screening is None:
+        return []
+    answer = (await store.responses.answers(response_id)).get(screening.id)
+    lived = set(answer) if isinstance(answer, list) else set()
+    if not lived:
+        return []
+    scores = await closed_results.situation_scores(wave_id, region_code)
+    return [
+        (situation.title.get(texts.language), scores[situation.id])
+        for situation in survey.situations
+        if situation.id in lived and situation.id in scores
+    ]
 
 
 def create_admin_router() -> Router:
