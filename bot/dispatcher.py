@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bot.chat.handlers import (
+    action_wizard,
     actions,
     admin,
+    admin_actions,
     admin_wizard,
     fallback,
     membership,
@@ -78,6 +80,8 @@ def build_dispatcher(
         # answers; for anyone else they match nothing and the update goes on.
         admin.create_router(),
         admin_wizard.create_router(),
+        admin_actions.create_router(),
+        action_wizard.create_router(),
         results.create_admin_router(),
         results.create_router(),
         actions.create_router(),

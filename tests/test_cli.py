@@ -43,6 +43,10 @@ OFFLINE_COMMANDS = (
     ["staff", "list"],
     ["staff", "remove", "42"],
     ["audit", "--since", "7d"],
+    ["actions", "add", "--region", "49", "--title", "Запись к врачу онлайн"],
+    ["actions", "list"],
+    ["actions", "update", "1", "--status", "done"],
+    ["actions", "remove", "1"],
 )
 
 #: Run each command in one fresh interpreter, reporting after each what it loaded.

@@ -31,9 +31,15 @@ REMIND_PRESETS_HOURS = (24, 48, 72)
 
 
 def menu_keyboard(texts: Texts, staff: StaffMember) -> InlineKeyboardMarkup:
-    """A new wave only for those who may plan one."""
-    new = [(texts("admin.new_wave"), AdminMenuCb(action="new"))] if staff.plans_waves else []
-    return choices_keyboard([*new, (texts("admin.list_waves"), AdminMenuCb(action="waves"))], 1)
+    """A new wave, and regions' actions, only for those who may plan waves (federal and
+    regional staff)."""
+    waves = (texts("admin.list_waves"), AdminMenuCb(action="waves"))
+    if not staff.plans_waves:
+        return choices_keyboard([waves], 1)
+    new = (texts("admin.new_wave"), AdminMenuCb(action="new"))
+    return choices_keyboard(
+        [new, waves, (texts("admin.actions"), AdminMenuCb(action="actions"))], 1
+    )
 
 
 def surveys_keyboard(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:

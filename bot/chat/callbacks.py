@@ -140,6 +140,13 @@ class StepCb(CallbackData, prefix=STEP_PREFIX, sep=SEPARATOR):
     action: StepAction
 
 
+class RegionNewsCb(CallbackData, prefix="rn"):
+    """Under the thanks: the region's figures and actions, for the response just finished
+    (whose lowest-rated topics come first, so only its own respondent may press it)."""
+
+    response: Number
+
+
 class DeleteMeCb(CallbackData, prefix="dm"):
     confirm: bool
 
@@ -150,7 +157,7 @@ class DeleteMeCb(CallbackData, prefix="dm"):
 
 
 class AdminMenuCb(CallbackData, prefix="am"):
-    action: Literal["new", "waves"]
+    action: Literal["new", "waves", "actions"]
 
 
 class WizardSurveyCb(CallbackData, prefix="ws"):
@@ -199,6 +206,31 @@ class WaveCancelCb(CallbackData, prefix="wx"):
 
     wave: Number
     step: Literal["ask", "yes", "no"]
+
+
+class ActionsPageCb(CallbackData, prefix="al"):
+    """A page of the admin list of regions' actions."""
+
+    page: Number
+
+
+class ActionCb(CallbackData, prefix="ax"):
+    """One action of the admin list: `open` it, give it a status, `remove` it (asks), and
+    `yes` / `no` to that question. The action's region is checked against the member's."""
+
+    action: Number
+    do: Literal["open", "planned", "in_progress", "done", "remove", "yes", "no"]
+
+
+ActionStep = Literal["region", "municipality", "topic", "description", "status", "link", "save"]
+
+
+class ActionPickCb(CallbackData, prefix="ap"):
+    """A button answer in the action wizard: a region code, an OKTMO code, a topic id or a
+    status, or empty to leave the step's field unset; `save` is 1 to save, 0 to drop."""
+
+    step: ActionStep
+    value: str = ""
 
 
 ResultsKind = Literal["export", "report"]

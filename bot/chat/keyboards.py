@@ -25,6 +25,7 @@ from bot.chat.callbacks import (
     MunicipalityCb,
     MunicipalityPageCb,
     RegionCb,
+    RegionNewsCb,
     StartWaveCb,
     SummaryCb,
 )
@@ -213,6 +214,11 @@ def delete_keyboard(texts: Texts) -> InlineKeyboardMarkup:
             (texts("delete.no"), DeleteMeCb(confirm=False)),
         ]
     )
+
+
+def region_news_keyboard(response_id: int, texts: Texts) -> InlineKeyboardMarkup:
+    """Under the thanks: one tap to the region's figures and what it is doing."""
+    return choices_keyboard([(texts("results.region_news"), RegionNewsCb(response=response_id))])
 
 
 def invitation_keyboard(wave_id: int, label: str) -> InlineKeyboardMarkup:

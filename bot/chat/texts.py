@@ -175,6 +175,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "actions.status.done": {"ru": "сделано", "en": "done"},
     "actions.since": {"ru": "{status}, {date}", "en": "{status}, {date}"},
     "actions.link": {"ru": "подробнее", "en": "details"},
+    "results.region_news": {
+        "ru": "📊 Как дела в моём регионе",
+        "en": "📊 How my region is doing",
+    },
+    "results.region_news_gone": {
+        "ru": "Эта кнопка больше не действует. Результаты региона: /results.",
+        "en": "This button no longer works. Your region's results: /results.",
+    },
+    "results.region_news_none": {
+        "ru": "Результатов по вашему региону пока нет: они появятся, когда закроется опрос."
+        " О мерах региона здесь тоже пока ничего нет.",
+        "en": "There are no results for your region yet: they appear when the survey closes."
+        " The region has not described its actions here yet either.",
+    },
     "profile.needed": {
         "ru": "Сначала расскажите немного о себе: нажмите /start.",
         "en": "First tell us a little about yourself: send /start.",
@@ -481,6 +495,99 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin.cannot_cancel": {
         "ru": "Волну #{wave} уже нельзя отменить: она {state}.",
         "en": "Wave #{wave} can no longer be cancelled: it is {state}.",
+    },
+    "admin.actions": {"ru": "📝 Действия регионов", "en": "📝 Regions' actions"},
+    "staff_actions.header": {
+        "ru": "<b>Действия ваших регионов</b> — стр. {page} из {pages}",
+        "en": "<b>Your regions' actions</b> — page {page} of {pages}",
+    },
+    "staff_actions.none": {
+        "ru": "Действий пока нет: добавьте первое.",
+        "en": "No actions yet: add the first.",
+    },
+    "staff_actions.line": {
+        "ru": "<b>#{id}</b> {place}: {title} — {status}",
+        "en": "<b>#{id}</b> {place}: {title} — {status}",
+    },
+    "staff_actions.add": {"ru": "➕ Добавить действие", "en": "➕ Add an action"},
+    "staff_actions.open": {"ru": "✏️ #{id}", "en": "✏️ #{id}"},
+    "staff_actions.previous": {"ru": "◀ Назад", "en": "◀ Back"},
+    "staff_actions.next": {"ru": "Дальше ▶", "en": "Next ▶"},
+    "staff_actions.summary": {
+        "ru": "Регион: {region}\nМуниципалитет: {municipality}\nТема: {topic}\n"
+        "Название: {title}\nОписание: {description}\nСтатус: {status}\nСсылка: {link}",
+        "en": "Region: {region}\nMunicipality: {municipality}\nTopic: {topic}\n"
+        "Title: {title}\nDescription: {description}\nStatus: {status}\nLink: {link}",
+    },
+    "staff_actions.card": {
+        "ru": "<b>Действие #{id}</b>\n{summary}",
+        "en": "<b>Action #{id}</b>\n{summary}",
+    },
+    "staff_actions.whole_region": {"ru": "весь регион", "en": "the whole region"},
+    "staff_actions.nothing": {"ru": "—", "en": "—"},
+    "staff_actions.set_status": {"ru": "→ {status}", "en": "→ {status}"},
+    "staff_actions.status_set": {
+        "ru": "Статус действия #{id}: {status}.",
+        "en": "Action #{id} is now: {status}.",
+    },
+    "staff_actions.remove": {"ru": "🗑 Удалить", "en": "🗑 Remove"},
+    "staff_actions.remove_confirm": {
+        "ru": "Удалить действие #{id} «{title}»? Жители перестанут его видеть.",
+        "en": "Remove action #{id} “{title}”? Citizens will no longer see it.",
+    },
+    "staff_actions.remove_yes": {"ru": "Да, удалить", "en": "Yes, remove it"},
+    "staff_actions.remove_no": {"ru": "Нет", "en": "No"},
+    "staff_actions.removed": {"ru": "Действие #{id} удалено.", "en": "Action #{id} is removed."},
+    "staff_actions.kept": {"ru": "Действие #{id} оставлено.", "en": "Action #{id} is kept."},
+    "staff_actions.unknown": {"ru": "Действия #{id} нет.", "en": "There is no action #{id}."},
+    "staff_actions.ask_region": {
+        "ru": "Для какого региона действие? Выберите или введите код региона.",
+        "en": "Which region is the action for? Choose one or type its code.",
+    },
+    "staff_actions.unknown_region": {
+        "ru": "Региона с кодом {code} нет.",
+        "en": "There is no region with the code {code}.",
+    },
+    "staff_actions.ask_municipality": {
+        "ru": "Действие для всего региона или для одного муниципалитета? Введите название "
+        "или код ОКТМО муниципалитета либо нажмите «Весь регион».",
+        "en": "Is the action for the whole region or one municipality? Type the "
+        "municipality's name or OKTMO code, or press “Whole region”.",
+    },
+    "staff_actions.whole_region_button": {"ru": "Весь регион", "en": "Whole region"},
+    "staff_actions.no_municipality": {
+        "ru": "В регионе нет такого муниципалитета. Попробуйте иначе.",
+        "en": "The region has no such municipality. Try another spelling.",
+    },
+    "staff_actions.ask_topic": {
+        "ru": "Какой теме опроса посвящено действие?",
+        "en": "Which survey topic does the action address?",
+    },
+    "staff_actions.no_topic": {"ru": "Без темы", "en": "No topic"},
+    "staff_actions.ask_title": {
+        "ru": "Название действия, по-русски (предел — {limit:characters}):",
+        "en": "The action's title, in Russian (the limit is {limit:characters}):",
+    },
+    "staff_actions.ask_description": {
+        "ru": "Короткое описание (предел — {limit:characters}) или «Пропустить»:",
+        "en": "A short description (the limit is {limit:characters}), or “Skip”:",
+    },
+    "staff_actions.skip": {"ru": "Пропустить", "en": "Skip"},
+    "staff_actions.ask_status": {"ru": "Что с ним сейчас?", "en": "Where does it stand?"},
+    "staff_actions.ask_link": {
+        "ru": "Ссылка на страницу о нём (https://…) или «Пропустить»:",
+        "en": "A link to a page about it (https://…), or “Skip”:",
+    },
+    "staff_actions.confirm": {
+        "ru": "<b>Проверьте действие</b>\n{summary}",
+        "en": "<b>Check the action</b>\n{summary}",
+    },
+    "staff_actions.save": {"ru": "✅ Сохранить", "en": "✅ Save"},
+    "staff_actions.saved": {"ru": "Действие #{id} сохранено.", "en": "Action #{id} is saved."},
+    "staff_actions.aborted": {"ru": "Действие не сохранено.", "en": "The action is not saved."},
+    "staff_actions.refused": {
+        "ru": "Не сохранено: {reason}",
+        "en": "Not saved: {reason}",
     },
     "wizard.survey": {
         "ru": "<b>Новая волна</b> · шаг 1 из 6\nКакой опрос проводим?",

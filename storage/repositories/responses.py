@@ -131,6 +131,14 @@ class ResponseRepository:
             for row in rows
         }
 
+    async def scores(self, response_id: int) -> list[tuple[str, float]]:
+        """(topic, score) of the response's scored answers."""
+        rows = await self._db.point_fetch_all(
+            "SELECT topic, score FROM answers WHERE response_id = ? AND score IS NOT NULL",
+            (response_id,),
+        )
+        return [(row["topic"], row["score"]) for row in rows]
+
     async def save_answer(
         self, response_id: int, answer: AnswerRecord, drop: Sequence[str] = ()
     ) -> None:

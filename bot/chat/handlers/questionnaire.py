@@ -22,7 +22,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.chat.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb, parse_number, prefix_of
 from bot.chat.handlers.replies import show
-from bot.chat.keyboards import waves_keyboard
+from bot.chat.keyboards import region_news_keyboard, waves_keyboard
 from bot.chat.middlewares import Data, UpdateHandler
 from bot.chat.press_lane import PressHandler
 from bot.chat.question_view import question_keyboard, question_text, screen_of, thanks_text
@@ -212,7 +212,8 @@ class Dialog:
             await self.forget_screen(event)
         if following is None:
             await self.state.clear()
-            await show(event, thanks_text(updated.survey, self.texts))
+            thanks = thanks_text(updated.survey, self.texts)
+            await show(event, thanks, region_news_keyboard(updated.response.id, self.texts))
             return None
         await self.present(event, updated, following)
         return None

@@ -9,7 +9,6 @@ the full computation so that ranks and suppression are those of the full file.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from html import escape
 from pathlib import Path
@@ -17,11 +16,14 @@ from pathlib import Path
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.chat.admin_views import no_waves_text
-from bot.chat.callbacks import ResultsCb, ResultsKind, parse_number
+from bot.chat.callbacks import RegionNewsCb, ResultsCb, ResultsKind, parse_number
+from bot.chat.filters import ButtonOnMessage
 from bot.chat.middlewares.admin import admin_only
+from bot.chat.region_update import RegionUpdate
 from bot.chat.report_groups_view import (
     SituationFigures,
     region_gaps,
@@ -35,7 +37,6 @@ from bot.chat.report_series_view import (
     region_series_text,
 )
 from bot.chat.results_cache import ClosedWaveResults
-from bot.chat.results_view import region_results_text
 from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.access import StaffMember, seen_wave, seen_waves
@@ -52,8 +53,8 @@ from storage.result_files import (
 from storage.segments import compute_segments
 from storage.situations import compute_situations
 from storage.store import Store
+from storage.survey_sync import StoredSurvey
 from surveys.aggregate import OVERALL
-from surveys.change import ChangeEstimate
 from surveys.model import Survey
 from surveys.regions import MissingTileLayout, RegionCatalog, load_catalog
 
@@ -305,10 +306,10 @@ async def my_results(
     texts: Texts,
     catalog: RegionCatalog,
     closed_results: ClosedWaveResults,
+    surveys: dict[str, StoredSurvey],
 ) -> None:
-    """How the citizen's region answered the last closed wave they took part in and, when
-    the survey ran before, whether that is better or worse than last time. Two waves that
-    cannot be compared (nothing asked alike) leave the message as it was without a change."""
+    """How the citizen's region answered the last closed wave they took part in, then what
+    the region is doing (`bot.chat.region_update`)."""
     if respondent is None:
         await message.answer(texts("profile.needed"))
         return
@@ -316,51 +317,37 @@ async def my_results(
     if response is None:
         await message.answer(texts("results.none_closed"))
         return
-    comparison = await closed_results.comparison(response.wave_id, response.region_code)
-    changes: dict[str, ChangeEstimate] = {}
-    previous = await store.waves.previous_closed(response.wave_id)
-    if previous is not None:
-        with contextlib.suppress(ChangeError):
-            changes = await closed_results.region_change(
-                response.wave_id, previous.id, response.region_code
-            )
-    survey = await store.surveys.get(response.survey_version_id)
-    region = catalog.region(response.region_code)
-    title = survey.title.get(texts.language) if survey else ""
-    region_name = region.name.get(texts.language) if region else response.region_code
-    situations = await _lived_situations(
-        response.id, response.wave_id, response.region_code, survey, store, texts, closed_results
-    )
-    await message.answer(
-        region_results_text(title, region_name, comparison, texts, changes, situations)
-    )
+    update = RegionUpdate(store, closed_results, catalog, surveys)
+    await message.answer(await update.figures_text(response.wave_id, response, texts))
+    actions = await update.actions_text(response, texts)
+    if actions is not None:
+        await message.answer(actions)
 
 
-async def _lived_situations(
-    response_id: int,
-    wave_id: int,
-    region_code: str,
-    survey: Survey | None,
+async def region_news(
+    callback: CallbackQuery,
+    callback_data: RegionNewsCb,
+    respondent: Respondent | None,
     store: Store,
     texts: Texts,
+    catalog: RegionCatalog,
     closed_results: ClosedWaveResults,
-) -> list[tuple[str, float]]:
-    """Each situation the citizen said they went through in that wave (their answer to the
-    screening question), with how people in it rated it in their region: only where the
-    situations file shows that cell, so nothing is said of a small group."""
-    screening = next((q for q in survey.questions if q.screening), None) if survey else None
-    if survey is None or screening is None:
-        return []
-    answer = (await store.responses.answers(response_id)).get(screening.id)
-    lived = set(answer) if isinstance(answer, list) else set()
-    if not lived:
-        return []
-    scores = await closed_results.situation_scores(wave_id, region_code)
-    return [
-        (situation.title.get(texts.language), scores[situation.id])
-        for situation in survey.situations
-        if situation.id in lived and situation.id in scores
-    ]
+    surveys: dict[str, StoredSurvey],
+    callback_answer: CallbackAnswer,
+) -> None:
+    """The button under the thanks. The response is checked to be the presser's own: its
+    lowest-rated topics order the actions, which says something of how they answered."""
+    response = await store.responses.get(callback_data.response) if respondent else None
+    if (
+        response is None
+        or respondent is None
+        or response.respondent_id != respondent.id
+        or not isinstance(callback.message, Message)
+    ):
+        callback_answer.text = texts("results.region_news_gone")
+        return
+    update = RegionUpdate(store, closed_results, catalog, surveys)
+    await update.after_survey(callback.message, response, texts)
 
 
 def create_admin_router() -> Router:
@@ -376,4 +363,5 @@ def create_router() -> Router:
     router = Router(name="results")
     router.message.filter(F.chat.type == "private")
     router.message.register(my_results, Command("results"))
+    router.callback_query.register(region_news, RegionNewsCb.filter(), ButtonOnMessage())
     return router
