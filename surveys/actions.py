@@ -28,7 +28,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class ActionError(ValueError):
-    """An action that cannot be stored; the message names the field and the fix."""
+    """An action that cannot be stored; the message names the field and the fix.
+
+    The message is English, for the command line; `code` and `values` let the chat say the
+    same in the reader's language (`action_error.<code>` in its catalog). `field` is one of
+    `title`, `title_en`, `description`, `description_en`.
+    """
+
+    def __init__(self, message: str, code: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +81,13 @@ def checked(draft: ActionDraft) -> ActionDraft:
     title_ru = _text("title", draft.title_ru, TITLE_LIMIT, required=True)
     assert title_ru is not None
     if draft.status not in STATUSES:
-        raise ActionError(f"status {draft.status!r} is not one of {', '.join(STATUSES)}")
+        raise ActionError(f"status {draft.status!r} is not one of {', '.join(STATUSES)}", "status")
     return replace(
         draft,
         title_ru=title_ru,
-        title_en=_text("English title", draft.title_en, TITLE_LIMIT),
+        title_en=_text("title_en", draft.title_en, TITLE_LIMIT),
         description_ru=_text("description", draft.description_ru, DESCRIPTION_LIMIT),
-        description_en=_text("English description", draft.description_en, DESCRIPTION_LIMIT),
+        description_en=_text("description_en", draft.description_en, DESCRIPTION_LIMIT),
         link=checked_link(draft.link),
     )
 
@@ -87,12 +97,18 @@ def checked_link(link: str | None) -> str | None:
         return None
     link = link.strip()
     if len(link) > LINK_LIMIT:
-        raise ActionError(f"the link is {len(link)} characters long; the limit is {LINK_LIMIT}")
+        raise ActionError(
+            f"the link is {len(link)} characters long; the limit is {LINK_LIMIT}",
+            "link_too_long",
+            limit=LINK_LIMIT,
+        )
     parts = urlsplit(link)
     if parts.scheme.lower() != "https" or not parts.hostname or _CONTROL.search(link):
-        raise ActionError(f"the link must start with https:// and name a site: {link[:80]!r}")
+        raise ActionError(
+            f"the link must start with https:// and name a site: {link[:80]!r}", "link"
+        )
     if any(character.isspace() for character in link):
-        raise ActionError("the link must not contain spaces")
+        raise ActionError("the link must not contain spaces", "link_spaces")
     return link
 
 
@@ -101,20 +117,38 @@ def parse_since(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError as error:
-        raise ActionError(f"the date {text[:20]!r} must be written YYYY-MM-DD") from error
+        raise ActionError(f"the date {text[:20]!r} must be written YYYY-MM-DD", "date") from error
 
 
-def _text(name: str, value: str | None, limit: int, *, required: bool = False) -> str | None:
-    text = (value or "").strip()
+_FIELD_NAMES = {
+    "title": "title",
+    "title_en": "English title",
+    "description": "description",
+    "description_en": "English description",
+}
+
+
+def _text(field: str, value: str | None, limit: int, *, required: bool = False) -> str | None:
+    text, name = (value or "").strip(), _FIELD_NAMES[field]
     if not text:
         if required:
-            raise ActionError(f"the {name} is empty; write what is being done")
+            raise ActionError(
+                f"the {name} is empty; write what is being done", "empty", field=field
+            )
         return None
     if _CONTROL.search(text):
-        raise ActionError(f"the {name} contains control characters; type it as plain text")
+        raise ActionError(
+            f"the {name} contains control characters; type it as plain text",
+            "control",
+            field=field,
+        )
     if len(text) > limit:
         raise ActionError(
             f"the {name} is {len(text)} characters long; the limit is {limit}: shorten it by "
-            f"{len(text) - limit}"
+            f"{len(text) - limit}",
+            "too_long",
+            field=field,
+            limit=limit,
+            over=len(text) - limit,
         )
     return text

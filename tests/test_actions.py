@@ -146,11 +146,15 @@ async def test_a_regional_member_adds_an_action_for_their_region_in_chat(
         await member.say("Великий Новгород")
         await member.tap("Здравоохранение")
         too_long = await member.say("Т" * (TITLE_LIMIT + 1))
-        assert "shorten it by 1" in (too_long.text or "")
+        assert too_long.text == (
+            "Не сохранено: слишком длинно: предел — 150 символов, сократите на 1 символ."
+        )
         await member.say("<script>alert(1)</script>")
         await member.tap("Пропустить")
         await member.tap("идёт работа")
-        assert "must start with https://" in ((await member.say("http://example.org")).text or "")
+        assert (await member.say("http://example.org")).text == (
+            "Не сохранено: ссылка должна начинаться с https:// и вести на сайт."
+        )
         confirm = await member.say("https://example.org/clinics")
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (confirm.raw_text or "")
         assert "Действие #1 сохранено." in ((await member.tap("Сохранить")).text or "")

@@ -17,11 +17,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.chat.callbacks import ActionCb, ActionPickCb, ActionsPageCb, ActionStep
 from bot.chat.keyboards import choices_keyboard
 from bot.chat.texts import Texts
-from surveys.actions import STATUSES, Action, ActionDraft
+from surveys.actions import STATUSES, Action, ActionDraft, ActionError
 from surveys.regions import RegionCatalog
 
 #: Actions on one page of the list: eight lines of the longest title and place fit a message.
 PAGE_SIZE = 8
+
+
+def refusal_text(error: ActionError, texts: Texts) -> str:
+    """Why an entry was not saved, in the reader's language where the rule has its words
+    (`surveys.actions.ActionError.code`), else as the command line says it."""
+    reason = texts(f"action_error.{error.code}", **error.values) if error.code else None
+    return texts("staff_actions.refused", reason=reason or escape(str(error)))
 
 
 def place_name(draft: ActionDraft, catalog: RegionCatalog, texts: Texts) -> str:

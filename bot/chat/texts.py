@@ -585,6 +585,35 @@ MESSAGES: dict[str, dict[str, str]] = {
     "staff_actions.save": {"ru": "✅ Сохранить", "en": "✅ Save"},
     "staff_actions.saved": {"ru": "Действие #{id} сохранено.", "en": "Action #{id} is saved."},
     "staff_actions.aborted": {"ru": "Действие не сохранено.", "en": "The action is not saved."},
+    "action_error.empty": {
+        "ru": "пусто: напишите, что делается.",
+        "en": "it is empty: write what is being done.",
+    },
+    "action_error.control": {
+        "ru": "в тексте есть служебные символы: наберите его обычным текстом.",
+        "en": "the text contains control characters: type it as plain text.",
+    },
+    "action_error.too_long": {
+        "ru": "слишком длинно: предел — {limit:characters}, сократите на {over:characters}.",
+        "en": "too long: the limit is {limit:characters}; shorten it by {over:characters}.",
+    },
+    "action_error.status": {"ru": "такого статуса нет.", "en": "there is no such status."},
+    "action_error.link_too_long": {
+        "ru": "ссылка слишком длинная: предел — {limit:characters}.",
+        "en": "the link is too long: the limit is {limit:characters}.",
+    },
+    "action_error.link": {
+        "ru": "ссылка должна начинаться с https:// и вести на сайт.",
+        "en": "the link must start with https:// and lead to a site.",
+    },
+    "action_error.link_spaces": {
+        "ru": "в ссылке не должно быть пробелов.",
+        "en": "the link must not contain spaces.",
+    },
+    "action_error.date": {
+        "ru": "дату напишите так: ГГГГ-ММ-ДД.",
+        "en": "write the date as YYYY-MM-DD.",
+    },
     "staff_actions.refused": {
         "ru": "Не сохранено: {reason}",
         "en": "Not saved: {reason}",

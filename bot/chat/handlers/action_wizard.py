@@ -26,7 +26,7 @@ from bot.chat.callbacks import ActionPickCb
 from bot.chat.handlers.admin_wizard import Event, WizardStep, show_new, wizard_of
 from bot.chat.handlers.replies import show
 from bot.chat.middlewares.admin import AuditNote, admin_only
-from bot.chat.staff_actions_view import picks_keyboard, summary
+from bot.chat.staff_actions_view import picks_keyboard, refusal_text, summary
 from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.access import StaffMember
@@ -181,7 +181,7 @@ async def on_title(message: Message, wizard: FSMContext, texts: Texts) -> None:
     try:
         title = checked(ActionDraft(data.get("region", ""), message.text or "")).title_ru
     except ActionError as error:
-        await message.answer(texts("staff_actions.refused", reason=escape(str(error))))
+        await message.answer(refusal_text(error, texts))
         return
     await wizard.update_data(title=title)
     await wizard.set_state(ActionWizard.description)
@@ -198,7 +198,7 @@ async def on_description(
     try:
         description = checked(ActionDraft("", "-", description_ru=typed)).description_ru
     except ActionError as error:
-        await show_new(event, texts("staff_actions.refused", reason=escape(str(error))))
+        await show_new(event, refusal_text(error, texts))
         return
     await wizard.update_data(description=description)
     await wizard.set_state(ActionWizard.status)
@@ -229,7 +229,7 @@ async def on_link(
     try:
         link = checked_link(None if callback_data else _typed(event))
     except ActionError as error:
-        await show_new(event, texts("staff_actions.refused", reason=escape(str(error))))
+        await show_new(event, refusal_text(error, texts))
         return
     draft = _draft(await wizard.update_data(link=link))
     if draft is None:
@@ -272,7 +272,7 @@ async def on_save(
     try:
         draft = entered(replace(draft, since=today), catalog, subjects)
     except ActionError as error:
-        await show(callback, texts("staff_actions.refused", reason=escape(str(error))))
+        await show(callback, refusal_text(error, texts))
         return
     action_id = await store.actions.add(draft, str(staff.telegram_id))
     audit.action = "action.add"
