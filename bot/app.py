@@ -28,13 +28,14 @@ from bot.waves.broadcast import Broadcaster
 from bot.waves.invitations import InvitationComposer, WaveOutbox
 from bot.waves.progress import ProgressReporter
 from bot.waves.scheduler import WaveHook, WaveScheduler
+from bot.waves.site_publishing import SitePublisher
 from bot.webhook import WebhookServer
 from bot.webhook_config import WebhookConfig
 from storage.database import Database
 from storage.repositories.waves import Wave
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
-from surveys.regions import load_catalog
+from surveys.regions import RegionCatalog, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,12 @@ class Application:
         )
         progress = ProgressReporter(bot, store, settings.default_locale, settings.broadcast_rate)
         outbox = WaveOutbox(store, broadcaster.wake)
+        publisher = _site_publisher(settings, database, catalog)
         scheduler = WaveScheduler(
-            store, on_open=_on_open(outbox, progress), on_sweep=outbox.follow_up
+            store,
+            on_open=_on_open(outbox, progress),
+            on_sweep=outbox.follow_up,
+            **({"on_close": publisher.on_close} if publisher else {}),
         )
         dispatcher["surveys"] = surveys
         dispatcher["wave_scheduler"] = scheduler
@@ -106,6 +111,8 @@ class Application:
         for service in (scheduler, broadcaster, progress):
             dispatcher.startup.register(service.start)
         dispatcher.shutdown.register(scheduler.shutdown)
+        if publisher:
+            dispatcher.shutdown.register(publisher.stop)
         dispatcher.shutdown.register(broadcaster.stop)
         dispatcher.shutdown.register(progress.stop)
         return cls(
@@ -248,3 +255,18 @@ def _on_open(outbox: WaveOutbox, progress: ProgressReporter) -> WaveHook:
         await progress.begin(wave)
 
     return opened
+
+
+def _site_publisher(
+    settings: Settings, database: Database, catalog: RegionCatalog
+) -> SitePublisher | None:
+    """With `PUBLISH_DIR` set, what publishes the public site as each wave closes."""
+    if settings.publish_dir is None:
+        return None
+    return SitePublisher(
+        database,
+        settings.publish_dir,
+        min_cell_size=settings.min_cell_size,
+        catalog=catalog,
+        zone=settings.zone,
+    )

@@ -47,10 +47,12 @@ class Settings(BaseSettings):
     #: Days the operator keeps database backups, which hold erased people's data until
     #: destroyed: /privacy tells citizens this figure, so it must match the backup rotation.
     backup_retention_days: int = Field(default=30, ge=1, le=3650)
+    #: The public results site's folder, published again as each wave closes; None: never.
+    publish_dir: Path | None = None
     default_locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
 
-    @field_validator("bot_token", "pseudonym_key", "webhook_secret", mode="before")
+    @field_validator("bot_token", "pseudonym_key", "webhook_secret", "publish_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`BOT_TOKEN=` as copied from .env.example means "not set", not an empty secret."""

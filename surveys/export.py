@@ -295,6 +295,12 @@ class FiguresCsv:
     def column_digits(cls, decimals: Mapping[str, int]) -> list[int | None]:
         return [decimals.get(name) for name in cls.columns]
 
+    @classmethod
+    def row_decimals(cls, row: Sequence[object]) -> Mapping[str, int]:
+        """The decimals of `row`'s fractional columns by name, for a reader that shows one
+        figure at a time (the public site) exactly as this file writes it."""
+        return cls.decimals
+
     def digits(self, row: Sequence[object]) -> Sequence[int | None]:
         """Each column's decimals in `row`: the same in every row, unless a file says not."""
         return self._digits
@@ -350,6 +356,10 @@ class SituationsCsv(FiguresCsv):
 
     def digits(self, row: Sequence[object]) -> Sequence[int | None]:
         return self._by_measure.get(str(row[_MEASURE]), self._by_measure["number"])
+
+    @classmethod
+    def row_decimals(cls, row: Sequence[object]) -> Mapping[str, int]:
+        return SITUATIONS_DECIMALS.get(str(row[_MEASURE]), SITUATIONS_DECIMALS["number"])
 
 
 class AnswersCsv:

@@ -240,8 +240,16 @@ class ResultsWave:
 async def build_results_wave(directory: Path, people: Sequence[Person] = PEOPLE) -> ResultsWave:
     """The wave above (or other `people`, and the dropout), stored the way the bot stores it."""
     database = await Database.open(directory / "results.db")
+    return await add_results_wave(database, people)
+
+
+async def add_results_wave(
+    database: Database,
+    people: Sequence[Person] = PEOPLE,
+    start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+) -> ResultsWave:
+    """Another wave of the survey in `database`, answered by `people` (each once a wave)."""
     version_id = await SurveyRepository(database).store(SURVEY)
-    start = datetime(2026, 11, 1, tzinfo=UTC)
     wave_id = await WaveRepository(database).create(
         version_id, start, start + timedelta(days=14), regions=None, tracks="all"
     )

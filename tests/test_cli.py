@@ -47,6 +47,7 @@ OFFLINE_COMMANDS = (
     ["actions", "list"],
     ["actions", "update", "1", "--status", "done"],
     ["actions", "remove", "1"],
+    ["publish", "--wave", "1", "-o", "site"],
 )
 
 #: Run each command in one fresh interpreter, reporting after each what it loaded.
