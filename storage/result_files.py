@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
 from storage.change import WaveChange, compute_change, compute_survey_series
@@ -49,6 +50,7 @@ from surveys.weighting import PopulationTable
 
 if TYPE_CHECKING:
     from surveys.chart import ImageFormat, Shown
+    from surveys.tile_map import MapHeading
 
 
 def cell_labels(catalog: RegionCatalog, area: Area, track: str, topic: str) -> dict[str, str]:
@@ -487,18 +489,67 @@ async def region_map(
     Raises `MissingTileLayout` for a catalog with no tile layout beside it.
     """
     from surveys.chart import CHART_LABELS
-    from surveys.tile_map import MapHeading, tile_map
+    from surveys.tile_map import tile_map
 
     tiles = report.catalog.tile_layout()
     scores = {
         area[0]: shown.estimate.score if (shown := report.shown(area, "all")) else None
         for area in report.areas()
     }
-    heading = MapHeading(
+    heading = _map_heading(report, language, zone)
+    labels = CHART_LABELS.get(language, CHART_LABELS["ru"])
+    return await asyncio.to_thread(tile_map, tiles, scores, heading, labels, image_format)
+
+
+async def region_change_map(
+    report: WaveReport,
+    change: WaveChange,
+    *,
+    language: str = "ru",
+    zone: tzinfo = UTC,
+    image_format: ImageFormat = "png",
+) -> bytes:
+    """The regions' published change of the overall index on the tile map: everyone's
+    overall row of each region in the change file, with its verdict's arrow. A
+    region without a shown, comparable change, or without a row, is hatched as "no
+    comparable figures": the map says why there is no colour, not only that there is none.
+
+    Raises `MissingTileLayout` for a catalog with no tile layout beside it.
+    """
+    from surveys.chart import CHART_LABELS
+    from surveys.tile_map import change_scale, tile_map
+
+    tiles = report.catalog.tile_layout()
+    rows = (change_row(change, cell, report.catalog) for cell in change.cells("region"))
+    shown = [
+        row
+        for row in rows
+        if row.track == "all" and row.topic == OVERALL and row.comparable and row.change is not None
+    ]
+    changes: dict[str, float | None] = dict.fromkeys(tiles)
+    changes.update({row.region_code: row.change for row in shown})
+    verdicts = {row.region_code: row.verdict for row in shown if row.verdict}
+    labels = CHART_LABELS.get(language, CHART_LABELS["ru"])
+    return await asyncio.to_thread(
+        partial(
+            tile_map,
+            tiles,
+            changes,
+            _map_heading(report, language, zone),
+            labels,
+            image_format,
+            scale=change_scale(labels, change.against_wave_id),
+            verdicts=verdicts,
+        )
+    )
+
+
+def _map_heading(report: WaveReport, language: str, zone: tzinfo) -> MapHeading:
+    from surveys.tile_map import MapHeading
+
+    return MapHeading(
         survey=report.survey.title.get(language),
         wave_id=report.wave.id,
         start=report.wave.starts_at.astimezone(zone).date(),
         end=report.wave.ends_at.astimezone(zone).date(),
     )
-    labels = CHART_LABELS.get(language, CHART_LABELS["ru"])
-    return await asyncio.to_thread(tile_map, tiles, scores, heading, labels, image_format)

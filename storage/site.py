@@ -25,6 +25,7 @@ from storage.result_files import (
     WaveReport,
     change_row,
     rating_row,
+    region_change_map,
     region_map,
     segment_row,
     situation_row,
@@ -96,14 +97,18 @@ async def gather_site(
             rows = [situation_row(situations, line, catalog) for line in situations.lines(level)]
             _add(files, "situations", level, SituationsCsv, rows)
     report = WaveReport(wave, survey, ratings, catalog)
-    maps = {}
+    maps, change_maps = {}, {}
     try:
         for language in LANGUAGES:
             maps[language] = await region_map(
                 report, language=language, zone=zone, image_format="svg"
             )
+            if change is not None:
+                change_maps[language] = await region_change_map(
+                    report, change, language=language, zone=zone, image_format="svg"
+                )
     except MissingTileLayout:
-        maps = {}
+        maps, change_maps = {}, {}
     return SiteContent(
         wave_id=wave_id,
         start=wave.starts_at.astimezone(zone).date(),
@@ -114,6 +119,7 @@ async def gather_site(
         against_wave_id=change.against_wave_id if change else None,
         actions=await ActionRepository(database).listed(),
         maps=maps,
+        change_maps=change_maps,
     )
 
 

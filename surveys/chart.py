@@ -71,6 +71,14 @@ class ChartLabels:
     #: The tile map's subtitle: {survey}, {wave}, {start}, {end} (dates in `date_format`).
     period: str
     date_format: str
+    #: The change map's title ({against}: the earlier wave), colour bar, mark and legend of
+    #: a region with no published change, and the legend of its verdicts' arrows.
+    change_title: str
+    change_scale: str
+    no_change: str
+    no_change_tile: str
+    improved: str
+    declined: str
 
 
 CHART_LABELS: dict[str, ChartLabels] = {
@@ -86,6 +94,12 @@ CHART_LABELS: dict[str, ChartLabels] = {
         no_answers="нет ответов",
         period="{survey}, волна #{wave}: {start} – {end}",
         date_format="%d.%m.%Y",
+        change_title="Изменение общего балла с волны #{against}",
+        change_scale="Изменение (баллы, от −20 до +20)",
+        no_change="нет сравнимых данных",
+        no_change_tile="н/д",
+        improved="стало лучше",
+        declined="стало хуже",
     ),
     "en": ChartLabels(
         decimal=".",
@@ -99,6 +113,12 @@ CHART_LABELS: dict[str, ChartLabels] = {
         no_answers="no answers",
         period="{survey}, wave #{wave}: {start} – {end}",
         date_format="%Y-%m-%d",
+        change_title="Change in the overall score since wave #{against}",
+        change_scale="Change (points, −20 to +20)",
+        no_change="no comparable figures",
+        no_change_tile="n/a",
+        improved="improved",
+        declined="declined",
     ),
 }
 

@@ -8,13 +8,15 @@ its audit record with the regions it concerned.
 from __future__ import annotations
 
 import asyncio
+import copy
 import getpass
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from bot.chat.callbacks import ActionCb
-from bot.sandbox.fake_telegram import FakeTelegram
+from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram
 from storage.database import Database
 from storage.repositories.audit import AuditEntry
 from storage.store import Store
@@ -131,33 +133,88 @@ def test_a_refused_command_says_why_and_stores_nothing(
     assert _stored(tmp_path) == before
 
 
+async def add_action_in_chat(
+    member: Citizen,
+    region: str,
+    municipality: str,
+    topic: str,
+    title: str,
+    status: str,
+    link: str,
+    refused: Mapping[str, tuple[str, str]] | None = None,
+) -> dict[str, ChatMessage]:
+    """Add an action through the admin chat's actions menu, tap by tap, as staff do; returns
+    the screens of the steps ("regions", "confirm", "saved") as they were then, before the
+    next step edited them. `refused` types a wrong value first at a step ("region", "title"
+    or "link") and checks the bot's reply to it."""
+    wrong = dict(refused or {})
+
+    async def try_wrong(step: str) -> None:
+        if step in wrong:
+            typed, reply = wrong.pop(step)
+            assert (await member.say(typed)).text == reply
+
+    await member.command("/admin")
+    await member.tap("Действия регионов")
+    screens = {"regions": copy.deepcopy(await member.tap("Добавить действие"))}
+    await try_wrong("region")
+    await member.tap(region)
+    await member.say(municipality)
+    await member.tap(topic)
+    await try_wrong("title")
+    await member.say(title)
+    await member.tap("Пропустить")
+    await member.tap(status)
+    await try_wrong("link")
+    screens["confirm"] = copy.deepcopy(await member.say(link))
+    screens["saved"] = await member.tap("Сохранить")
+    assert not wrong, f"no such step: {sorted(wrong)}"
+    return screens
+
+
+async def refused_in_chat(member: Citizen, action: Action) -> None:
+    """A member of another region neither sees `action` nor reaches it: not with its buttons
+    forged, nor by typing its region when adding one."""
+    await member.command("/admin")
+    listing = await member.tap("Действия регионов")
+    assert action.title_ru not in (listing.text or "")
+    absent = f"Действия #{action.id} нет."
+    for do in ("open", "done", "remove", "yes"):
+        forged = ActionCb(action=action.id, do=do).pack()
+        assert await member.press_data(listing.message_id, forged) == absent
+    await member.tap("Добавить действие")
+    assert (await member.say(action.region_code)).text == "Это вне вашего доступа."
+
+
 async def test_a_regional_member_adds_an_action_for_their_region_in_chat(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     async with staff_bot(server, tmp_path) as (settings, running):
         await grant(settings, NORTH, "regional", "49,53")
         member = Citizen(server, server.user(NORTH, "Анна"))
-        await member.command("/admin")
-        await member.tap("Действия регионов")
-        regions = await member.tap("Добавить действие")
-        assert labels(regions) == ["Новгородская область", "Оренбургская область"]
-        assert (await member.say("65")).text == "Это вне вашего доступа."
-        await member.tap("Новгородская область")
-        await member.say("Великий Новгород")
-        await member.tap("Здравоохранение")
-        too_long = await member.say("Т" * (TITLE_LIMIT + 1))
-        assert too_long.text == (
-            "Не сохранено: слишком длинно: предел — 150 символов, сократите на 1 символ."
+        screens = await add_action_in_chat(
+            member,
+            "Новгородская область",
+            "Великий Новгород",
+            "Здравоохранение",
+            "<script>alert(1)</script>",
+            "идёт работа",
+            "https://example.org/clinics",
+            refused={
+                "region": ("65", "Это вне вашего доступа."),
+                "title": (
+                    "Т" * (TITLE_LIMIT + 1),
+                    "Не сохранено: слишком длинно: предел — 150 символов, сократите на 1 символ.",
+                ),
+                "link": (
+                    "http://example.org",
+                    "Не сохранено: ссылка должна начинаться с https:// и вести на сайт.",
+                ),
+            },
         )
-        await member.say("<script>alert(1)</script>")
-        await member.tap("Пропустить")
-        await member.tap("идёт работа")
-        assert (await member.say("http://example.org")).text == (
-            "Не сохранено: ссылка должна начинаться с https:// и вести на сайт."
-        )
-        confirm = await member.say("https://example.org/clinics")
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (confirm.raw_text or "")
-        assert "Действие #1 сохранено." in ((await member.tap("Сохранить")).text or "")
+        assert labels(screens["regions"]) == ["Новгородская область", "Оренбургская область"]
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (screens["confirm"].raw_text or "")
+        assert "Действие #1 сохранено." in (screens["saved"].text or "")
 
         (action,) = await running.app.store.actions.listed()
         assert (action.region_code, action.municipality_code) == ("49", NOVGOROD)
@@ -186,15 +243,9 @@ async def test_a_member_of_another_region_changes_nothing(
         )
         before = await running.app.store.actions.listed()
         member = Citizen(server, server.user(URALS, "Борис"))
-        await member.command("/admin")
-        listing = await member.tap("Действия регионов")
-        assert "Запись к врачу" not in (listing.text or "")
-        absent = f"Действия #{theirs} нет."
-        for do in ("open", "done", "remove", "yes"):
-            forged = ActionCb(action=theirs, do=do).pack()
-            assert await member.press_data(listing.message_id, forged) == absent
-        await member.tap("Добавить действие")
-        assert (await member.say("49")).text == "Это вне вашего доступа."
+        (action,) = before
+        assert action.id == theirs
+        await refused_in_chat(member, action)
         assert await running.app.store.actions.listed() == before
 
         analyst = Citizen(server, server.user(ANALYST, "Вера"))

@@ -6,7 +6,7 @@ the test reads the CSV files published beside the pages and checks each figure i
 cell, in the page language's decimal mark, and that no other number stands in a table.
 Suppressed rows read "too few answers". Nothing about a person — a pseudonym, a free-text
 answer, a Telegram id — may appear anywhere in the folder. In the browser, at a phone's
-390 px and a desktop's 1280 px: nothing sticks out sideways, the map has its alt text, the
+390 px and a desktop's 1280 px: nothing sticks out sideways, both maps have alt texts, the
 body text meets WCAG AA contrast, the table sorts, an action titled with a script shows as
 text, and no request leaves the folder.
 """
@@ -147,7 +147,7 @@ def _read(path: Path) -> _Page:
     return parsed
 
 
-def _files(directory: Path) -> dict[str, list[dict[str, str]]]:
+def published_files(directory: Path) -> dict[str, list[dict[str, str]]]:
     return {
         path.name: list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
         for path in (directory / "data").glob("*.csv")
@@ -159,12 +159,12 @@ def _pages(directory: Path) -> list[Path]:
 
 
 async def test_every_figure_is_the_files_cell(site: Site) -> None:
-    assert set(_files(site.directory)) == {
+    assert set(published_files(site.directory)) == {
         f"{kind}-{level}.csv"
         for kind in ("ratings", "change", "segments")
         for level in ("region", "municipality")
     }
-    assert _checked_figures(site.directory) > 200
+    assert checked_figures(site.directory) > 200
 
 
 async def test_situations_are_published_from_their_file(tmp_path: Path) -> None:
@@ -179,14 +179,14 @@ async def test_situations_are_published_from_their_file(tmp_path: Path) -> None:
         )
     finally:
         await database.close()
-    assert "situations-region.csv" in _files(directory)
+    assert "situations-region.csv" in published_files(directory)
     assert "Поиск работы" in (directory / "regions" / "49.html").read_text(encoding="utf-8")
-    assert _checked_figures(directory) > 20
+    assert checked_figures(directory) > 20
 
 
-def _checked_figures(directory: Path) -> int:
+def checked_figures(directory: Path) -> int:
     """Checks every figure of every page against its file; returns how many there were."""
-    files = _files(directory)
+    files = published_files(directory)
     checked = 0
     for path in _pages(directory):
         decimal = "." if "en" in path.relative_to(directory).parts else ","
@@ -229,7 +229,7 @@ async def test_the_files_are_those_of_export(site: Site, tmp_path: Path) -> None
 
 
 async def test_suppressed_cells_read_too_few_answers(site: Site) -> None:
-    municipalities = _files(site.directory)["ratings-municipality.csv"]
+    municipalities = published_files(site.directory)["ratings-municipality.csv"]
     lone = [
         row
         for row in municipalities
@@ -262,6 +262,31 @@ async def test_nothing_about_a_person_is_published(site: Site) -> None:
     telegram_ids = range(1000, 1000 + len(PEOPLE) + 2)
     assert not any(re.search(rf"(?<![\d.]){tid}(?![\d.])", published) for tid in telegram_ids)
     assert not list(site.directory.rglob("*answers*"))
+
+
+async def test_the_front_page_maps_by_score_and_by_change(site: Site) -> None:
+    against = await WaveRepository(site.database).previous_closed(site.wave_id)
+    assert against is not None
+    for prefix, words in (("", "изменение общего балла"), ("en/", "change in the overall")):
+        images = _read(site.directory / prefix / "index.html").images
+        assert [image["src"] for image in images] == ["map.svg", "map-change.svg"]
+        alt = images[1]["alt"] or ""
+        assert words in alt and str(against.id) in alt
+        change_map = (site.directory / prefix / "map-change.svg").read_text(encoding="utf-8")
+        assert 'id="region-49"' in change_map and "−20" in change_map
+
+
+async def test_a_first_wave_has_no_change_map(site: Site, tmp_path: Path) -> None:
+    first = await WaveRepository(site.database).previous_closed(site.wave_id)
+    assert first is not None
+    directory = tmp_path / "first"
+    await publish_site(
+        site.database, first.id, directory, min_cell_size=MIN_CELL, catalog=load_catalog()
+    )
+    for prefix in ("", "en/"):
+        images = _read(directory / prefix / "index.html").images
+        assert [image["src"] for image in images] == ["map.svg"]
+    assert not list(directory.rglob("map-change.svg"))
 
 
 async def test_action_text_is_escaped(site: Site) -> None:
@@ -419,7 +444,7 @@ async def test_the_site_in_chromium(site: Site, browser: Browser, viewport: View
     dialogs: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
-    files = _files(site.directory)
+    files = published_files(site.directory)
     try:
         for relative in (
             "index.html",
@@ -444,7 +469,7 @@ async def test_the_site_in_chromium(site: Site, browser: Browser, viewport: View
         await page.goto((site.directory / "index.html").as_uri())
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=ARTIFACTS / f"site-{viewport['width']}.png", full_page=True)
-        assert len(await page.evaluate("() => document.images")) == 1
+        assert len(await page.evaluate("() => document.images")) == 2  # by score, by change
         heading = page.locator("table.sortable th button").nth(2)
         await heading.click()
         ascending = await page.evaluate(SORTED_SCORES)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from matplotlib import colormaps
 
 from bot.cli import export as cli_export
 from bot.settings import Settings
+from surveys.chart import CHART_LABELS
 from surveys.regions import (
     BUNDLED_CATALOG_PATH,
     TILES_FILE_NAME,
@@ -25,6 +28,7 @@ from surveys.regions import (
     TileLayoutError,
     load_catalog,
 )
+from surveys.tile_map import MapHeading, change_scale, tile_map
 from tests.test_aggregate import ResultsWave, results_wave
 
 __all__ = ["results_wave"]  # the fixture, shared with test_aggregate
@@ -142,3 +146,66 @@ async def test_export_map_of_an_unknown_wave_writes_nothing(
     assert await args.handler(args, _settings(results_wave)) == 1
     assert "there is no wave 42" in capsys.readouterr().err
     assert not output.exists()
+
+
+# The change map ---------------------------------------------------------------------------
+
+#: Novgorod improved by 10 points, Sverdlovsk's change is too small to call, Primorsky's
+#: beyond the scale; Moscow's is withheld or not comparable.
+CHANGES: dict[str, float | None] = {"49": 10.0, "65": -1.25, "05": -35.0, "45": None}
+SIGNED_TICKS = ["−20", "−10", "0", "+10", "+20"]
+VERDICTS = {"49": "improved", "65": "no_clear_change", "05": "declined"}
+
+
+def _change_svg(changes: dict[str, float | None]) -> ElementTree.Element:
+    labels = CHART_LABELS["en"]
+    tiles = load_catalog().tile_layout()
+    heading = MapHeading("Survey", 2, date(2026, 11, 1), date(2026, 11, 15))
+    image = tile_map(
+        tiles,
+        {**dict.fromkeys(tiles), **changes},
+        heading,
+        labels,
+        "svg",
+        scale=change_scale(labels, against_wave_id=1),
+        verdicts=VERDICTS,
+    )
+    return ElementTree.fromstring(image)
+
+
+def _square_style(root: ElementTree.Element, code: str) -> str:
+    group = next(g for g in root.iter(f"{SVG}g") if g.get("id") == f"region-{code}")
+    return group.find(f"{SVG}path").get("style") or ""  # type: ignore[union-attr]
+
+
+def _fill(colour: tuple[float, float, float, float]) -> str:
+    return "fill: " + "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in colour[:3]))
+
+
+def test_a_change_is_coloured_on_a_scale_centred_on_zero() -> None:
+    root = _change_svg(CHANGES)
+    purple_orange = colormaps["PuOr"]
+    assert _fill(purple_orange(0.75)) in _square_style(root, "49")  # +10 of −20…+20
+    assert _fill(purple_orange(0.0)) in _square_style(root, "05")  # −35, clipped at −20
+    texts = [node.text or "" for node in root.iter(f"{SVG}text")]
+    assert {"+10.0", "-1.3", "-35.0"} <= set(texts)  # the published figures, signed
+
+
+def test_a_region_without_a_change_is_hatched_and_says_so() -> None:
+    root = _change_svg(CHANGES)
+    texts = [node.text or "" for node in root.iter(f"{SVG}text")]
+    for code in ("45", "77"):  # withheld, and no answers at all: the same "no data"
+        assert "url(#" in _square_style(root, code), code
+    assert "url(#" not in _square_style(root, "49")
+    assert texts.count("n/a") == len(load_catalog().tile_layout()) - 3
+    assert "no comparable figures" in texts and "no answers" not in texts
+
+
+def test_the_legend_gives_the_range_and_the_verdicts_arrows() -> None:
+    root = _change_svg(CHANGES)
+    texts = [node.text or "" for node in root.iter(f"{SVG}text")]
+    assert [text for text in texts if text in SIGNED_TICKS] == SIGNED_TICKS
+    assert "Change (points, −20 to +20)" in texts
+    assert any("since wave #1" in text for text in texts)
+    assert texts.count("▲") == 1 and texts.count("▼") == 1  # not for no clear change
+    assert {"improved", "declined"} <= set(texts)

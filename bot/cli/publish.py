@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import threading
 from functools import partial
@@ -77,11 +78,19 @@ async def publish_command(args: argparse.Namespace, settings: Settings) -> int:
         await serve(published.directory, args.port)
     except OSError as error:
         return _fail(f"cannot serve on {PREVIEW_HOST}:{args.port}: {error}")
-    return 0
+    return STOPPED_BY_SIGNAL
+
+
+#: The exit status of a preview stopped with Ctrl+C (or SIGTERM), as a shell reports SIGINT.
+STOPPED_BY_SIGNAL = 130
 
 
 async def serve(directory: Path, port: int) -> None:
-    """Serves `directory` on 127.0.0.1 until the command is interrupted."""
+    """Serves `directory` on 127.0.0.1 until Ctrl+C or SIGTERM.
+
+    The signals set an event the loop waits on, rather than raising KeyboardInterrupt
+    wherever the main thread happens to be: the server is then always shut down from a
+    known place, however busy the machine."""
     handler = partial(SimpleHTTPRequestHandler, directory=str(directory))
     server = ThreadingHTTPServer((PREVIEW_HOST, port), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-preview", daemon=True)
@@ -90,10 +99,15 @@ async def serve(directory: Path, port: int) -> None:
         f"serving http://{PREVIEW_HOST}:{server.server_address[1]}/ — Ctrl+C to stop",
         flush=True,
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stopping, stop.set)
     try:
-        # Ctrl+C cancels this wait; the server then stops before the command ends.
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        for stopping in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(stopping)
         server.shutdown()
         server.server_close()
 

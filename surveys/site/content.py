@@ -57,6 +57,8 @@ class SiteContent:
     actions: Sequence[Action] = ()
     #: The tile map as SVG by language; empty for a catalog without a tile layout.
     maps: Mapping[str, bytes] = field(default_factory=dict)
+    #: The same map coloured by the change since `against_wave_id`; empty without one.
+    change_maps: Mapping[str, bytes] = field(default_factory=dict)
 
     def file(self, kind: str, level: str = "region") -> DataFile | None:
         return self.files.get(f"{kind}-{level}")

@@ -13,6 +13,9 @@ from surveys.site.html import Figures, esc, page, table
 from surveys.site.texts import HOW_TO_READ, TEXTS
 
 _HTTPS = "https://"
+#: The front page's maps: by score always (where the catalog has a tile layout), and by
+#: change where the wave has a change file.
+MAP, CHANGE_MAP = "map.svg", "map-change.svg"
 
 
 def region_path(code: str) -> str:
@@ -101,13 +104,22 @@ def index_page(content: SiteContent, language: str) -> str:
 
 
 def _map(content: SiteContent, words: _Words) -> str:
+    """The map by score, then by change where there is one: two images one after the
+    other, each named by its caption and described by its alt text, which sends the reader
+    to the table holding the same figures."""
     if words.language not in content.maps:
         return ""
-    alt = words.text["map_alt"].format(wave=content.wave_id)
-    return (
-        f"<h2>{esc(words.text['map_heading'])}</h2>"
-        f'<figure><img src="map.svg" alt="{esc(alt)}"></figure>'
+    text = words.text
+    maps = [(MAP, text["map_alt"], text["map_score"])]
+    if words.language in content.change_maps:
+        maps.append((CHANGE_MAP, text["change_map_alt"], text["map_change"]))
+    waves = {"wave": content.wave_id, "against": content.against_wave_id}
+    figures = "".join(
+        f'<figure><img src="{name}" alt="{esc(alt.format(**waves))}">'
+        f"<figcaption>{esc(caption.format(**waves))}</figcaption></figure>"
+        for name, alt, caption in maps
     )
+    return f"<h2>{esc(text['map_heading'])}</h2>{figures}"
 
 
 def _regions_table(content: SiteContent, words: _Words, figures: Figures) -> str:

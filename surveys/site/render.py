@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from surveys.site.content import SiteContent
-from surveys.site.pages import how_to_read_page, index_page, region_codes, region_page, region_path
+from surveys.site.pages import (
+    CHANGE_MAP,
+    MAP,
+    how_to_read_page,
+    index_page,
+    region_codes,
+    region_page,
+    region_path,
+)
 from surveys.site.texts import LANGUAGES
 
 #: Marks a folder as a published site, so that publishing again may replace it and never
@@ -25,5 +33,7 @@ def render_site(content: SiteContent) -> dict[str, bytes]:
         for code in codes:
             files[prefix + region_path(code)] = region_page(content, language, code).encode()
         if language in content.maps:
-            files[f"{prefix}map.svg"] = content.maps[language]
+            files[f"{prefix}{MAP}"] = content.maps[language]
+        if language in content.change_maps:
+            files[f"{prefix}{CHANGE_MAP}"] = content.change_maps[language]
     return files

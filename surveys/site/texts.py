@@ -42,6 +42,12 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "map_heading": "Карта регионов",
         "map_alt": "Карта: регионы квадратами, цвет — общий балл волны {wave}; "
         "штриховка — данные скрыты. Те же цифры — в таблице ниже.",
+        "map_score": "По баллу этой волны",
+        "map_change": "По изменению с волны {against}",
+        "change_map_alt": "Карта: регионы квадратами, цвет — изменение общего балла с волны "
+        "{against} до волны {wave}, от −20 (оранжевый, хуже) через 0 (белый) до +20 "
+        "(фиолетовый, лучше); стрелка вверх — стало лучше, вниз — стало хуже; штриховка — "
+        "нет сравнимых данных. Те же цифры — в столбцах «Изменение» и «Вывод» таблицы ниже.",
         "table_heading": "Регионы",
         "table_note": "Нажмите на заголовок столбца, чтобы отсортировать таблицу.",
         "topics": "Темы",
@@ -120,6 +126,13 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "map_heading": "Map of the regions",
         "map_alt": "Map: one square per region, coloured by the overall score of wave "
         "{wave}; hatched where figures are withheld. The table below has the same figures.",
+        "map_score": "By this wave's score",
+        "map_change": "By the change since wave {against}",
+        "change_map_alt": "Map: one square per region, coloured by the change in the overall "
+        "score from wave {against} to wave {wave}, from −20 (orange, worse) through 0 "
+        "(white) to +20 (purple, better); an up arrow where it improved, a down arrow where "
+        "it declined; hatched where there are no comparable figures. The Change and Verdict "
+        "columns of the table below have the same figures.",
         "table_heading": "Regions",
         "table_note": "Press a column heading to sort the table.",
         "topics": "Topics",
