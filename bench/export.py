@@ -44,7 +44,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -59,7 +59,7 @@ from storage.database import Database  # noqa: E402
 from storage.repositories.surveys import SurveyRepository  # noqa: E402
 from storage.repositories.waves import WaveRepository  # noqa: E402
 from surveys.model import AGE_BAND_IDS, QuestionType, Survey  # noqa: E402
-from surveys.regions import load_catalog  # noqa: E402
+from surveys.regions import RegionCatalog, load_catalog  # noqa: E402
 from surveys.scoring import answer_score  # noqa: E402
 from surveys.targeting import track_for  # noqa: E402
 
@@ -176,8 +176,14 @@ def database_path(respondents: int) -> Path:
     return CACHE / f"bench-2waves-{respondents}.db"
 
 
-def build(path: Path, respondents: int, seed: int = 20261123) -> None:
-    """Schema, survey and waves through the real storage layer, the bulk with executemany."""
+def build(
+    path: Path, respondents: int, seed: int = 20261123, catalog: RegionCatalog | None = None
+) -> None:
+    """Schema, survey and waves through the real storage layer, the bulk with executemany.
+
+    Respondents live in `catalog`'s regions and municipalities (the bundled catalog's by
+    default), so that a benchmark can spread them over a catalog of its own.
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / ".gitignore").write_text("*\n", encoding="utf-8")
     for stale in path.parent.glob(path.name + "*"):
@@ -190,7 +196,7 @@ def build(path: Path, respondents: int, seed: int = 20261123) -> None:
     connection.execute("PRAGMA synchronous = OFF")
     connection.execute("PRAGMA cache_size = -200000")
     rng = random.Random(seed)
-    people = list(_people(rng, survey, respondents))
+    people = list(_people(rng, survey, respondents, catalog or load_catalog()))
     groups = [
         tuple(
             rng.choices(values, weights)[0]
@@ -259,8 +265,9 @@ async def _schema_and_waves(path: Path, survey: Survey) -> list[int]:
         await database.close()
 
 
-def _people(rng: random.Random, survey: Survey, count: int) -> Iterator[Person]:
-    catalog = load_catalog()
+def _people(
+    rng: random.Random, survey: Survey, count: int, catalog: RegionCatalog
+) -> Iterator[Person]:
     regions = catalog.regions()
     band_weights = (6, 22, 20, 14, 14, 11, 8, 5)  # Telegram users skew young
     tracks = {band: track_for(survey, band) for band in AGE_BAND_IDS}
@@ -422,15 +429,18 @@ class Runs:
         return f"({min(self.seconds):.2f}–{max(self.seconds):.2f})"
 
 
-def civicpulse(path: Path, argv: Sequence[str], repeat: int) -> Runs:
+def civicpulse(
+    path: Path, argv: Sequence[str], repeat: int, env: Mapping[str, str] | None = None
+) -> Runs:
     """`civicpulse ARGV` in a fresh process, `repeat` times: wall time and peak memory.
 
     Run from the cache folder, so that no `.env` of a working copy changes the settings; the
     database, the minimum cell size and the pseudonym key come from the environment, as an
-    operator would set them.
+    operator would set them; `env` adds the benchmark's own settings (such as REGIONS_FILE).
     """
     env = {
         **os.environ,
+        **(env or {}),
         "DATABASE_PATH": str(path),
         "MIN_CELL_SIZE": str(MIN_CELL_SIZE),
         "PSEUDONYM_KEY": "bench-key-0123456789abcdef",
