@@ -109,7 +109,8 @@ def checked_link(link: str | None) -> str | None:
         )
     if any(character.isspace() for character in link):
         raise ActionError("the link must not contain spaces", "link_spaces")
-    return link
+    # Stored as https:// however typed, so the site, which shows only https links, shows it.
+    return "https" + link[len(parts.scheme) :]
 
 
 def parse_since(text: str) -> date:

@@ -44,6 +44,11 @@ def test_bad_input_names_what_to_change(draft: ActionDraft, message: str) -> Non
         checked(draft)
 
 
+def test_a_link_typed_in_capitals_is_stored_as_the_site_shows_it() -> None:
+    draft = checked(ActionDraft("49", "ok", link=" HTTPS://Example.org/Clinic "))
+    assert draft.link == "https://Example.org/Clinic"
+
+
 def test_dates_are_written_as_iso() -> None:
     assert parse_since(" 2026-11-30 ") == date(2026, 11, 30)
     with pytest.raises(ActionError, match="YYYY-MM-DD"):
