@@ -124,10 +124,14 @@ CHART_LABELS: dict[str, ChartLabels] = {
 
 
 def figure_bytes(figure: Figure, image_format: ImageFormat) -> bytes:
-    """The figure as PNG, or as SVG whose text stays text: editable and searchable in slides."""
+    """The figure as PNG, or as SVG whose text stays text: editable and searchable in slides.
+
+    Without a date and with fixed element ids, the same figures give the same bytes, as
+    the CSV files do: a republished site differs only where a figure did.
+    """
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        figure.savefig(buffer, format=image_format)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "civicpulse"}):
+        figure.savefig(buffer, format=image_format, metadata={"Date": None})
     return buffer.getvalue()
 
 
