@@ -12,7 +12,7 @@ the usual case), one scan is both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
@@ -66,12 +66,15 @@ async def compute_change(
     min_cell_size: int,
     partial: bool = False,
     population: PopulationTable | None = None,
+    scanned: Mapping[int, Sequence[GroupStats]] | None = None,
 ) -> WaveChange:
     """Wave `wave_id` against the earlier `against_wave_id`.
 
     Raises `UnknownWave`, `PopulationError`, or `ChangeError` for the same wave twice, a
     wave that is not closed (an open one is accepted with `partial`: its answers are still
-    coming in), or two survey versions without a single comparable question.
+    coming in), or two survey versions without a single comparable question. `scanned`:
+    the groups of waves whose whole survey was scanned already (`group_stats`), which spare
+    a second scan wherever the comparison scores them on the same questions.
     """
     if wave_id == against_wave_id:
         raise ChangeError(f"wave {wave_id} is compared against itself; name two waves")
@@ -79,7 +82,7 @@ async def compute_change(
     after = await wave_survey(database, wave_id)
     for wave, _ in (after, before):
         require_finished(wave, partial)
-    series = await _scan(database, [before, after], min_cell_size, population)
+    series = await _scan(database, [before, after], min_cell_size, population, scanned or {})
     return WaveChange(wave_id, against_wave_id, series)
 
 
@@ -121,7 +124,7 @@ async def compute_survey_series(
             f" a series needs {MIN_SERIES_WAVES}"
         )
     waves = [await wave_survey(database, wave.id) for wave in closed]
-    series = await _scan(database, waves, min_cell_size, population)
+    series = await _scan(database, waves, min_cell_size, population, {})
     return SurveySeries(survey_id, tuple(closed), series)
 
 
@@ -130,6 +133,7 @@ async def _scan(
     waves: Sequence[tuple[Wave, Survey]],
     min_cell_size: int,
     population: PopulationTable | None,
+    scanned: Mapping[int, Sequence[GroupStats]],
 ) -> WaveSeries:
     """The waves (oldest first) on their common questions, scored like the newest survey:
     its weights over those questions. Raises `ChangeError` if they have none in common."""
@@ -142,8 +146,11 @@ async def _scan(
     scans: list[tuple[list[GroupStats], list[GroupStats] | None]] = []
     async with readers(database, SCAN_WORKERS) as connections:
         for wave, survey in waves:
-            common = await group_stats(connections, wave.id, surveys[-1], questions=questions)
             alike = _scored_alike(questions, survey, surveys[-1])
+            if alike and wave.id in scanned:
+                scans.append((list(scanned[wave.id]), None))
+                continue
+            common = await group_stats(connections, wave.id, surveys[-1], questions=questions)
             scans.append(
                 (common, None if alike else await group_stats(connections, wave.id, survey))
             )

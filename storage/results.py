@@ -252,10 +252,15 @@ async def split_stats(
         connections,
         wave_id,
         [(group_stats_sql(topics, questions, splits), parameters)],
-        lambda _, rows: _add_sums(sums, rows, width, all_topics),
+        lambda _, rows: _add_sums(sums, rows, width),
         progress,
     )
-    return {key: Moments(int(n), t, t2, int(sat)) for key, (n, t, t2, sat) in sums.items()}
+    return {
+        (*group, topic): Moments(int(values[j]), values[j + 1], values[j + 2], int(values[j + 3]))
+        for group, values in sums.items()
+        for j, topic in zip(range(0, 4 * len(all_topics), 4), all_topics, strict=True)
+        if values[j]
+    }
 
 
 #: One query of a scan and its parameters (without :first and :last, the slice's bounds).
@@ -297,23 +302,19 @@ async def scan_slices(
 
 
 def _add_sums(
-    sums: dict[tuple[Any, ...], list[float]],
-    rows: Sequence[Sequence[Any]],
-    width: int,
-    topics: Sequence[str],
+    sums: dict[tuple[Any, ...], list[float]], rows: Sequence[Sequence[Any]], width: int
 ) -> None:
     """Result rows (a group's `width` key columns, then its sums for every topic) into the
-    running totals."""
+    running totals: one lookup per group, not per topic, as a national wave's scan by
+    population group returns a row for nearly every few respondents."""
     for row in rows:
         group = tuple(row[:width])
-        for i, topic in enumerate(topics):
-            count, total, squares, satisfied = row[width + 4 * i : width + 4 + 4 * i]
-            if count:
-                running = sums.setdefault((*group, topic), [0, 0.0, 0.0, 0])
-                running[0] += count
-                running[1] += total
-                running[2] += squares
-                running[3] += satisfied
+        running = sums.get(group)
+        sums[group] = list(row[width:]) if running is None else _plus(running, row[width:])
+
+
+def _plus(running: list[float], more: Sequence[float]) -> list[float]:
+    return [a + b for a, b in zip(running, more, strict=True)]
 
 
 async def stream_answer_rows(
@@ -402,9 +403,22 @@ async def compute_ratings(
     _, survey = await wave_survey(database, wave_id)
     async with readers(database, SCAN_WORKERS) as connections:
         groups = await group_stats(connections, wave_id, survey, progress)
-    # Seconds of pure computation for a national wave (suppression, 10,000 draws per
-    # ranking): off the event loop, so the bot keeps answering meanwhile.
-    ratings = await asyncio.to_thread(
+    return survey, await ratings_of(
+        survey, groups, min_cell_size=min_cell_size, population=population
+    )
+
+
+async def ratings_of(
+    survey: Survey,
+    groups: Sequence[GroupStats],
+    *,
+    min_cell_size: int,
+    population: PopulationTable | None = None,
+) -> Ratings:
+    """The ratings of a scan's groups. Seconds of pure computation for a national wave
+    (suppression, 10,000 draws per ranking): off the event loop, so the bot keeps answering
+    meanwhile."""
+    return await asyncio.to_thread(
         build_ratings,
         groups,
         scored_topics(survey),
@@ -412,7 +426,6 @@ async def compute_ratings(
         population=population,
         topic_weights={topic.id: topic.weight for topic in survey.topics},
     )
-    return survey, ratings
 
 
 async def region_comparison(

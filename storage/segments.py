@@ -10,11 +10,14 @@ most eight times the ratings' few thousand rows — and `surveys.segments` does 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set
 
 from storage.database import Database
 from storage.results import SCAN_WORKERS, Progress, readers, scored_topics, split_stats, wave_survey
+from surveys.aggregate import CellKey
+from surveys.model import Survey
 from surveys.profile_groups import SEGMENTS
-from surveys.segments import FLAG_BITS, SegmentTable, build_segments
+from surveys.segments import FLAG_BITS, SegmentTable, SplitStats, build_segments
 
 
 def flags_sql() -> str:
@@ -31,11 +34,33 @@ async def compute_segments(
 ) -> SegmentTable:
     """Every group's cells of the wave, suppressed and estimated. Raises `UnknownWave`."""
     _, survey = await wave_survey(database, wave_id)
+    stats = await scan_by_groups(database, wave_id, survey, progress)
+    return await segments_of(stats, survey, min_cell_size=min_cell_size)
+
+
+async def scan_by_groups(
+    database: Database, wave_id: int, survey: Survey, progress: Progress | None = None
+) -> SplitStats:
+    """The wave's sums split by group flags: what the groups' file is made of, and the
+    ratings' groups too (`surveys.segments.fold_groups`) where one scan must serve both."""
     async with readers(database, SCAN_WORKERS) as connections:
         stats = await split_stats(connections, wave_id, survey, progress, splits=[flags_sql()])
+    return stats  # type: ignore[return-value]
+
+
+async def segments_of(
+    stats: SplitStats,
+    survey: Survey,
+    *,
+    min_cell_size: int,
+    published_hidden: Set[CellKey] | None = None,
+) -> SegmentTable:
+    """The groups' table from a scan's sums, off the event loop: seconds of work for a
+    national wave. `published_hidden`: the ratings file's hidden cells, where known."""
     return await asyncio.to_thread(
         build_segments,
-        stats,  # type: ignore[arg-type]
+        stats,
         scored_topics(survey),
         min_cell_size=min_cell_size,
+        published_hidden=published_hidden,
     )

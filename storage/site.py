@@ -30,12 +30,13 @@ from storage.result_files import (
     segment_row,
     situation_row,
 )
-from storage.results import compute_ratings, wave_survey
-from storage.segments import compute_segments
+from storage.results import ratings_of, wave_survey
+from storage.segments import scan_by_groups, segments_of
 from storage.situations import SituationsError, WaveSituations, compute_situations
-from surveys.aggregate import LEVELS
+from surveys.aggregate import LEVELS, GroupStats
 from surveys.export import ChangeCsv, FiguresCsv, RatingsCsv, SegmentsCsv, SituationsCsv
 from surveys.regions import MissingTileLayout, RegionCatalog
+from surveys.segments import fold_groups
 from surveys.site.content import DataFile, SiteContent
 from surveys.site.render import MARKER, render_site
 from surveys.site.texts import LANGUAGES
@@ -71,11 +72,17 @@ async def gather_site(
             f"wave {wave_id} is {wave.state}; only a closed wave is published, "
             "since an open one's figures still change"
         )
-    _, ratings = await compute_ratings(database, wave_id, min_cell_size=min_cell_size)
+    # One scan of the wave by group flags serves the ratings, the groups and the change.
+    stats = await scan_by_groups(database, wave_id, survey)
+    groups = await asyncio.to_thread(fold_groups, stats)
+    ratings = await ratings_of(survey, groups, min_cell_size=min_cell_size)
     previous = await WaveRepository(database).previous_closed(wave_id)
     against = previous.id if previous else None
-    change = await _change(database, wave_id, against, min_cell_size)
-    segments = await compute_segments(database, wave_id, min_cell_size=min_cell_size)
+    change = await _change(database, wave_id, against, min_cell_size, {wave_id: groups})
+    hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
+    segments = await segments_of(
+        stats, survey, min_cell_size=min_cell_size, published_hidden=hidden
+    )
     situations = (
         await _situations(database, wave_id, against, min_cell_size) if survey.situations else None
     )
@@ -135,14 +142,20 @@ def _add(
 
 
 async def _change(
-    database: Database, wave_id: int, against: int | None, min_cell_size: int
+    database: Database,
+    wave_id: int,
+    against: int | None,
+    min_cell_size: int,
+    scanned: Mapping[int, Sequence[GroupStats]],
 ) -> WaveChange | None:
     """The change since the previous closed wave; None for a first wave, or one that shares
     no question asked the same way with it."""
     if against is None:
         return None
     try:
-        return await compute_change(database, wave_id, against, min_cell_size=min_cell_size)
+        return await compute_change(
+            database, wave_id, against, min_cell_size=min_cell_size, scanned=scanned
+        )
     except ChangeError:
         return None
 

@@ -19,7 +19,7 @@ topic × group is settled on its own.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +57,8 @@ Side = Literal["group", "rest"]
 #: area, track, topic, segment, side
 SideKey = tuple[Area, CellTrack, str, Segment, Side]
 _SIDES: tuple[Side, ...] = ("group", "rest")
+#: The tracks a response belongs to, as array positions.
+_TRACK_INDEX: Mapping[str, int] = {"youth": 0, "general": 1}
 
 
 def is_member(segment: Segment, age_band: str, flags: int) -> bool:
@@ -104,43 +106,35 @@ class SegmentTable:
                         yield self.cells[(area, track, topic, segment)]
 
 
-def build_segments(stats: SplitStats, topics: Sequence[str], *, min_cell_size: int) -> SegmentTable:
+def build_segments(
+    stats: SplitStats,
+    topics: Sequence[str],
+    *,
+    min_cell_size: int,
+    published_hidden: Set[CellKey] | None = None,
+) -> SegmentTable:
     """Every region's and municipality's cells of every group, suppressed and estimated.
 
-    `topics` are the survey's scored topics; `overall` follows. The ratings file's hidden
-    cells are worked out here from the same figures (its unweighted suppression, the one
-    the chat shows too), so the two files are protected together.
+    `topics` are the survey's scored topics; `overall` follows. `published_hidden` are the
+    cells the wave's unweighted ratings file hides (the chat shows the same), so the two
+    files are protected together; without them they are worked out here from the same
+    figures.
     """
     all_topics = (*topics, OVERALL)
-    sides: defaultdict[tuple[object, ...], Moments] = defaultdict(Moments)
-    groups: defaultdict[tuple[str, str, str, str, str], Moments] = defaultdict(Moments)
-    for (region, municipality, track, band, flags, topic), moments in stats.items():
-        if topic not in all_topics:
-            continue
-        groups[(region, municipality, track, band, topic)] += moments
-        for area in ((region,), (region, municipality)):
-            for cell_track in ("all", track):
-                for segment in SEGMENTS:
-                    side = "group" if is_member(segment, band, flags) else "rest"
-                    sides[(area, cell_track, topic, segment, side)] += moments
-    areas = {area for area, *_ in sides}
+    sides = side_sums(stats, all_topics)
     grid = [
         (area, track, topic, segment)
-        for area in areas
+        for area in {area for area, *_ in sides}
         for track in CELL_TRACKS
         for topic in all_topics
         for segment in SEGMENTS
     ]
-    counts: dict[SideKey, int] = {
-        (*cell, side): sides[(*cell, side)].count for cell in grid for side in _SIDES
-    }
-    ratings = build_ratings(
-        [GroupStats(r, m, t, b, topic, moments) for (r, m, t, b, topic), moments in groups.items()],
-        topics,
-        min_cell_size=min_cell_size,
-        ranked=False,
-    )
-    published_hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
+    counts: dict[SideKey, int] = {key: moments.count for key, moments in sides.items()}
+    if published_hidden is None:
+        ratings = build_ratings(
+            fold_groups(stats), topics, min_cell_size=min_cell_size, ranked=False
+        )
+        published_hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
     hidden = segment_hidden(counts, published_hidden, all_topics, min_cell_size)
     cells = {}
     for area, track, topic, segment in grid:
@@ -160,6 +154,75 @@ def build_segments(stats: SplitStats, topics: Sequence[str], *, min_cell_size: i
             gap=gap(group, rest) if group and rest else None,
         )
     return SegmentTable(all_topics, cells)
+
+
+def fold_groups(stats: SplitStats) -> list[GroupStats]:
+    """The ratings' groups (region × municipality × track × age band × topic) from the
+    same sums split by group flags: one scan of a wave serves both files."""
+    groups: dict[tuple[str, str, str, str, str], Moments] = {}
+    for (region, municipality, track, band, _, topic), moments in stats.items():
+        key = (region, municipality, track, band, topic)
+        known = groups.get(key)
+        groups[key] = moments if known is None else known + moments
+    return [GroupStats(*key, moments) for key, moments in groups.items()]
+
+
+def side_sums(stats: SplitStats, topics: Sequence[str]) -> dict[SideKey, Moments]:
+    """Each region's and municipality's group and rest, per track (`all` too) and topic.
+
+    A national wave has half a million sums split by flags, and every one of them counts in
+    4 groups × 2 areas × 2 tracks: as arrays, each municipality's sides are added up by
+    `bincount` once, and regions and `all` are sums of those.
+    """
+    import numpy as np  # as in `surveys.rank_intervals`: only the figures pay its import
+
+    topic_index = {topic: i for i, topic in enumerate(topics)}
+    places: dict[Area, int] = {}
+    cells: list[int] = []
+    patterns: list[int] = []
+    values: list[tuple[int, float, float, int]] = []
+    for (region, municipality, track, band, flags, topic), moments in stats.items():
+        if topic not in topic_index:
+            continue
+        place = places.setdefault((region, municipality), len(places))
+        cells.append((place * 2 + _TRACK_INDEX[track]) * len(topics) + topic_index[topic])
+        patterns.append(flags * 2 + (band == ELDERLY_BAND))
+        values.append((moments.count, moments.total, moments.squares, moments.satisfied))
+    if not places:
+        return {}
+    # member[segment, pattern]: whether a response of that flags × elderly pattern is in it.
+    member = np.array(
+        [[is_member(s, ELDERLY_BAND if p % 2 else "", p // 2) for p in range(16)] for s in SEGMENTS]
+    )
+    cell, pattern = np.array(cells, dtype=np.int64), np.array(patterns, dtype=np.int64)
+    moments = np.array(values, dtype=np.float64).reshape(-1, 4)
+    size = len(places) * 2 * len(topics)
+    # Index of (cell, segment, side): side 0 is the group, 1 the rest.
+    index = np.concatenate(
+        [(cell * len(SEGMENTS) + s) * 2 + ~member[s][pattern] for s in range(len(SEGMENTS))]
+    )
+    weights = np.tile(moments, (len(SEGMENTS), 1))
+    fine = np.stack(
+        [np.bincount(index, weights[:, j], minlength=size * len(SEGMENTS) * 2) for j in range(4)],
+        axis=-1,
+    ).reshape(len(places), 2, len(topics), len(SEGMENTS), 2, 4)
+    regions = {region: i for i, region in enumerate(sorted({region for region, _ in places}))}
+    region_of = np.array([regions[region] for region, _ in places])
+    coarse = np.zeros((len(regions), *fine.shape[1:]))
+    np.add.at(coarse, region_of, fine)
+    sides: dict[SideKey, Moments] = {}
+    for areas, table in ((list(places), fine), ([(r,) for r in regions], coarse)):
+        by_track = {"youth": table[:, 0], "general": table[:, 1], "all": table.sum(axis=1)}
+        for track, figures in by_track.items():
+            for area, per_topic in zip(areas, figures.tolist(), strict=True):
+                for topic, per_segment in zip(topics, per_topic, strict=True):
+                    for segment, per_side in zip(SEGMENTS, per_segment, strict=True):
+                        for side, (n, total, squares, satisfied) in zip(
+                            _SIDES, per_side, strict=True
+                        ):
+                            key = (area, track, topic, segment, side)
+                            sides[key] = Moments(int(n), total, squares, int(satisfied))
+    return sides
 
 
 def gap(group: Estimate, rest: Estimate) -> Gap:
