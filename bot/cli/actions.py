@@ -11,18 +11,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.cli.context import open_store
 from bot.cli.parsing import add_command
 from bot.settings import Settings
 from storage.access import regions_text
 from storage.clock import utc_now
-from storage.database import Database
 from storage.store import Store
 from surveys.action_entry import ActionSubjects, changed_fields, described, draft_of, entered
 from surveys.actions import STATUSES, Action, ActionDraft, ActionError, parse_since
@@ -105,15 +103,6 @@ def _options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--link", metavar="URL", help="a public https:// page about it")
 
 
-@asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator[Store]:
-    database = await Database.open(settings.database_path)
-    try:
-        yield Store(database)
-    finally:
-        await database.close()
-
-
 def _subjects(settings: Settings) -> ActionSubjects:
     """Topics and situations of the bundled surveys and those of SURVEYS_DIR."""
     folders = dict.fromkeys(
@@ -161,7 +150,7 @@ async def add_command_handler(args: argparse.Namespace, settings: Settings) -> i
         fields = _given(args)
         fields.setdefault("since", _today(settings))
         draft = _checked(ActionDraft(**fields), settings)
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             action_id = await store.actions.add(draft, getpass.getuser())
             await store.audit.record(
                 "cli",
@@ -179,7 +168,7 @@ async def add_command_handler(args: argparse.Namespace, settings: Settings) -> i
 async def update_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         fields = _given(args)
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             before = await _found(store, args.action_id)
             if "status" in fields and fields["status"] != before.status and "since" not in fields:
                 fields["since"] = _today(settings)
@@ -202,7 +191,7 @@ async def update_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def remove_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             action = await _found(store, args.action_id)
             await store.actions.remove(action.id)
             await store.audit.record(
@@ -222,7 +211,7 @@ async def list_command(args: argparse.Namespace, settings: Settings) -> int:
     region = (args.region or "").strip() or None
     if region is not None and load_catalog(settings.regions_file).region(region) is None:
         return _refused("listed", ActionError(f"unknown region code {region!r}"))
-    async with _store(settings) as store:
+    async with open_store(settings) as store:
         actions = await store.actions.listed(None if region is None else [region])
     if not actions:
         print("no actions yet" if region is None else f"no actions for region {region} yet")

@@ -20,6 +20,17 @@ class CommandContext:
 
 
 @asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The database alone, for commands that read or change staff data and no survey: they
+    need not load the surveys from disk."""
+    database = await Database.open(settings.database_path)
+    try:
+        yield Store(database)
+    finally:
+        await database.close()
+
+
+@asynccontextmanager
 async def command_context(settings: Settings) -> AsyncIterator[CommandContext]:
     database = await Database.open(settings.database_path)
     try:

@@ -10,17 +10,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.cli.context import open_store
 from bot.cli.parsing import add_command
 from bot.settings import Settings
 from storage.access import StaffMember, federal
 from storage.clock import from_db
-from storage.database import Database
 from storage.staff_changes import StaffError, add_staff, remove_staff, staff_member
-from storage.store import Store
 from surveys.regions import load_catalog
 
 
@@ -65,15 +62,6 @@ def register(subparsers: Any) -> None:
     remove.set_defaults(handler=remove_member)
 
 
-@asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator[Store]:
-    database = await Database.open(settings.database_path)
-    try:
-        yield Store(database)
-    finally:
-        await database.close()
-
-
 async def add_member(args: argparse.Namespace, settings: Settings) -> int:
     try:
         member = staff_member(
@@ -84,7 +72,7 @@ async def add_member(args: argparse.Namespace, settings: Settings) -> int:
             microdata=args.microdata,
             name=args.name,
         )
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             before = await add_staff(
                 store, member, admin_ids=settings.admin_ids, by=getpass.getuser()
             )
@@ -98,7 +86,7 @@ async def add_member(args: argparse.Namespace, settings: Settings) -> int:
 
 async def remove_member(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             member = await remove_staff(
                 store, args.telegram_id, admin_ids=settings.admin_ids, by=getpass.getuser()
             )
@@ -110,7 +98,7 @@ async def remove_member(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def list_members(args: argparse.Namespace, settings: Settings) -> int:
-    async with _store(settings) as store:
+    async with open_store(settings) as store:
         members = [federal(telegram_id) for telegram_id in sorted(settings.admin_ids)]
         members += await store.staff.all()
     if not members:
