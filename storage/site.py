@@ -35,6 +35,7 @@ from storage.segments import scan_by_groups, segments_of
 from storage.situations import SituationsError, WaveSituations, compute_situations
 from surveys.aggregate import LEVELS, GroupStats
 from surveys.export import ChangeCsv, FiguresCsv, RatingsCsv, SegmentsCsv, SituationsCsv
+from surveys.model import Survey
 from surveys.regions import MissingTileLayout, RegionCatalog
 from surveys.segments import fold_groups
 from surveys.site.content import DataFile, SiteContent
@@ -75,16 +76,18 @@ async def gather_site(
     # One scan of the wave by group flags serves the ratings, the groups and the change.
     stats = await scan_by_groups(database, wave_id, survey)
     groups = await asyncio.to_thread(fold_groups, stats)
-    ratings = await ratings_of(survey, groups, min_cell_size=min_cell_size)
     previous = await WaveRepository(database).previous_closed(wave_id)
     against = previous.id if previous else None
-    change = await _change(database, wave_id, against, min_cell_size, {wave_id: groups})
+    # The ratings are computed while the previous wave and the situations are read: SQLite
+    # reads without holding the interpreter, so both cores work.
+    ratings, change, situations = await asyncio.gather(
+        ratings_of(survey, groups, min_cell_size=min_cell_size),
+        _change(database, wave_id, against, min_cell_size, {wave_id: groups}),
+        _situations(database, survey, wave_id, against, min_cell_size),
+    )
     hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
     segments = await segments_of(
         stats, survey, min_cell_size=min_cell_size, published_hidden=hidden
-    )
-    situations = (
-        await _situations(database, wave_id, against, min_cell_size) if survey.situations else None
     )
     files: dict[str, DataFile] = {}
     for level in LEVELS:
@@ -161,9 +164,12 @@ async def _change(
 
 
 async def _situations(
-    database: Database, wave_id: int, against: int | None, min_cell_size: int
-) -> WaveSituations:
-    """The wave's situations, against the previous wave where it measured them alike."""
+    database: Database, survey: Survey, wave_id: int, against: int | None, min_cell_size: int
+) -> WaveSituations | None:
+    """The wave's situations, against the previous wave where it measured them alike; None
+    for a survey without situations."""
+    if not survey.situations:
+        return None
     if against is not None:
         try:
             return await compute_situations(
