@@ -159,12 +159,21 @@ def build_segments(
 def fold_groups(stats: SplitStats) -> list[GroupStats]:
     """The ratings' groups (region × municipality × track × age band × topic) from the
     same sums split by group flags: one scan of a wave serves both files."""
-    groups: dict[tuple[str, str, str, str, str], Moments] = {}
+    sums: dict[tuple[str, str, str, str, str], list[float]] = {}
     for (region, municipality, track, band, _, topic), moments in stats.items():
         key = (region, municipality, track, band, topic)
-        known = groups.get(key)
-        groups[key] = moments if known is None else known + moments
-    return [GroupStats(*key, moments) for key, moments in groups.items()]
+        running = sums.get(key)
+        if running is None:
+            sums[key] = [moments.count, moments.total, moments.squares, moments.satisfied]
+        else:  # in place: half a million frozen sums would each make a new one
+            running[0] += moments.count
+            running[1] += moments.total
+            running[2] += moments.squares
+            running[3] += moments.satisfied
+    return [
+        GroupStats(*key, Moments(int(n), total, squares, int(satisfied)))
+        for key, (n, total, squares, satisfied) in sums.items()
+    ]
 
 
 def side_sums(stats: SplitStats, topics: Sequence[str]) -> dict[SideKey, Moments]:
