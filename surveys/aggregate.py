@@ -32,7 +32,6 @@ import math
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from statistics import NormalDist, fmean
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -228,88 +227,18 @@ def wilson_interval(share: float, effective_n: float) -> tuple[float, float]:
 def t_quantile(p: float, df: float) -> float:
     """Student's t quantile for 0.5 < p < 1 and any df > 0 (weighting makes df fractional).
 
-    No SciPy for one function. From df = 100 on, the Cornish–Fisher expansion in 1/df
-    (Abramowitz & Stegun 26.7.5) is within 1e-10 and costs a microsecond; below, Newton's
-    method on the exact CDF (the regularised incomplete beta function), with bisection as a
-    safety net. Cached because cells share their df.
+    SciPy's `stdtrit`: the change between waves asks for tens of thousands of distinct
+    fractional df (Welch's) per publication, which no cache serves and a pure-Python
+    inversion of the incomplete beta function took seconds over; SciPy's is accurate to
+    near the float's precision in a microsecond. Imported here, not with the module: SciPy
+    takes a quarter of a second to import, and the command line imports this module for
+    commands that compute no interval (`export`).
     """
     if not 0.5 < p < 1 or df <= 0:
         raise ValueError("t_quantile needs 0.5 < p < 1 and df > 0")
-    if df >= 100:
-        return _t_quantile_expansion(p, df)
-    return _t_quantile(p, round(df, 6))
+    from scipy.special import stdtrit
 
-
-def _t_quantile_expansion(p: float, df: float) -> float:
-    z = NormalDist().inv_cdf(p)
-    terms = (
-        (z**3 + z) / 4,
-        (5 * z**5 + 16 * z**3 + 3 * z) / 96,
-        (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
-        (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
-    )
-    return z + sum(term / df**power for power, term in enumerate(terms, start=1))
-
-
-@lru_cache(maxsize=4096)
-def _t_quantile(p: float, df: float) -> float:
-    low, high = 0.0, 1e12
-    t = NormalDist().inv_cdf(p)
-    for _ in range(200):
-        error = _t_cdf(t, df) - p
-        if abs(error) < 1e-14:
-            break
-        if error > 0:
-            high = t
-        else:
-            low = t
-        step = t - error / _t_pdf(t, df)
-        t = step if low < step < high else (low + high) / 2 if high < 1e12 else 2 * t + 1
-    return t
-
-
-def _t_pdf(t: float, df: float) -> float:
-    log_norm = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    return math.exp(log_norm - (df + 1) / 2 * math.log1p(t * t / df))
-
-
-def _t_cdf(t: float, df: float) -> float:
-    tail = 0.5 * _incomplete_beta(df / 2, 0.5, df / (df + t * t))
-    return 1 - tail if t >= 0 else tail
-
-
-def _incomplete_beta(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b), by Lentz's continued fraction."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1) / (a + b + 2):
-        return math.exp(log_front) * _beta_fraction(a, b, x) / a
-    return 1 - math.exp(log_front) * _beta_fraction(b, a, 1 - x) / b
-
-
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    tiny = 1e-300
-    c, d = 1.0, 1 - (a + b) * x / (a + 1)
-    d = 1 / (d if abs(d) > tiny else tiny)
-    result = d
-    for m in range(1, 500):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1 + numerator * d
-            d = 1 / (d if abs(d) > tiny else tiny)
-            c = 1 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            result *= c * d
-        if abs(c * d - 1) < 1e-15:
-            break
-    return result
+    return float(stdtrit(df, p))
 
 
 # Suppression and ranks ------------------------------------------------------------------------
@@ -338,30 +267,40 @@ def suppress(
     partitions = [(parent, list(children)) for parent, children in partitions]
     hidden = {cell for cell, count in counts.items() if count < min_cell_size}
     hidden.update(also)
+    terms = [
+        [term for term in (parent, *children) if counts.get(term, 0) > 0]
+        for parent, children in partitions
+    ]
     memberships: defaultdict[K, list[int]] = defaultdict(list)
-    for index, (parent, children) in enumerate(partitions):
-        for term in (parent, *children):
+    for index, row in enumerate(terms):
+        for term in row:
             memberships[term].append(index)
+    # Hidden terms per partition, kept up to date by `hide`: recounting them for every
+    # partition on every pass, and for every candidate's damage, took seconds on a national
+    # wave.
+    unknowns = [sum(term in hidden for term in row) for row in terms]
 
-    def hidden_terms(index: int) -> int:
-        parent, children = partitions[index]
-        terms = (parent, *children)
-        return sum(term in hidden for term in terms if counts.get(term, 0) > 0)
+    def hide(cell: K) -> None:
+        if cell not in hidden:
+            hidden.add(cell)
+            for index in memberships[cell]:
+                unknowns[index] += 1
 
     def damage(cell: K, current: int) -> int:
         """Partitions that hiding `cell` would leave with exactly one unknown."""
-        return sum(
-            1 for index in memberships[cell] if index != current and hidden_terms(index) == 0
-        )
+        return sum(1 for index in memberships[cell] if index != current and unknowns[index] == 0)
 
+    # With an empty parent, terms[index] holds children only: no equation to close.
+    equations = [index for index, (parent, _) in enumerate(partitions) if counts.get(parent, 0) > 0]
     changed = True
     while changed:
         changed = False
-        for index, (parent, children) in enumerate(partitions):
-            if counts.get(parent, 0) == 0 or hidden_terms(index) != 1:
+        for index in equations:
+            if unknowns[index] != 1:
                 continue
-            shown = [c for c in children if counts.get(c, 0) > 0 and c not in hidden]
-            hidden.add(
+            parent, *children = terms[index]
+            shown = [c for c in children if c not in hidden]
+            hide(
                 min(shown, key=lambda c: (damage(c, index), counts[c], repr(c)))
                 if shown
                 else parent
@@ -585,28 +524,55 @@ def _cell_strata(
 ) -> dict[CellKey, dict[Stratum, Moments]]:
     """Each cell's moments per region × municipality × age band stratum (what a weight
     applies to)."""
-    strata: defaultdict[CellKey, defaultdict[Stratum, Moments]] = defaultdict(
+    strata = {
+        (area, track, topic): cell
+        for (track, topic), sums in _stratum_sums(groups, topics).items()
+        for area, cell in _by_area(sums).items()
+    }
+    # Every area gets the full grid of tracks and topics, empty cells included, so a reader
+    # sees a suppressed row rather than a gap that itself says "nobody here".
+    areas_seen = {area for area, _, _ in strata}
+    return {
+        (area, track, topic): strata.get((area, track, topic), {})
+        for area in areas_seen
+        for track in CELL_TRACKS
+        for topic in topics
+    }
+
+
+def _stratum_sums(
+    groups: Iterable[GroupStats], topics: Sequence[str]
+) -> dict[tuple[CellTrack, str], dict[Stratum, Moments]]:
+    """The wave's moments per track ("all" too) and topic, per stratum, added up in the
+    groups' order.
+
+    A stratum lies in one municipality, so these are its moments in the region's and the
+    municipality's cell too (`_by_area`): summed once, not once per area, they cost a third
+    of the additions of frozen `Moments`, which took seconds on a national wave.
+    """
+    sums: defaultdict[tuple[CellTrack, str], defaultdict[Stratum, Moments]] = defaultdict(
         lambda: defaultdict(Moments)
     )
     known = set(topics)
     for group in groups:
         if group.topic not in known:
             continue
-        region = group.region_code
-        stratum = (region, group.municipality_code, group.age_band)
-        for area in (WAVE, (region,), (region, group.municipality_code)):
-            for track in ("all", group.track):
-                cell = strata[(area, track, group.topic)]
-                cell[stratum] = cell[stratum] + group.moments
-    # Every area gets the full grid of tracks and topics, empty cells included, so a reader
-    # sees a suppressed row rather than a gap that itself says "nobody here".
-    areas_seen = {area for area, _, _ in strata}
-    return {
-        (area, track, topic): dict(strata.get((area, track, topic), {}))
-        for area in areas_seen
-        for track in CELL_TRACKS
-        for topic in topics
-    }
+        stratum = (group.region_code, group.municipality_code, group.age_band)
+        for track in ("all", group.track):
+            cell = sums[(track, group.topic)]
+            cell[stratum] = cell[stratum] + group.moments
+    return sums
+
+
+def _by_area(strata: Mapping[Stratum, Moments]) -> dict[Area, dict[Stratum, Moments]]:
+    """The wave's, each region's and each municipality's share of `strata`, in their order
+    (the order the cell's figures are summed in)."""
+    areas: defaultdict[Area, dict[Stratum, Moments]] = defaultdict(dict)
+    for stratum, moments in strata.items():
+        region, municipality, _ = stratum
+        for area in (WAVE, (region,), (region, municipality)):
+            areas[area][stratum] = moments
+    return areas
 
 
 def cell_partitions(
