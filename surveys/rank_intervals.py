@@ -25,6 +25,14 @@ and ranked on every export and every refresh of the chat's `/results`. As arrays
 85 regions takes under a tenth of a second; as Python loops, several seconds. numpy is
 installed anyway, as matplotlib's dependency; it is imported only when ratings are built.
 
+A national wave ranks some 500 contests, so the ranking is kept cheap next to the draws it
+cannot change (the t draws are most of the cost, and must stay as they are for the seed to
+give the same file). Rounded draws are whole tenths 0–1000, so they are ranked as small
+ints, not floats: a place is 1 + the number of cells strictly above in that draw, counted
+pair by pair for a region's couple of dozen municipalities and by sorting each draw for
+larger contests. Only how many draws gave each cell each place is kept, and the interval's
+ends are read off its running total: the same order statistics a sort of the places gives.
+
 Reproducible: each contest draws from its own generator, seeded with a fixed seed and the
 contest's name, its cells in code order. The same wave gives the same file every time, and a
 region's municipalities get the same intervals whether or not other regions answered.
@@ -64,24 +72,28 @@ def place_intervals(
     count = len(scores)
     if count < 2:  # alone in its contest: first in every draw
         return [(1, 1)] * count
+    tail = round(DRAWS * (1 - confidence) / 2)
+    if not 0 <= tail < DRAWS:
+        raise ValueError(f"confidence {confidence} leaves no draws to take places from")
     generator = np.random.default_rng([SEED, *contest.encode()])
     known = np.array([error is not None for error in standard_errors])
     freedom = np.where(known, np.asarray(effective_ns, dtype=float) - 1, 1.0)
-    # One row per draw, one column per cell: a draw's cells lie side by side in memory,
-    # which is what ranking them wants. Worked in place to keep one such array alive.
+    # One row per draw, one column per cell, drawn in that order: the seed's stream, and so
+    # the published file, depends on it. Worked in place to keep one such array alive.
     draws = generator.standard_t(freedom, size=(DRAWS, count))
     draws *= [error or 0.0 for error in standard_errors]
     draws += scores
     if not known.all():
         draws[:, ~known] = generator.uniform(*SCALE, size=(DRAWS, int((~known).sum())))
     np.clip(draws, *SCALE, out=draws)
-    places = competition_places(to_published_tenths(draws))
-    tail = round(DRAWS * (1 - confidence) / 2)
-    bounds = np.partition(places, (tail, DRAWS - 1 - tail), axis=0)
-    return [
-        (int(low), int(high))
-        for low, high in zip(bounds[tail], bounds[DRAWS - 1 - tail], strict=True)
-    ]
+    tally = place_tally(to_published_tenths(draws))
+    return list(
+        zip(
+            order_statistic(tally, tail).tolist(),
+            order_statistic(tally, DRAWS - 1 - tail).tolist(),
+            strict=True,
+        )
+    )
 
 
 def to_published_tenths(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -95,6 +107,89 @@ def to_published_tenths(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float
     np.round(scores, 8, out=scores)
     scores += 0.5
     return np.floor(scores, out=scores)
+
+
+#: Up to this many cells a contest's places are counted by comparing every pair of cells
+#: (count² cheap vector passes), above it by sorting each draw (count·log count, dearer per
+#: step): measured, the two cost the same at about 25 cells, the size of a region's
+#: municipalities. Must stay under 256: the comparison counts places in bytes.
+COMPARE_UP_TO = 24
+#: The top of the scale in whole tenths, the highest value `to_published_tenths` gives.
+TOP_TENTHS = round(SCALE[1] * 10)
+
+
+def place_tally(tenths: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """How many draws (rows of `tenths`) put each cell (column) in each place: row = cell,
+    column = place − 1. Places are competition ranks, as `competition_places` gives them.
+
+    Only this count is needed for the interval, not which draw gave which place, and on whole
+    tenths within the scale it can be had without a float argsort per draw. NaN (a cell with a
+    zero standard error drawn at an infinite t) is not a tenth: such draws are ranked as they
+    always were, NaN below every number.
+    """
+    count = tenths.shape[1]
+    if np.isnan(tenths).any():
+        places = competition_places(tenths)
+        return np.stack([np.bincount(cell - 1, minlength=count) for cell in places.T])
+    if count <= COMPARE_UP_TO:
+        return _tally_by_comparison(tenths)
+    return _tally_by_sorting(tenths)
+
+
+def _tally_by_comparison(tenths: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """A competition place is 1 + the number of cells strictly above in that draw: one pass
+    per cell adds up, for every cell at once, whether that cell is above it.
+
+    Cell-major small ints, so each pass is a long run of vector compares and byte adds.
+    """
+    draws, count = tenths.shape
+    values = np.empty((count, draws), dtype=np.int16)
+    np.copyto(values, tenths.T, casting="unsafe")  # whole tenths 0–1000: exact
+    above = np.zeros((count, draws), dtype=np.uint8)
+    is_above = np.empty((count, draws), dtype=np.bool_)
+    for cell_values in values:
+        np.greater(cell_values, values, out=is_above)
+        above += is_above.view(np.uint8)
+    # Row by row: one index array over all the draws would be a fresh 8 bytes per draw and
+    # cell, and touching that much new memory costs more than the counting itself.
+    return np.stack([np.bincount(cell, minlength=count) for cell in above])
+
+
+def _tally_by_sorting(tenths: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """Each draw sorted best first as one int per cell, (TOP_TENTHS − value, cell), so the
+    cell rides along; a cell's place is 1 + the position where its value's run of ties begins.
+    """
+    draws, count = tenths.shape
+    bits = count.bit_length()
+    key_type = np.int32 if (TOP_TENTHS + 1) << bits <= np.iinfo(np.int32).max else np.int64
+    keys = tenths.astype(key_type)  # whole tenths: exact
+    np.subtract(TOP_TENTHS, keys, out=keys)
+    keys <<= bits
+    keys |= np.arange(count, dtype=key_type)
+    keys.sort(axis=1)
+    # Position-major from here: each step below is one vector op over all the draws.
+    # Fresh memory is slow to touch, so the arrays below reuse what they can.
+    ordered = np.ascontiguousarray(keys.T)
+    cells = np.bitwise_and(ordered, (1 << bits) - 1, out=keys.reshape(count, draws))
+    ordered >>= bits
+    # place − 1: a position where a new value starts, carried on through its ties.
+    places = np.zeros((count, draws), dtype=key_type)
+    np.not_equal(ordered[1:], ordered[:-1], out=places[1:])
+    places *= np.arange(count, dtype=key_type)[:, np.newaxis]
+    for position in range(1, count):
+        np.maximum(places[position], places[position - 1], out=places[position])
+    cells *= count
+    places += cells  # (cell, place − 1) as one index
+    tally = np.zeros(count * count, dtype=np.intp)
+    for index in places:  # a row at a time, for the same reason
+        tally += np.bincount(index, minlength=count * count)
+    return tally.reshape(count, count)
+
+
+def order_statistic(tally: npt.NDArray[np.intp], k: int) -> npt.NDArray[np.intp]:
+    """Each cell's k-th lowest place (from 0) over the draws, as a sort of them would show:
+    the first place by which more than k draws are counted."""
+    return (np.cumsum(tally, axis=1) <= k).sum(axis=1) + 1
 
 
 def competition_places(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:

@@ -258,3 +258,38 @@ def test_places_in_a_draw_are_competition_ranks() -> None:
 
     draws = np.array([[80.0, 80.0, 70.0, 90.0], [1.0, 2.0, 3.0, 3.0]])
     assert competition_places(draws).tolist() == [[2, 2, 4, 1], [4, 3, 1, 1]]
+
+
+@pytest.mark.parametrize("count", [2, 3, 24, 25, 85])
+def test_both_ways_of_counting_places_agree_with_ranking_each_draw(count: int) -> None:
+    import numpy as np
+
+    from surveys import rank_intervals
+
+    # Whole tenths with many ties, the scale's ends included, as rounded draws give them.
+    draws = np.random.default_rng(count).choice([0.0, 1.0, 437.0, 438.0, 1000.0], (500, count))
+    places = competition_places(draws)
+    expected = [
+        [int((places[:, cell] == p).sum()) for p in range(1, count + 1)] for cell in range(count)
+    ]
+    for tally in (
+        rank_intervals.place_tally(draws),
+        rank_intervals._tally_by_comparison(draws),
+        rank_intervals._tally_by_sorting(draws),
+    ):
+        assert tally.tolist() == expected
+        for k in (0, 12, 250, 499):
+            assert (
+                rank_intervals.order_statistic(tally, k).tolist()
+                == np.sort(places, axis=0)[k].tolist()
+            )
+
+
+def test_a_draw_that_is_not_a_number_is_ranked_last_as_before() -> None:
+    import numpy as np
+
+    from surveys.rank_intervals import place_tally
+
+    # A unanimous cell (standard error 0) drawn at an infinite t: 0 · ∞ is NaN.
+    draws = np.array([[500.0, float("nan"), 700.0], [500.0, 600.0, 700.0]])
+    assert place_tally(draws).tolist() == [[0, 1, 1], [0, 1, 1], [2, 0, 0]]
