@@ -8,6 +8,7 @@ and `/report` call.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from functools import partial
@@ -53,9 +54,34 @@ if TYPE_CHECKING:
     from surveys.tile_map import MapHeading
 
 
-def cell_labels(catalog: RegionCatalog, area: Area, track: str, topic: str) -> dict[str, str]:
-    """The columns that say which cell a row is, names in Russian from the catalog (empty
-    where it has none), shared by the ratings and the change file."""
+def area_labels(catalog: RegionCatalog, area: Area) -> Mapping[str, str]:
+    """The columns that say which area a row is, names in Russian from the catalog (empty
+    where it has none), shared by every file of figures. Not to be changed: an area's
+    columns are made once and stand in each of its rows."""
+    return _AREA_LABELS.of(catalog, area)
+
+
+class _AreaLabels:
+    """Each area's columns, looked up once per area: a municipality stands in hundreds of
+    rows, and a catalog lookup costs more than the row it names. Kept for the latest
+    catalog only, known by identity (a catalog is frozen); the catalog and its columns are
+    replaced together, so that a thread with another catalog never reads the wrong names."""
+
+    def __init__(self) -> None:
+        self._latest: tuple[RegionCatalog | None, dict[Area, dict[str, str]]] = (None, {})
+
+    def of(self, catalog: RegionCatalog, area: Area) -> Mapping[str, str]:
+        latest_catalog, labels = self._latest
+        if latest_catalog is not catalog:
+            labels = {}
+            self._latest = (catalog, labels)
+        found = labels.get(area)
+        if found is None:
+            found = labels[area] = _look_up(catalog, area)
+        return found
+
+
+def _look_up(catalog: RegionCatalog, area: Area) -> dict[str, str]:
     region_code = area[0] if area else ""
     municipality_code = area[1] if len(area) > 1 else ""
     region = catalog.region(region_code)
@@ -67,9 +93,10 @@ def cell_labels(catalog: RegionCatalog, area: Area, track: str, topic: str) -> d
         "region_name": region.name.ru if region else "",
         "municipality_code": municipality_code,
         "municipality_name": municipality.name.ru if municipality else "",
-        "track": track,
-        "topic": topic,
     }
+
+
+_AREA_LABELS = _AreaLabels()
 
 
 def rating_row(wave_id: int, cell: Cell, catalog: RegionCatalog) -> RatingRow:
@@ -79,7 +106,9 @@ def rating_row(wave_id: int, cell: Cell, catalog: RegionCatalog) -> RatingRow:
     share = shown if not cell.share_withheld else None
     return RatingRow(
         wave_id=wave_id,
-        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        **area_labels(catalog, cell.area),
+        track=cell.track,
+        topic=cell.topic,
         respondents=None if cell.suppressed else cell.respondents,
         score=shown.score if shown else None,
         ci_low=shown.ci_low if shown else None,
@@ -166,7 +195,9 @@ def change_row(change: WaveChange, cell: ChangeCell, catalog: RegionCatalog) -> 
     return ChangeRow(
         wave_id=change.wave_id,
         against_wave_id=change.against_wave_id,
-        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        **area_labels(catalog, cell.area),
+        track=cell.track,
+        topic=cell.topic,
         respondents_before=before.respondents if before else None,
         score_before=before.estimate.score if before and before.estimate else None,
         respondents=after.respondents if after else None,
@@ -220,7 +251,9 @@ def series_row(survey_id: str, wave: Wave, cell: SeriesCell, catalog: RegionCata
         survey_id=survey_id,
         wave_id=wave.id,
         wave_ends_at=wave.ends_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        **area_labels(catalog, cell.area),
+        track=cell.track,
+        topic=cell.topic,
         respondents=cell.cell.respondents if cell.cell else None,
         score=shown.score if shown else None,
         ci_low=shown.ci_low if shown else None,
@@ -268,7 +301,9 @@ def segment_row(wave_id: int, cell: SegmentCell, catalog: RegionCatalog) -> Segm
     group, rest, gap = cell.group, cell.rest, cell.gap
     return SegmentRow(
         wave_id=wave_id,
-        **cell_labels(catalog, cell.area, cell.track, cell.topic),
+        **area_labels(catalog, cell.area),
+        track=cell.track,
+        topic=cell.topic,
         segment=cell.segment,
         respondents=cell.respondents,
         score=group.score if group else None,
@@ -313,12 +348,10 @@ def situation_row(
 ) -> SituationRow:
     """A situation's measure in one area as a row; a suppressed one carries no figures."""
     cell, figure = line.cell, line.cell.figure
-    labels = cell_labels(catalog, cell.area, "", "")
-    del labels["track"], labels["topic"]
     return SituationRow(
         wave_id=found.wave_id,
         against_wave_id=found.against_wave_id,
-        **labels,
+        **area_labels(catalog, cell.area),
         situation=cell.measure.situation,
         measure=cell.measure.id,
         unit=cell.measure.unit,

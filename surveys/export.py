@@ -231,6 +231,9 @@ class CellFormat:
         self._decimal = fmt.decimal
 
     def __call__(self, value: object, digits: int | None = None) -> str:
+        # A figure first: a file of figures holds a million of them.
+        if type(value) is float and digits is not None:
+            return format_figure(value, digits, self._decimal)
         if value is None:
             return ""
         if isinstance(value, str):
@@ -266,10 +269,17 @@ class CsvSink:
             return '"' + cell.replace('"', '""') + '"'
         return cell
 
-    def line(self, cells: Iterable[str]) -> str:
-        return self.delimiter.join(map(self.field, cells)) + "\r\n"
+    def line(self, cells: Sequence[str]) -> str:
+        """The cells joined, each quoted as `field` says. Most lines need no quotes at all,
+        which one look at the whole line tells: no quote or line break, and no delimiter
+        but those between the cells."""
+        delimiter = self.delimiter
+        text = delimiter.join(cells)
+        if text.count(delimiter) >= len(cells) or '"' in text or "\n" in text or "\r" in text:
+            text = delimiter.join(map(self.field, cells))
+        return text + "\r\n"
 
-    def write(self, rows: Iterable[Iterable[str]]) -> None:
+    def write(self, rows: Iterable[Sequence[str]]) -> None:
         self.write_lines([self.line(cells) for cells in rows])
 
     def write_lines(self, lines: list[str]) -> None:
@@ -288,6 +298,7 @@ class FiguresCsv:
         fmt = csv_format(excel)
         self._sink = CsvSink(target, fmt, self.columns)
         self._cell = CellFormat(fmt)
+        self._texts = _Texts(self._cell)
         self._digits = self.column_digits(self.decimals)
         self.rows = 0
 
@@ -306,10 +317,35 @@ class FiguresCsv:
         return self._digits
 
     def write_many(self, rows: Iterable[Sequence[object]]) -> None:
-        cell = self._cell
-        batch = [[cell(v, d) for v, d in zip(row, self.digits(row), strict=True)] for row in rows]
+        cell, texts = self._cell, self._texts
+        batch = [
+            [
+                texts[v] if type(v) in _REPEATED else cell(v, d)
+                for v, d in zip(row, self.digits(row), strict=True)
+            ]
+            for row in rows
+        ]
         self._sink.write(batch)
         self.rows += len(batch)
+
+
+#: Cell types whose text does not depend on the column, and whose values repeat row after
+#: row (codes, names, tracks, flags, counts). Exact types: a float equal to an int (1.0,
+#: 1) is written otherwise, and is never looked up among these.
+_REPEATED = frozenset({str, int, bool, type(None)})
+
+
+class _Texts(dict[object, str]):
+    """Each repeated cell's text, made once per file: a region's name stands in thousands
+    of its rows. True and 1 (False and 0) share an entry, as they share their text."""
+
+    def __init__(self, cell: CellFormat) -> None:
+        super().__init__()
+        self._cell = cell
+
+    def __missing__(self, value: object) -> str:
+        text = self[value] = self._cell(value)
+        return text
 
 
 class RatingsCsv(FiguresCsv):

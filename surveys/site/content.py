@@ -28,6 +28,10 @@ class DataFile:
     name: str
     writer: type[FiguresCsv]
     rows: Sequence[Any]
+    #: `by_region`, made on the first call: every region's page asks, in both languages.
+    _by_region: dict[str, list[int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def csv_bytes(self) -> bytes:
         """The machine-feed CSV, byte for byte what `civicpulse export` writes."""
@@ -35,11 +39,13 @@ class DataFile:
         self.writer(buffer).write_many(self.rows)
         return buffer.getvalue()
 
-    def by_region(self) -> dict[str, list[int]]:
-        """Row numbers by region code, in file order."""
-        found: dict[str, list[int]] = {}
-        for index, row in enumerate(self.rows):
-            found.setdefault(row.region_code, []).append(index)
+    def by_region(self) -> Mapping[str, Sequence[int]]:
+        """Row numbers by region code, in file order. The rows are never changed once
+        gathered, so they are indexed once."""
+        found = self._by_region
+        if not found:
+            for index, row in enumerate(self.rows):
+                found.setdefault(row.region_code, []).append(index)
         return found
 
 
