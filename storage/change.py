@@ -25,7 +25,7 @@ from storage.results import (
     scored_topics,
     wave_survey,
 )
-from surveys.aggregate import CellKey, GroupStats, Level, Ratings, build_ratings
+from surveys.aggregate import OVERALL, CellKey, GroupStats, Level, Ratings, build_ratings
 from surveys.change import ChangeCell, change_cells, compare_series
 from surveys.model import Survey
 from surveys.series import SeriesWave, WaveSeries
@@ -66,15 +66,15 @@ async def compute_change(
     min_cell_size: int,
     partial: bool = False,
     population: PopulationTable | None = None,
-    scanned: Mapping[int, Sequence[GroupStats]] | None = None,
+    rated: Mapping[int, Ratings] | None = None,
 ) -> WaveChange:
     """Wave `wave_id` against the earlier `against_wave_id`.
 
     Raises `UnknownWave`, `PopulationError`, or `ChangeError` for the same wave twice, a
     wave that is not closed (an open one is accepted with `partial`: its answers are still
-    coming in), or two survey versions without a single comparable question. `scanned`:
-    the groups of waves whose whole survey was scanned already (`group_stats`), which spare
-    a second scan wherever the comparison scores them on the same questions.
+    coming in), or two survey versions without a single comparable question. `rated`: the
+    unweighted ratings of waves already computed, which spare their scan and figures
+    wherever the comparison scores them on the same questions.
     """
     if wave_id == against_wave_id:
         raise ChangeError(f"wave {wave_id} is compared against itself; name two waves")
@@ -82,7 +82,7 @@ async def compute_change(
     after = await wave_survey(database, wave_id)
     for wave, _ in (after, before):
         require_finished(wave, partial)
-    series = await _scan(database, [before, after], min_cell_size, population, scanned or {})
+    series = await _scan(database, [before, after], min_cell_size, population, rated or {})
     return WaveChange(wave_id, against_wave_id, series)
 
 
@@ -133,7 +133,7 @@ async def _scan(
     waves: Sequence[tuple[Wave, Survey]],
     min_cell_size: int,
     population: PopulationTable | None,
-    scanned: Mapping[int, Sequence[GroupStats]],
+    rated: Mapping[int, Ratings],
 ) -> WaveSeries:
     """The waves (oldest first) on their common questions, scored like the newest survey:
     its weights over those questions. Raises `ChangeError` if they have none in common."""
@@ -143,16 +143,21 @@ async def _scan(
         names = ", ".join(f"{wave.id} ({_name(survey)})" for wave, survey in waves)
         raise ChangeError(f"waves {names} share no question asked the same way: nothing to compare")
     questions = comparability.questions
-    scans: list[tuple[list[GroupStats], list[GroupStats] | None]] = []
+    known = {
+        wave.id: _compared_cells(rated[wave.id], comparability.comparable_topics)
+        for wave, survey in waves
+        if population is None and wave.id in rated and _scored_alike(questions, survey, surveys[-1])
+    }
+    scans: dict[int, tuple[list[GroupStats], list[GroupStats] | None]] = {}
     async with readers(database, SCAN_WORKERS) as connections:
         for wave, survey in waves:
-            alike = _scored_alike(questions, survey, surveys[-1])
-            if alike and wave.id in scanned:
-                scans.append((list(scanned[wave.id]), None))
+            if wave.id in known:
                 continue
+            alike = _scored_alike(questions, survey, surveys[-1])
             common = await group_stats(connections, wave.id, surveys[-1], questions=questions)
-            scans.append(
-                (common, None if alike else await group_stats(connections, wave.id, survey))
+            scans[wave.id] = (
+                common,
+                None if alike else await group_stats(connections, wave.id, survey),
             )
 
     def figures(
@@ -178,17 +183,32 @@ async def _scan(
         return ratings, frozenset(key for key, cell in published.cells.items() if cell.suppressed)
 
     # Seconds of computation for national waves: off the event loop, as the ratings are.
-    built = await asyncio.gather(
+    computed = await asyncio.gather(
         *(
-            asyncio.to_thread(figures, common, own, survey)
-            for (common, own), survey in zip(scans, surveys, strict=True)
+            asyncio.to_thread(figures, *scans[wave.id], survey)
+            for wave, survey in waves
+            if wave.id in scans
         )
     )
+    built = [
+        _with_hidden(known[wave.id]) if wave.id in known else computed.pop(0) for wave, _ in waves
+    ]
     series_waves = [
         SeriesWave(wave.id, ratings, hidden)
         for (wave, _), (ratings, hidden) in zip(waves, built, strict=True)
     ]
     return await asyncio.to_thread(WaveSeries.build, comparability, series_waves, min_cell_size)
+
+
+def _compared_cells(ratings: Ratings, topics: Sequence[str]) -> Ratings:
+    """A wave's ratings on the compared topics: the cells an unranked build of the same
+    groups gives, places aside (the comparison reads none)."""
+    kept = (*topics, OVERALL)
+    return Ratings(kept, {key: cell for key, cell in ratings.cells.items() if key[2] in kept})
+
+
+def _with_hidden(ratings: Ratings) -> tuple[Ratings, frozenset[CellKey]]:
+    return ratings, frozenset(key for key, cell in ratings.cells.items() if cell.suppressed)
 
 
 def _scored_alike(questions: TopicQuestions, survey: Survey, newest: Survey) -> bool:

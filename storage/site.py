@@ -33,7 +33,7 @@ from storage.result_files import (
 from storage.results import ratings_of, wave_survey
 from storage.segments import scan_by_groups, segments_of
 from storage.situations import SituationsError, WaveSituations, compute_situations
-from surveys.aggregate import LEVELS, GroupStats
+from surveys.aggregate import LEVELS, Ratings
 from surveys.export import ChangeCsv, FiguresCsv, RatingsCsv, SegmentsCsv, SituationsCsv
 from surveys.model import Survey
 from surveys.regions import MissingTileLayout, RegionCatalog
@@ -78,16 +78,17 @@ async def gather_site(
     groups = await asyncio.to_thread(fold_groups, stats)
     previous = await WaveRepository(database).previous_closed(wave_id)
     against = previous.id if previous else None
-    # The ratings are computed while the previous wave and the situations are read: SQLite
-    # reads without holding the interpreter, so both cores work.
-    ratings, change, situations = await asyncio.gather(
+    # Python's work goes on while SQLite reads without holding the interpreter, so both
+    # cores work: the ratings while the situations are read, the groups while the previous
+    # wave is.
+    ratings, situations = await asyncio.gather(
         ratings_of(survey, groups, min_cell_size=min_cell_size),
-        _change(database, wave_id, against, min_cell_size, {wave_id: groups}),
         _situations(database, survey, wave_id, against, min_cell_size),
     )
     hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
-    segments = await segments_of(
-        stats, survey, min_cell_size=min_cell_size, published_hidden=hidden
+    change, segments = await asyncio.gather(
+        _change(database, wave_id, against, min_cell_size, {wave_id: ratings}),
+        segments_of(stats, survey, min_cell_size=min_cell_size, published_hidden=hidden),
     )
     files: dict[str, DataFile] = {}
     for level in LEVELS:
@@ -149,7 +150,7 @@ async def _change(
     wave_id: int,
     against: int | None,
     min_cell_size: int,
-    scanned: Mapping[int, Sequence[GroupStats]],
+    rated: Mapping[int, Ratings],
 ) -> WaveChange | None:
     """The change since the previous closed wave; None for a first wave, or one that shares
     no question asked the same way with it."""
@@ -157,7 +158,7 @@ async def _change(
         return None
     try:
         return await compute_change(
-            database, wave_id, against, min_cell_size=min_cell_size, scanned=scanned
+            database, wave_id, against, min_cell_size=min_cell_size, rated=rated
         )
     except ChangeError:
         return None
