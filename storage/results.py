@@ -95,7 +95,7 @@ async def wave_survey(database: Database, wave_id: int) -> tuple[Wave, Survey]:
 # `+r.wave_id` keeps SQLite off the (wave_id, respondent_id) index: walking responses in id
 # order, the primary key order of answers, lets GROUP BY r.id and ORDER BY r.id stream
 # without a sort over millions of rows. CROSS JOIN fixes that join order.
-_WAVE_RESPONSES = (
+WAVE_RESPONSES = (
     "FROM responses AS r CROSS JOIN answers AS a ON a.response_id = r.id"
     " WHERE +r.wave_id = :wave AND r.id BETWEEN :first AND :last"
 )
@@ -131,7 +131,7 @@ def group_stats_sql(
         " SELECT r.region_code AS region, coalesce(r.municipality_code, '') AS municipality,"
         " r.track AS track,"
         f" r.age_band AS band,{split_values} {per_topic}"
-        f" {_WAVE_RESPONSES} AND a.score IS NOT NULL GROUP BY r.id),"
+        f" {WAVE_RESPONSES} AND a.score IS NOT NULL GROUP BY r.id),"
         " scored AS ("
         f" SELECT *, ({weighted}) / nullif({weights}, 0) AS overall FROM per_response)"
         f" SELECT region, municipality, track, band{split_columns}, {sums}"
@@ -155,7 +155,7 @@ _RESPONSES_SQL = (
 # spares creating five Python objects per answer, a good part of the scan's cost.
 _ANSWERS_SQL = (
     "SELECT a.response_id, a.question_id, a.topic, a.value, a.answered_at "
-    f"{_WAVE_RESPONSES} ORDER BY r.id, a.question_id"
+    f"{WAVE_RESPONSES} ORDER BY r.id, a.question_id"
 )
 
 

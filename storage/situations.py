@@ -22,6 +22,7 @@ from storage.change import require_finished
 from storage.database import Database
 from storage.results import (
     SCAN_WORKERS,
+    WAVE_RESPONSES,
     Progress,
     Query,
     answer_value,
@@ -40,10 +41,6 @@ from surveys.situations import (
     situation_measures,
 )
 
-_WAVE_RESPONSES = (
-    "FROM responses AS r CROSS JOIN answers AS a ON a.response_id = r.id"
-    " WHERE +r.wave_id = :wave AND r.id BETWEEN :first AND :last"
-)
 _AREA = "r.region_code AS region, coalesce(r.municipality_code, '') AS municipality"
 
 
@@ -62,7 +59,7 @@ def score_sql(questions: int) -> str:
     return (
         f"WITH per_response AS (SELECT {_AREA},"
         f" CASE a.question_id {situation} END AS situation, avg(a.score) AS score"
-        f" {_WAVE_RESPONSES} AND a.question_id IN ({_marks('sq', questions)})"
+        f" {WAVE_RESPONSES} AND a.question_id IN ({_marks('sq', questions)})"
         " AND a.score IS NOT NULL GROUP BY r.id, situation)"
         " SELECT region, municipality, situation, count(*), total(score), total(score * score)"
         " FROM per_response GROUP BY region, municipality, situation"
@@ -72,7 +69,7 @@ def score_sql(questions: int) -> str:
 def answer_counts_sql(questions: int) -> str:
     """How many gave each answer to the questions :hq0… per region × municipality."""
     return (
-        f"SELECT {_AREA}, a.question_id, a.value, count(*) {_WAVE_RESPONSES}"
+        f"SELECT {_AREA}, a.question_id, a.value, count(*) {WAVE_RESPONSES}"
         f" AND a.question_id IN ({_marks('hq', questions)}) AND a.value IS NOT NULL"
         " GROUP BY region, municipality, a.question_id, a.value"
     )
