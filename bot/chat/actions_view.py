@@ -14,6 +14,7 @@ from html import escape
 from bot.chat.texts import Texts
 from surveys.actions import Action
 from surveys.model import Survey
+from surveys.regions import RegionCatalog
 
 #: Actions in one message: beyond this a citizen reads a count, not a wall of text, and ten
 #: of the longest titles under ten of the longest headings stay inside Telegram's limit.
@@ -65,6 +66,27 @@ def actions_text(
     if not actions:
         return f"{header}\n\n{texts('actions.none')}"
     return "\n".join([header, *actions_lines(actions, topic_titles, places, texts)])
+
+
+def area_actions_text(
+    found: Sequence[Action],
+    region_code: str,
+    first_topics: Sequence[str],
+    catalog: RegionCatalog,
+    surveys: Iterable[Survey],
+    texts: Texts,
+) -> str:
+    """`/actions` and the list after a survey alike: a region's and a municipality's
+    actions under the region's name, `first_topics` first, places named from the catalog."""
+    titles = topic_titles(surveys, texts.language)
+    places = {
+        code: municipality.name.get(texts.language)
+        for code in {action.municipality_code for action in found if action.municipality_code}
+        if (municipality := catalog.municipality(region_code, code)) is not None
+    }
+    region = catalog.region(region_code)
+    name = region.name.get(texts.language) if region else region_code
+    return actions_text(name, ordered(found, first_topics, list(titles)), titles, places, texts)
 
 
 def topic_titles(surveys: Iterable[Survey], language: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from statistics import fmean
 
 from aiogram.types import Message
 
-from bot.chat.actions_view import actions_text, ordered, topic_titles
+from bot.chat.actions_view import area_actions_text
 from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.results_view import region_results_text
 from bot.chat.texts import Texts
@@ -60,16 +60,9 @@ class RegionUpdate:
         found = await self.store.actions.for_area(region_code, response.municipality_code)
         if not found:
             return None
-        titles = topic_titles((s.survey for s in self.surveys.values()), texts.language)
-        places = {
-            code: municipality.name.get(texts.language)
-            for code in {a.municipality_code for a in found if a.municipality_code}
-            if (municipality := self.catalog.municipality(region_code, code)) is not None
-        }
-        region = self.catalog.region(region_code)
-        name = region.name.get(texts.language) if region else region_code
         lowest = await self.lowest_topics(response.id)
-        return actions_text(name, ordered(found, lowest, list(titles)), titles, places, texts)
+        surveys = (stored.survey for stored in self.surveys.values())
+        return area_actions_text(found, region_code, lowest, self.catalog, surveys, texts)
 
     async def after_survey(self, target: Message, response: Response, texts: Texts) -> None:
         """What the button under the thanks shows: the region's figures from the response's

@@ -7,7 +7,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.chat.actions_view import actions_text, ordered, topic_titles
+from bot.chat.actions_view import area_actions_text
 from bot.chat.texts import Texts
 from storage.repositories.respondents import Respondent
 from storage.store import Store
@@ -26,18 +26,11 @@ async def my_actions(
     if respondent is None or respondent.region_code is None:
         await message.answer(texts("profile.needed"))
         return
-    region_code = respondent.region_code
-    found = await store.actions.for_area(region_code, respondent.municipality_code)
-    titles = topic_titles((stored.survey for stored in surveys.values()), texts.language)
-    places = {
-        code: municipality.name.get(texts.language)
-        for code in {a.municipality_code for a in found if a.municipality_code}
-        if (municipality := catalog.municipality(region_code, code)) is not None
-    }
-    region = catalog.region(region_code)
-    name = region.name.get(texts.language) if region else region_code
-    listed = ordered(found, (), list(titles))
-    await message.answer(actions_text(name, listed, titles, places, texts))
+    found = await store.actions.for_area(respondent.region_code, respondent.municipality_code)
+    surveys_known = (stored.survey for stored in surveys.values())
+    await message.answer(
+        area_actions_text(found, respondent.region_code, (), catalog, surveys_known, texts)
+    )
 
 
 def create_router() -> Router:
