@@ -420,7 +420,7 @@ def build_ratings(
     a small cell's.
     """
     all_topics = (*topics, OVERALL)
-    strata = _cell_strata(groups, all_topics)
+    strata = _cell_strata(groups, all_topics, pooled=population is None)
     weights = _stratum_weights(strata, population)
     counts = {key: sum(m.count for m in cell.values()) for key, cell in strata.items()}
     partitions = list(cell_partitions(counts, all_topics))
@@ -520,14 +520,16 @@ def _thin(
 
 
 def _cell_strata(
-    groups: Iterable[GroupStats], topics: Sequence[str]
+    groups: Iterable[GroupStats], topics: Sequence[str], *, pooled: bool = False
 ) -> dict[CellKey, dict[Stratum, Moments]]:
     """Each cell's moments per region × municipality × age band stratum (what a weight
-    applies to)."""
+    applies to); `pooled`, all in one stratum, since unweighted figures need no strata and
+    a national wave's cells hold half a million stratum entries to walk."""
+    split = _pooled if pooled else _by_area
     strata = {
         (area, track, topic): cell
         for (track, topic), sums in _stratum_sums(groups, topics).items()
-        for area, cell in _by_area(sums).items()
+        for area, cell in split(sums).items()
     }
     # Every area gets the full grid of tracks and topics, empty cells included, so a reader
     # sees a suppressed row rather than a gap that itself says "nobody here".
@@ -550,18 +552,35 @@ def _stratum_sums(
     municipality's cell too (`_by_area`): summed once, not once per area, they cost a third
     of the additions of frozen `Moments`, which took seconds on a national wave.
     """
-    sums: defaultdict[tuple[CellTrack, str], defaultdict[Stratum, Moments]] = defaultdict(
-        lambda: defaultdict(Moments)
-    )
+    sums: defaultdict[tuple[CellTrack, str], dict[Stratum, list[float]]] = defaultdict(dict)
     known = set(topics)
     for group in groups:
         if group.topic not in known:
             continue
         stratum = (group.region_code, group.municipality_code, group.age_band)
         for track in ("all", group.track):
-            cell = sums[(track, group.topic)]
-            cell[stratum] = cell[stratum] + group.moments
-    return sums
+            add_moments(sums[(track, group.topic)], stratum, group.moments)
+    return {cell: frozen_moments(running) for cell, running in sums.items()}
+
+
+def add_moments(running: dict[K, list[float]], key: K, moments: Moments) -> None:
+    """`moments` added into `running[key]` in place: the same additions in the same order
+    as adding frozen `Moments`, without making a new one each time."""
+    known = running.get(key)
+    if known is None:
+        running[key] = [moments.count, moments.total, moments.squares, moments.satisfied]
+    else:
+        known[0] += moments.count
+        known[1] += moments.total
+        known[2] += moments.squares
+        known[3] += moments.satisfied
+
+
+def frozen_moments(running: Mapping[K, list[float]]) -> dict[K, Moments]:
+    return {
+        key: Moments(int(n), total, squares, int(satisfied))
+        for key, (n, total, squares, satisfied) in running.items()
+    }
 
 
 def _by_area(strata: Mapping[Stratum, Moments]) -> dict[Area, dict[Stratum, Moments]]:
@@ -573,6 +592,19 @@ def _by_area(strata: Mapping[Stratum, Moments]) -> dict[Area, dict[Stratum, Mome
         for area in (WAVE, (region,), (region, municipality)):
             areas[area][stratum] = moments
     return areas
+
+
+#: The one stratum of a pooled cell.
+_ALL_STRATA: Stratum = ("", "", "")
+
+
+def _pooled(strata: Mapping[Stratum, Moments]) -> dict[Area, dict[Stratum, Moments]]:
+    """The wave's, each region's and each municipality's moments, each as one stratum."""
+    totals: dict[Area, list[float]] = {}
+    for (region, municipality, _), moments in strata.items():
+        for area in (WAVE, (region,), (region, municipality)):
+            add_moments(totals, area, moments)
+    return {area: {_ALL_STRATA: moments} for area, moments in frozen_moments(totals).items()}
 
 
 def cell_partitions(

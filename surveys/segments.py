@@ -33,9 +33,11 @@ from surveys.aggregate import (
     GroupStats,
     Level,
     Moments,
+    add_moments,
     build_ratings,
     cell_partitions,
     estimate,
+    frozen_moments,
     suppress,
 )
 from surveys.change import DECLINED, IMPROVED, welch_change
@@ -161,19 +163,8 @@ def fold_groups(stats: SplitStats) -> list[GroupStats]:
     same sums split by group flags: one scan of a wave serves both files."""
     sums: dict[tuple[str, str, str, str, str], list[float]] = {}
     for (region, municipality, track, band, _, topic), moments in stats.items():
-        key = (region, municipality, track, band, topic)
-        running = sums.get(key)
-        if running is None:
-            sums[key] = [moments.count, moments.total, moments.squares, moments.satisfied]
-        else:  # in place: half a million frozen sums would each make a new one
-            running[0] += moments.count
-            running[1] += moments.total
-            running[2] += moments.squares
-            running[3] += moments.satisfied
-    return [
-        GroupStats(*key, Moments(int(n), total, squares, int(satisfied)))
-        for key, (n, total, squares, satisfied) in sums.items()
-    ]
+        add_moments(sums, (region, municipality, track, band, topic), moments)
+    return [GroupStats(*key, moments) for key, moments in frozen_moments(sums).items()]
 
 
 def side_sums(stats: SplitStats, topics: Sequence[str]) -> dict[SideKey, Moments]:
