@@ -180,7 +180,7 @@ async def _scan(
                 population=population,
                 ranked=False,
             )
-        return ratings, frozenset(key for key, cell in published.cells.items() if cell.suppressed)
+        return ratings, published.hidden()
 
     # Seconds of computation for national waves: off the event loop, as the ratings are.
     computed = await asyncio.gather(
@@ -190,8 +190,10 @@ async def _scan(
             if wave.id in scans
         )
     )
+    fresh = iter(computed)
     built = [
-        _with_hidden(known[wave.id]) if wave.id in known else computed.pop(0) for wave, _ in waves
+        (known[wave.id], known[wave.id].hidden()) if wave.id in known else next(fresh)
+        for wave, _ in waves
     ]
     series_waves = [
         SeriesWave(wave.id, ratings, hidden)
@@ -205,10 +207,6 @@ def _compared_cells(ratings: Ratings, topics: Sequence[str]) -> Ratings:
     groups gives, places aside (the comparison reads none)."""
     kept = (*topics, OVERALL)
     return Ratings(kept, {key: cell for key, cell in ratings.cells.items() if key[2] in kept})
-
-
-def _with_hidden(ratings: Ratings) -> tuple[Ratings, frozenset[CellKey]]:
-    return ratings, frozenset(key for key, cell in ratings.cells.items() if cell.suppressed)
 
 
 def _scored_alike(questions: TopicQuestions, survey: Survey, newest: Survey) -> bool:

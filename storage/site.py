@@ -85,10 +85,9 @@ async def gather_site(
         ratings_of(survey, groups, min_cell_size=min_cell_size),
         _situations(database, survey, wave_id, against, min_cell_size),
     )
-    hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
     change, segments = await asyncio.gather(
         _change(database, wave_id, against, min_cell_size, {wave_id: ratings}),
-        segments_of(stats, survey, min_cell_size=min_cell_size, published_hidden=hidden),
+        segments_of(stats, survey, min_cell_size=min_cell_size, published_hidden=ratings.hidden()),
     )
     files: dict[str, DataFile] = {}
     for level in LEVELS:

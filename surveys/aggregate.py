@@ -379,6 +379,11 @@ class Ratings:
         """The survey's own topics, without `overall` and `index`."""
         return tuple(topic for topic in self.topics if topic not in (OVERALL, INDEX))
 
+    def hidden(self) -> frozenset[CellKey]:
+        """The suppressed cells: what another file published beside this one must not let
+        a reader recover."""
+        return frozenset(key for key, cell in self.cells.items() if cell.suppressed)
+
     def cell(self, area: Area, track: CellTrack, topic: str) -> Cell:
         return self.cells[(area, track, topic)]
 

@@ -136,7 +136,7 @@ def build_segments(
         ratings = build_ratings(
             fold_groups(stats), topics, min_cell_size=min_cell_size, ranked=False
         )
-        published_hidden = {key for key, cell in ratings.cells.items() if cell.suppressed}
+        published_hidden = ratings.hidden()
     hidden = segment_hidden(counts, published_hidden, all_topics, min_cell_size)
     cells = {}
     for area, track, topic, segment in grid:

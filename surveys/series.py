@@ -122,7 +122,7 @@ def series_hidden(waves: Sequence[SeriesWave], min_cell_size: int) -> set[CellKe
     counts = [{key: cell.respondents for key, cell in w.ratings.cells.items()} for w in waves]
     start = missing_somewhere(counts)
     for wave in waves:
-        start |= {key for key, cell in wave.ratings.cells.items() if cell.suppressed}
+        start |= wave.ratings.hidden()
         start |= wave.published_hidden
     equations = [
         (wave_counts, list(cell_partitions(wave_counts, wave.ratings.topics)))
