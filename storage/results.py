@@ -421,6 +421,7 @@ async def ratings_of(
     *,
     min_cell_size: int,
     population: PopulationTable | None = None,
+    ranked: bool = True,
 ) -> Ratings:
     """The ratings of a scan's groups. Seconds of pure computation for a national wave
     (suppression, 10,000 draws per ranking): off the event loop, so the bot keeps answering
@@ -431,6 +432,7 @@ async def ratings_of(
         scored_topics(survey),
         min_cell_size=min_cell_size,
         population=population,
+        ranked=ranked,
         topic_weights={topic.id: topic.weight for topic in survey.topics},
     )
 

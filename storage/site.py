@@ -12,12 +12,13 @@ import asyncio
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
 
 from storage.change import ChangeError, WaveChange, compute_change
+from storage.child_process import run_in_child
 from storage.database import Database
 from storage.repositories.actions import ActionRepository
 from storage.repositories.waves import WaveRepository
@@ -30,14 +31,21 @@ from storage.result_files import (
     segment_row,
     situation_row,
 )
-from storage.results import ratings_of, wave_survey
-from storage.segments import scan_by_groups, segments_of
+from storage.results import ratings_of, scored_topics, wave_survey
+from storage.segments import scan_by_groups
 from storage.situations import SituationsError, WaveSituations, compute_situations
-from surveys.aggregate import LEVELS, Ratings
-from surveys.export import ChangeCsv, FiguresCsv, RatingsCsv, SegmentsCsv, SituationsCsv
+from surveys.aggregate import LEVELS, CellKey, Ratings, with_places
+from surveys.export import (
+    ChangeCsv,
+    FiguresCsv,
+    RatingsCsv,
+    SegmentRow,
+    SegmentsCsv,
+    SituationsCsv,
+)
 from surveys.model import Survey
 from surveys.regions import MissingTileLayout, RegionCatalog
-from surveys.segments import fold_groups
+from surveys.segments import SplitStats, build_segments, fold_groups
 from surveys.site.content import DataFile, SiteContent
 from surveys.site.render import MARKER, render_site
 from surveys.site.texts import LANGUAGES
@@ -73,22 +81,32 @@ async def gather_site(
             f"wave {wave_id} is {wave.state}; only a closed wave is published, "
             "since an open one's figures still change"
         )
-    # One scan of the wave by group flags serves the ratings, the groups and the change.
-    stats = await scan_by_groups(database, wave_id, survey)
-    groups = await asyncio.to_thread(fold_groups, stats)
     previous = await WaveRepository(database).previous_closed(wave_id)
     against = previous.id if previous else None
-    # Python's work goes on while SQLite reads without holding the interpreter, so both
-    # cores work: the ratings while the situations are read, the groups while the previous
-    # wave is.
-    ratings, situations = await asyncio.gather(
-        ratings_of(survey, groups, min_cell_size=min_cell_size),
-        _situations(database, survey, wave_id, against, min_cell_size),
+    # One scan of the wave by group flags serves the ratings, the groups and the change.
+    stats = await scan_by_groups(database, wave_id, survey)
+    # From here on, work runs side by side wherever it can, to keep both cores busy: the
+    # situations are read (SQLite, which leaves the interpreter free) while the ratings'
+    # cells are worked out without their places, which the groups and the change do not
+    # need.
+    situations_read = asyncio.ensure_future(
+        _situations(database, survey, wave_id, against, min_cell_size)
     )
-    change, segments = await asyncio.gather(
-        _change(database, wave_id, against, min_cell_size, {wave_id: ratings}),
-        segments_of(stats, survey, min_cell_size=min_cell_size, published_hidden=ratings.hidden()),
-    )
+    try:
+        groups = await asyncio.to_thread(fold_groups, stats)
+        unranked = await ratings_of(survey, groups, min_cell_size=min_cell_size, ranked=False)
+        # Then the groups' cells, as much Python as all the rest, in a child process; the
+        # places, drawn by numpy, which also leaves the interpreter free; and the change.
+        segment_rows, ratings, change = await asyncio.gather(
+            run_in_child(
+                _segment_rows, wave_id, stats, survey, min_cell_size, unranked.hidden(), catalog
+            ),
+            asyncio.to_thread(with_places, unranked),
+            _change(database, wave_id, against, min_cell_size, {wave_id: unranked}),
+        )
+        situations = await situations_read
+    finally:
+        situations_read.cancel()
     files: dict[str, DataFile] = {}
     for level in LEVELS:
         _add(
@@ -101,12 +119,40 @@ async def gather_site(
         if change is not None:
             rows = [change_row(change, cell, catalog) for cell in change.cells(level)]
             _add(files, "change", level, ChangeCsv, rows)
-        rows = [segment_row(wave_id, cell, catalog) for cell in segments.rows(level)]
-        _add(files, "segments", level, SegmentsCsv, rows)
+        _add(files, "segments", level, SegmentsCsv, segment_rows[level])
         if situations is not None:
             rows = [situation_row(situations, line, catalog) for line in situations.lines(level)]
             _add(files, "situations", level, SituationsCsv, rows)
-    report = WaveReport(wave, survey, ratings, catalog)
+    # The CSV files are written in a child process while this one draws the maps.
+    written = asyncio.ensure_future(run_in_child(_csv_files, files))
+    try:
+        maps, change_maps = await _maps(WaveReport(wave, survey, ratings, catalog), change, zone)
+        csv_files = await written
+    finally:
+        written.cancel()
+    return SiteContent(
+        wave_id=wave_id,
+        start=wave.starts_at.astimezone(zone).date(),
+        end=wave.ends_at.astimezone(zone).date(),
+        survey=survey,
+        catalog=catalog,
+        files={name: replace(file, written=csv_files[name]) for name, file in files.items()},
+        against_wave_id=change.against_wave_id if change else None,
+        actions=await ActionRepository(database).listed(),
+        maps=maps,
+        change_maps=change_maps,
+    )
+
+
+def _csv_files(files: Mapping[str, DataFile]) -> dict[str, bytes]:
+    return {name: file.csv_bytes() for name, file in files.items()}
+
+
+async def _maps(
+    report: WaveReport, change: WaveChange | None, zone: tzinfo
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The tile maps by score and by change in each language; none for a catalog without
+    a tile layout."""
     maps, change_maps = {}, {}
     try:
         for language in LANGUAGES:
@@ -118,19 +164,8 @@ async def gather_site(
                     report, change, language=language, zone=zone, image_format="svg"
                 )
     except MissingTileLayout:
-        maps, change_maps = {}, {}
-    return SiteContent(
-        wave_id=wave_id,
-        start=wave.starts_at.astimezone(zone).date(),
-        end=wave.ends_at.astimezone(zone).date(),
-        survey=survey,
-        catalog=catalog,
-        files=files,
-        against_wave_id=change.against_wave_id if change else None,
-        actions=await ActionRepository(database).listed(),
-        maps=maps,
-        change_maps=change_maps,
-    )
+        return {}, {}
+    return maps, change_maps
 
 
 def _add(
@@ -142,6 +177,25 @@ def _add(
 ) -> None:
     name = f"{kind}-{level}"
     files[name] = DataFile(f"{name}.csv", writer, rows)
+
+
+def _segment_rows(
+    wave_id: int,
+    stats: SplitStats,
+    survey: Survey,
+    min_cell_size: int,
+    published_hidden: Set[CellKey],
+    catalog: RegionCatalog,
+) -> dict[str, list[SegmentRow]]:
+    """The groups' file rows at each level: what a child process sends back, as plain rows
+    are quicker through a pipe than the table's cells."""
+    table = build_segments(
+        stats, scored_topics(survey), min_cell_size=min_cell_size, published_hidden=published_hidden
+    )
+    return {
+        level: [segment_row(wave_id, cell, catalog) for cell in table.rows(level)]
+        for level in LEVELS
+    }
 
 
 async def _change(

@@ -29,8 +29,10 @@ the ratings):
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist, fmean
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -245,11 +247,25 @@ def t_quantile(p: float, df: float) -> float:
     takes a quarter of a second to import, and the command line imports this module for
     commands that compute no interval (`export`).
     """
+    known = _T_QUANTILES.get((p, df))
+    if known is not None:
+        return known
     if not 0.5 < p < 1 or df <= 0:
         raise ValueError("t_quantile needs 0.5 < p < 1 and df > 0")
     from scipy.special import stdtrit
 
-    return float(stdtrit(df, p))
+    quantile = float(stdtrit(df, p))
+    if len(_T_QUANTILES) < _T_QUANTILES_KEPT:
+        _T_QUANTILES[(p, df)] = quantile
+    return quantile
+
+
+#: Quantiles already computed. Unweighted cells of the same size share a df, and a
+#: national wave's 300,000 cells have only a few thousand sizes; Welch's df, nearly all
+#: distinct, stop being kept once the cache is full, so it stays small in a bot that runs
+#: for months.
+_T_QUANTILES: dict[tuple[float, float], float] = {}
+_T_QUANTILES_KEPT = 50_000
 
 
 # Suppression and ranks ------------------------------------------------------------------------
@@ -275,13 +291,13 @@ def suppress(
     until nothing changes. Pass partitions from the finest areas up: local fixes then often
     settle the wider equations too. Empty cells are not terms: they have nothing to disclose.
     """
-    partitions = [(parent, list(children)) for parent, children in partitions]
+    partitions = list(partitions)
     hidden = {cell for cell, count in counts.items() if count < min_cell_size}
     hidden.update(also)
-    terms = [
-        [term for term in (parent, *children) if counts.get(term, 0) > 0]
-        for parent, children in partitions
-    ]
+    # Set lookups by `map` and `filter` rather than generator expressions: the groups' file
+    # of a national wave runs this over 300,000 equations, several times.
+    is_term = {cell for cell, count in counts.items() if count > 0}.__contains__
+    terms = [list(filter(is_term, (parent, *children))) for parent, children in partitions]
     memberships: defaultdict[K, list[int]] = defaultdict(list)
     for index, row in enumerate(terms):
         for term in row:
@@ -289,7 +305,7 @@ def suppress(
     # Hidden terms per partition, kept up to date by `hide`: recounting them for every
     # partition on every pass, and for every candidate's damage, took seconds on a national
     # wave.
-    unknowns = [sum(term in hidden for term in row) for row in terms]
+    unknowns = [sum(map(hidden.__contains__, row)) for row in terms]
 
     def hide(cell: K) -> None:
         if cell not in hidden:
@@ -302,7 +318,7 @@ def suppress(
         return sum(1 for index in memberships[cell] if index != current and unknowns[index] == 0)
 
     # With an empty parent, terms[index] holds children only: no equation to close.
-    equations = [index for index, (parent, _) in enumerate(partitions) if counts.get(parent, 0) > 0]
+    equations = [index for index, (parent, _) in enumerate(partitions) if is_term(parent)]
     changed = True
     while changed:
         changed = False
@@ -472,7 +488,8 @@ def build_ratings(
     if topic_weights is not None:
         cells |= _index_cells(cells, topics, topic_weights)
         all_topics = (*all_topics, INDEX)
-    return Ratings(all_topics, _with_ranks(cells) if ranked else cells)
+    built = Ratings(all_topics, cells)
+    return with_places(built) if ranked else built
 
 
 def _index_cells(
@@ -644,48 +661,72 @@ def cell_partitions(
                     )
 
 
-def _with_ranks(cells: dict[CellKey, Cell]) -> dict[CellKey, Cell]:
-    """Regions ranked within their track; municipalities within their region and track;
+#: Threads drawing the place intervals' contests side by side.
+RANKING_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def with_places(ratings: Ratings) -> Ratings:
+    """`ratings` (built with `ranked=False`) with their places: what `build_ratings` adds
+    by default, apart so that a caller may start work that needs no places first.
+
+    Regions ranked within their track; municipalities within their region and track;
     by `overall`, and separately by `index`.
 
     Ties are judged on the published (rounded) score, so two rows that read 72.3 never get
     different places. The "no municipality named" group is not a place and is not ranked.
     The group compares the published interval with the mean of the contest's published
     scores, so a reader can check it from the file alone.
+
+    A national wave holds some 500 contests. Their draws are numpy's, which leaves the
+    interpreter free while it draws, so contests are drawn side by side, one thread per
+    core; each draws from its own seeded generator, so the places are the same in any order.
     """
+    contests: defaultdict[tuple[Area, CellTrack, str], dict[CellKey, Estimate]] = defaultdict(dict)
+    for key, cell in ratings.cells.items():
+        area, track, topic = key
+        if topic in _RANKED_TOPICS and area and area[-1] and cell.estimate is not None:
+            contests[(area[:-1], track, topic)][key] = cell.estimate
+    ranked = dict(ratings.cells)
+    with ThreadPoolExecutor(max_workers=RANKING_THREADS) as pool:
+        for contest_places in pool.map(_contest_places, contests.items()):
+            for key, (place, low, high, verdict) in contest_places.items():
+                ranked[key] = replace(
+                    ranked[key], rank=place, rank_low=low, rank_high=high, group=verdict
+                )
+    return Ratings(ratings.topics, ranked)
+
+
+def _contest_places(
+    contest: tuple[tuple[Area, CellTrack, str], Mapping[CellKey, Estimate]],
+) -> dict[CellKey, tuple[int, int, int, Group]]:
+    """Each cell's place, place interval and group within one contest."""
     # numpy, which the place intervals draw with, takes 150 ms to import: only ratings pay
     # it, not every start of the command line (which imports this module for `export`).
     from surveys.rank_intervals import group, place_intervals
 
-    contests: defaultdict[tuple[Area, CellTrack, str], dict[CellKey, Estimate]] = defaultdict(dict)
-    for key, cell in cells.items():
-        area, track, topic = key
-        if topic in _RANKED_TOPICS and area and area[-1] and cell.estimate is not None:
-            contests[(area[:-1], track, topic)][key] = cell.estimate
-    ranked = dict(cells)
-    for (parent, track, topic), contest in contests.items():
-        keys = sorted(contest)
-        estimates = [contest[key] for key in keys]
-        scores = {key: round_half_up(contest[key].score, 1) for key in keys}
-        places = competition_ranks(scores)
-        intervals = place_intervals(
-            [e.score for e in estimates],
-            [e.standard_error for e in estimates],
-            [e.effective_n for e in estimates],
-            # `overall` keeps the seed it had before `index` was ranked too.
-            contest="/".join((*parent, track, *((topic,) if topic != OVERALL else ()))),
-            confidence=CONFIDENCE,
+    (parent, track, topic), cells = contest
+    keys = sorted(cells)
+    estimates = [cells[key] for key in keys]
+    scores = {key: round_half_up(cells[key].score, 1) for key in keys}
+    places = competition_ranks(scores)
+    intervals = place_intervals(
+        [e.score for e in estimates],
+        [e.standard_error for e in estimates],
+        [e.effective_n for e in estimates],
+        # `overall` keeps the seed it had before `index` was ranked too.
+        contest="/".join((*parent, track, *((topic,) if topic != OVERALL else ()))),
+        confidence=CONFIDENCE,
+    )
+    field_mean = fmean(scores.values())
+    return {
+        key: (
+            places[key],
+            low,
+            high,
+            group(_published(e.ci_low), _published(e.ci_high), field_mean),
         )
-        field_mean = fmean(scores.values())
-        for key, e, (low, high) in zip(keys, estimates, intervals, strict=True):
-            ranked[key] = replace(
-                cells[key],
-                rank=places[key],
-                rank_low=low,
-                rank_high=high,
-                group=group(_published(e.ci_low), _published(e.ci_high), field_mean),
-            )
-    return ranked
+        for key, e, (low, high) in zip(keys, estimates, intervals, strict=True)
+    }
 
 
 _RANKED_TOPICS = (OVERALL, INDEX)

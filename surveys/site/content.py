@@ -28,6 +28,9 @@ class DataFile:
     name: str
     writer: type[FiguresCsv]
     rows: Sequence[Any]
+    #: The CSV already written from `rows` by the same writer (in another process, so that
+    #: it goes on beside the maps): `csv_bytes` returns it rather than writing it again.
+    written: bytes | None = None
     #: `by_region`, made on the first call: every region's page asks, in both languages.
     _by_region: dict[str, list[int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -35,6 +38,8 @@ class DataFile:
 
     def csv_bytes(self) -> bytes:
         """The machine-feed CSV, byte for byte what `civicpulse export` writes."""
+        if self.written is not None:
+            return self.written
         buffer = io.BytesIO()
         self.writer(buffer).write_many(self.rows)
         return buffer.getvalue()
