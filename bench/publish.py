@@ -132,15 +132,17 @@ def database_path(respondents: int, municipalities: int) -> Path:
 
 # Where the time goes ----------------------------------------------------------------------------
 
-#: The steps of `publish_site` in `storage/site.py`, timed where they are called. The
-#: ratings, the change and the situations run side by side, so their times overlap.
+#: The steps of `publish_site` in `storage/site.py`, timed where they are called. Many
+#: run side by side (`run_in_child` is the work of the child processes: the groups, then
+#: the CSV files), so their times overlap.
 _STAGES = (
     "scan_by_groups",
     "fold_groups",
     "ratings_of",
-    "compute_change",
     "compute_situations",
-    "segments_of",
+    "with_places",
+    "compute_change",
+    "run_in_child",
     "region_map",
     "region_change_map",
     "render_site",
