@@ -15,7 +15,6 @@ from html import escape
 
 from bot.chat.texts import Texts, unit_noun
 from surveys.aggregate import OVERALL
-from surveys.figures import format_figure
 from surveys.model import Survey
 from surveys.segments import SEGMENTS, SegmentCell, SegmentTable
 from surveys.situations import GOT_NEEDED, SCORE, SituationCell, SituationTable
@@ -89,7 +88,7 @@ def _measure_line(cell: SituationCell, texts: Texts) -> str:
         interval = _interval(figure.low, figure.high, texts)
         return texts(
             "report.situation_score",
-            score=_figure(figure.value, texts),
+            score=texts.figure(figure.value),
             interval=interval,
             respondents=cell.respondents,
         )
@@ -97,12 +96,12 @@ def _measure_line(cell: SituationCell, texts: Texts) -> str:
         low = None if figure.low is None else figure.low * 100
         high = None if figure.high is None else figure.high * 100
         interval = _interval(low, high, texts)
-        share = _figure(figure.value * 100, texts)
+        share = texts.figure(figure.value * 100)
         return texts("report.situation_needed", share=share, interval=interval)
     unit = unit_noun(figure.value, measure.unit, texts.language) if measure.unit else ""
     return texts(
         "report.situation_median",
-        median=_whole_or_half(figure.value, texts),
+        median=_whole_or_half(texts, figure.value),
         unit=unit,
         interval=_interval(figure.q1, figure.q3, texts, _whole_or_half),
     )
@@ -117,27 +116,23 @@ def _gap_line(segment: str, cell: SegmentCell | None, texts: Texts) -> str:
     return texts(
         "report.group_gap",
         group=name,
-        score=_figure(cell.group.score, texts),
-        rest=_figure(cell.rest.score, texts),
-        gap=_signed(gap.gap, texts),
+        score=texts.figure(cell.group.score),
+        rest=texts.figure(cell.rest.score),
+        gap=_signed(texts, gap.gap),
         interval=_interval(gap.low, gap.high, texts, _signed, " … "),
         verdict=texts(f"report.gap_{gap.verdict}"),
     )
 
 
-def _figure(value: float, texts: Texts) -> str:
-    return format_figure(value, decimal=texts("number.decimal_mark"))
-
-
-def _whole_or_half(value: float, texts: Texts) -> str:
+def _whole_or_half(texts: Texts, value: float) -> str:
     """A median or quartile of whole answers is a whole or a half, exact: "4", "4,5"."""
     digits = 0 if value == int(value) else 1
-    return format_figure(value, digits, decimal=texts("number.decimal_mark"))
+    return texts.figure(value, digits)
 
 
-def _signed(value: float, texts: Texts) -> str:
+def _signed(texts: Texts, value: float) -> str:
     """With a true minus sign; the sign follows the rounded figure, so no "−0,0"."""
-    text = _figure(abs(value), texts)
+    text = texts.figure(abs(value))
     return f"{_MINUS}{text}" if value < 0 and text.strip("0,.") else text
 
 
@@ -145,11 +140,11 @@ def _interval(
     low: float | None,
     high: float | None,
     texts: Texts,
-    write: Callable[[float, Texts], str] = _figure,
+    write: Callable[[Texts, float], str] = Texts.figure,
     between: str = "–",
 ) -> str:
     """ " (a–b)", or nothing where the file has no interval; signed bounds are set apart
     with " … ", since "−9,1–−2,0" reads as a subtraction."""
     if low is None or high is None:
         return ""
-    return f" ({write(low, texts)}{between}{write(high, texts)})"
+    return f" ({write(texts, low)}{between}{write(texts, high)})"

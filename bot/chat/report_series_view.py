@@ -16,7 +16,6 @@ from html import escape
 from bot.chat.results_view import change_words
 from bot.chat.text_length import MAX_TEXT_LENGTH, visible_length
 from bot.chat.texts import Texts
-from surveys.figures import format_figure
 from surveys.series import SeriesCell
 
 #: Waves a message shows at most, the latest last: enough for a trend.
@@ -89,13 +88,11 @@ def _point(wave: ReportWave, cell: SeriesCell, texts: Texts) -> str:
     estimate = cell.cell.estimate if cell.cell else None
     if cell.cell is None or estimate is None:
         return texts("report.series_hidden", **when)
-    mark = texts("number.decimal_mark")
     figures = {
-        "score": format_figure(estimate.score, decimal=mark),
+        "score": texts.figure(estimate.score),
         "respondents": cell.cell.respondents,
     }
     if estimate.ci_low is None or estimate.ci_high is None:
         return texts("report.series_point_bare", **when, **figures)
-    low = format_figure(estimate.ci_low, decimal=mark)
-    high = format_figure(estimate.ci_high, decimal=mark)
+    low, high = texts.figure(estimate.ci_low), texts.figure(estimate.ci_high)
     return texts("report.series_point", **when, **figures, low=low, high=high)

@@ -14,7 +14,6 @@ from html import escape
 from bot.chat.texts import Texts
 from surveys.aggregate import Estimate
 from surveys.change import IMPROVED, NO_CLEAR_CHANGE, ChangeEstimate
-from surveys.figures import format_figure
 from surveys.region_summary import RegionComparison
 
 #: The signs of a change as printed: a true minus sign, which a hyphen only resembles.
@@ -35,7 +34,7 @@ def region_results_text(
     where the situations file shows it."""
     header = texts("results.header", survey=escape(survey_title), region=escape(region_name))
     lived = [
-        texts("results.situation", situation=escape(title), score=_figure(score, texts))
+        texts("results.situation", situation=escape(title), score=texts.figure(score))
         for title, score in situations
     ]
     lived_part = ["", *lived] if lived else []
@@ -64,11 +63,7 @@ def _score(estimate: Estimate | None, texts: Texts) -> str:
     reader's decimal mark: "72,3" in Russian, as the Excel file writes it."""
     if estimate is None:
         return "—"
-    return _figure(estimate.score, texts)
-
-
-def _figure(value: float, texts: Texts) -> str:
-    return format_figure(value, decimal=texts("number.decimal_mark"))
+    return texts.figure(estimate.score)
 
 
 def change_words(change: ChangeEstimate, texts: Texts) -> str:
@@ -78,6 +73,6 @@ def change_words(change: ChangeEstimate, texts: Texts) -> str:
     if change.verdict == NO_CLEAR_CHANGE:
         return texts("results.change_unclear")
     improved = change.verdict == IMPROVED
-    figure = format_figure(abs(change.change), decimal=texts("number.decimal_mark"))
+    figure = texts.figure(abs(change.change))
     signed = f"{_PLUS if improved else _MINUS}{figure}"
     return texts("results.change_better" if improved else "results.change_worse", change=signed)

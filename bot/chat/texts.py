@@ -18,6 +18,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
+from surveys.figures import format_figure
 from surveys.text import LANGUAGES
 
 #: Bump when the consent text changes in substance; the version a citizen agreed to is stored.
@@ -992,6 +993,11 @@ class Texts:
 
     def __call__(self, key: str, /, **values: Any) -> str:
         return translate(key, self.language, **values)
+
+    def figure(self, value: float, digits: int = 1) -> str:
+        """A published figure as the files round it, with this language's decimal mark:
+        "72,3" in Russian, as the Excel file writes it."""
+        return format_figure(value, digits, decimal=self("number.decimal_mark"))
 
 
 #: Keys whose texts count something (`{name:unit}`), in either language.
