@@ -31,7 +31,8 @@ from bot.waves.scheduler import WaveHook, WaveScheduler
 from bot.waves.site_publishing import SitePublisher
 from bot.webhook import WebhookServer
 from bot.webhook_config import WebhookConfig
-from storage.database import Database
+from storage.backend import Backend
+from storage.connect import open_database
 from storage.repositories.waves import Wave
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
@@ -61,7 +62,7 @@ def make_bot(settings: Settings) -> Bot:
 @dataclass
 class Application:
     settings: Settings
-    database: Database
+    database: Backend
     store: Store
     surveys: dict[str, StoredSurvey]
     bot: Bot
@@ -77,7 +78,7 @@ class Application:
     @classmethod
     async def create(cls, settings: Settings) -> Application:
         bot = make_bot(settings)
-        database = await Database.open(settings.database_path)
+        database = await open_database(settings)
         try:
             store = Store(database)
             surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
@@ -258,7 +259,7 @@ def _on_open(outbox: WaveOutbox, progress: ProgressReporter) -> WaveHook:
 
 
 def _site_publisher(
-    settings: Settings, database: Database, catalog: RegionCatalog
+    settings: Settings, database: Backend, catalog: RegionCatalog
 ) -> SitePublisher | None:
     """With `PUBLISH_DIR` set, what publishes the public site as each wave closes."""
     if settings.publish_dir is None:

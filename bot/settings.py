@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.database_url import check_database_url
 from surveys.loader import BUNDLED_SURVEYS_DIR
 from surveys.regions import BUNDLED_CATALOG_PATH
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class _BothDatabases(str):
+    """A `DATABASE_URL` given together with `DATABASE_PATH`, marked so that the refusal is
+    reported against the setting's name, like every other bad setting."""
 
 
 class Settings(BaseSettings):
@@ -26,6 +32,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_path: Path = Path("data/civicpulse.db")
+    #: `postgresql://user:password@host:5432/db`: PostgreSQL instead of the SQLite file.
+    #: A secret like the token, since it usually carries the password.
+    database_url: SecretStr | None = None
     surveys_dir: Path = BUNDLED_SURVEYS_DIR
     regions_file: Path = BUNDLED_CATALOG_PATH
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -52,11 +61,41 @@ class Settings(BaseSettings):
     default_locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
 
-    @field_validator("bot_token", "pseudonym_key", "webhook_secret", "publish_dir", mode="before")
+    @field_validator(
+        "bot_token", "pseudonym_key", "webhook_secret", "publish_dir", "database_url", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`BOT_TOKEN=` as copied from .env.example means "not set", not an empty secret."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_database(cls, data: object) -> object:
+        """Both databases named is a mistake to point out, not to settle by a silent rule:
+        an operator who sets both means one of them, and a wrong guess splits the data."""
+        if isinstance(data, dict):
+            url = data.get("database_url")
+            if isinstance(url, str) and url.strip() and data.get("database_path") is not None:
+                return {**data, "database_url": _BothDatabases(url)}
+        return data
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _not_both_databases(cls, value: object) -> object:
+        if isinstance(value, _BothDatabases):
+            raise ValueError(
+                "DATABASE_URL and DATABASE_PATH are both set: keep DATABASE_URL for "
+                "PostgreSQL or DATABASE_PATH for SQLite, and remove the other"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_database_url(value.get_secret_value())
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -34,13 +34,15 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.webhook_config import WebhookConfig
-from storage.database import TRANSIENT_ERRORS
+from storage.database import TRANSIENT_ERRORS as SQLITE_TRANSIENT
+from storage.postgres import TRANSIENT_ERRORS as POSTGRES_TRANSIENT
 
 log = logging.getLogger(__name__)
 
 #: Failures worth Telegram's redelivery: they may be gone when the update comes again.
 TRANSIENT: tuple[type[Exception], ...] = (
-    *TRANSIENT_ERRORS,
+    *SQLITE_TRANSIENT,
+    *POSTGRES_TRANSIENT,
     TelegramNetworkError,
     TelegramServerError,
     TelegramRetryAfter,

@@ -30,6 +30,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.dialect import SQLITE
 from storage.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ def _warn_if_shared(path: Path) -> None:
 
 
 class Database:
+    """SQLite; `storage.backend.Backend` describes what callers may rely on."""
+
+    dialect = SQLITE
+
     def __init__(
         self,
         path: Path,
@@ -98,7 +103,7 @@ class Database:
             # can lose the last transactions, and it still cannot corrupt the file.
             await connection.execute("PRAGMA synchronous = NORMAL")
             await connection.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-            applied = await apply_migrations(connection)
+            applied = await apply_migrations(lambda: _immediate(connection), SQLITE)
         except BaseException:
             await connection.close()
             raise
@@ -133,14 +138,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """All-or-nothing writes; an exception rolls back everything done inside."""
-        async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                await self._connection.execute("ROLLBACK")
-                raise
-            await self._connection.execute("COMMIT")
+        async with self._lock, _immediate(self._connection) as connection:
+            yield connection
 
     async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> int:
         """One self-contained write; returns the number of rows it changed."""
@@ -210,6 +209,19 @@ class Database:
             yield connection
         finally:
             await connection.close()
+
+
+@asynccontextmanager
+async def _immediate(connection: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """A transaction that takes the write lock at its start, so it never fails half-way
+    for want of it."""
+    await connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        await connection.execute("ROLLBACK")
+        raise
+    await connection.execute("COMMIT")
 
 
 def _open_point(path: Path) -> sqlite3.Connection:

@@ -1,4 +1,4 @@
-"""aiogram FSM storage kept in the bot's own SQLite database.
+"""aiogram FSM storage kept in the bot's own database (SQLite or PostgreSQL).
 
 Dialog state lives beside the answers it refers to, so a restart resumes a half-finished
 questionnaire exactly where it stopped, and erasing a respondent can erase their dialog in
@@ -25,7 +25,7 @@ from aiogram.fsm.storage.base import (
     StorageKey,
 )
 
-from storage.database import Database
+from storage.backend import Backend
 
 #: Dialogs kept in memory; beyond this the oldest are dropped (and read again if needed).
 CACHE_SIZE = 100_000
@@ -43,7 +43,7 @@ class _Row:
 class SQLiteStorage(BaseStorage):
     def __init__(
         self,
-        database: Database,
+        database: Backend,
         key_builder: KeyBuilder | None = None,
         cache_size: int = CACHE_SIZE,
     ) -> None:

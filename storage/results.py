@@ -29,6 +29,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.backend import ScansNotOnPostgres
 from storage.database import Database
 from storage.repositories.surveys import SurveyRepository
 from storage.repositories.waves import Wave, WaveRepository
@@ -378,7 +379,15 @@ async def readers(database: Database, count: int) -> AsyncIterator[list[aiosqlit
     Each opens a read transaction, so a scan in slices never mixes states. With several
     connections, their snapshots are taken while the write lock is held, so no commit can
     land between them; that blocks writers for a few milliseconds.
+
+    SQLite's only, for now: raises `ScansNotOnPostgres` on PostgreSQL.
     """
+    if database.dialect.name != "sqlite":
+        raise ScansNotOnPostgres(
+            "figures and exports (ratings, change, groups, situations, answers, the site) "
+            "are computed on SQLite only in this version; the bot's chat with citizens and "
+            "the waves run on PostgreSQL"
+        )
     async with contextlib.AsyncExitStack() as stack:
         connections = [await stack.enter_async_context(database.reader()) for _ in range(count)]
 

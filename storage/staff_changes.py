@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import aiosqlite
-
 from storage.access import ALL_REGIONS, ROLES, Role, StaffMember
+from storage.backend import Statements
 from storage.repositories.audit import record_in
 from storage.repositories.staff import delete_staff, federal_rows, put_staff, staff_row
 from storage.store import Store
@@ -126,7 +125,7 @@ async def remove_staff(
 
 
 async def _keep_a_federal_member(
-    connection: aiosqlite.Connection, leaving: StaffMember, admin_ids: frozenset[int]
+    connection: Statements, leaving: StaffMember, admin_ids: frozenset[int]
 ) -> None:
     """Refuses to leave no federal member when ADMIN_IDS is empty: nobody could then plan a
     national wave or see every region in chat, and only the server could put that right."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.database import Database
+from storage.backend import Backend
 from storage.repositories.actions import ActionRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.invitations import InvitationRepository
@@ -15,7 +15,7 @@ from storage.repositories.waves import WaveRepository
 
 
 class Store:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self.database = database
         self.respondents = RespondentRepository(database)
         self.surveys = SurveyRepository(database)

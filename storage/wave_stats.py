@@ -114,10 +114,10 @@ async def wave_stats(store: Store, wave: Wave, now: datetime | None = None) -> W
         else:
             bump(region, **{state: n})
     for row in await db.fetch_all(
-        "SELECT region_code, COUNT(*) AS started, SUM(completed_at IS NOT NULL) AS completed,"
-        " SUM(NOT EXISTS (SELECT 1 FROM invitations i WHERE i.wave_id = s.wave_id"
-        "   AND i.respondent_id = s.respondent_id AND i.kind = 'invitation'"
-        "   AND i.state IN ('delivered', 'unconfirmed'))) AS uninvited"
+        "SELECT region_code, COUNT(*) AS started, COUNT(completed_at) AS completed,"
+        " COUNT(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM invitations i"
+        "   WHERE i.wave_id = s.wave_id AND i.respondent_id = s.respondent_id"
+        "   AND i.kind = 'invitation' AND i.state IN ('delivered', 'unconfirmed'))) AS uninvited"
         " FROM responses s WHERE s.wave_id = ? GROUP BY region_code",
         (wave.id,),
     ):

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.cli.context import open_command_database
 from bot.cli.parsing import add_command
 from bot.settings import Settings
 from bot.waves.when import parse_when
 from storage.clock import from_db, to_db
-from storage.database import Database
 from storage.repositories.audit import AuditEntry, AuditRepository
 
 _AGO = re.compile(r"^-?(\d+)\s*([hd])$")
@@ -67,7 +67,7 @@ async def audit_command(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 2
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         entries = await AuditRepository(database).entries(since=since, staff=args.staff)
     finally:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from bot.chat.message_limits import message_limit_problems
 from bot.settings import Settings
-from storage.database import Database
+from storage.backend import Backend, DatabaseOpenError
+from storage.connect import open_database
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
 
@@ -19,11 +20,20 @@ class CommandContext:
     surveys: dict[str, StoredSurvey]
 
 
+async def open_command_database(settings: Settings) -> Backend:
+    """The database a command works on. One that cannot be opened (unreachable, refusing
+    us, of a newer schema) ends the command with one line and status 1, not a traceback."""
+    try:
+        return await open_database(settings)
+    except DatabaseOpenError as error:
+        raise SystemExit(f"civicpulse: {error}") from None
+
+
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[Store]:
     """The database alone, for commands that read or change staff data and no survey: they
     need not load the surveys from disk."""
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         yield Store(database)
     finally:
@@ -32,7 +42,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
 
 @asynccontextmanager
 async def command_context(settings: Settings) -> AsyncIterator[CommandContext]:
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         store = Store(database)
         surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)

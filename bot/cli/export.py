@@ -21,10 +21,10 @@ from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
+from bot.cli.context import open_command_database
 from bot.cli.parsing import add_command
 from bot.settings import Settings
 from storage.change import ChangeError
-from storage.database import Database
 from storage.pseudonym_key import pseudonym_key
 from storage.result_files import (
     region_map,
@@ -163,7 +163,7 @@ async def ratings_command(args: argparse.Namespace, settings: Settings) -> int:
         population = load_population(args.weights) if args.weights else None
     except PopulationError as error:
         return _fail(str(error))
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         with _progress("ratings") as progress, _output(args.output) as target:
             await write_ratings_csv(
@@ -188,7 +188,7 @@ async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
         key = pseudonym_key(settings.database_path, settings.pseudonym_key)
     except (OSError, RuntimeError) as error:
         return _fail(f"no pseudonym key: {error}")
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         with _progress("answers") as progress, _output(args.output) as target:
             await write_answers_csv(
@@ -214,7 +214,7 @@ async def change_command(args: argparse.Namespace, settings: Settings) -> int:
     except PopulationError as error:
         return _fail(str(error))
     catalog = load_catalog(settings.regions_file)
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         # Figures first, file second: waves that cannot be compared leave no file behind.
         with _output(args.output) as target:
@@ -251,7 +251,7 @@ async def change_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def segments_command(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.regions_file)
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         with _progress("segments") as progress, _output(args.output) as target:
             await write_segments_csv(
@@ -273,7 +273,7 @@ async def segments_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def situations_command(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.regions_file)
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         # Figures first, file second: a refusal leaves no file behind.
         with _progress("situations") as progress, _output(args.output) as target:
@@ -299,7 +299,7 @@ async def situations_command(args: argparse.Namespace, settings: Settings) -> in
 async def map_command(args: argparse.Namespace, settings: Settings) -> int:
     image_format = args.format or ("svg" if args.output.suffix.lower() == ".svg" else "png")
     catalog = load_catalog(settings.regions_file)
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         report = await wave_report(
             database, args.wave, min_cell_size=settings.min_cell_size, catalog=catalog

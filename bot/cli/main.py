@@ -21,6 +21,7 @@ from bot.cli import actions, audit, export, publish, run, sandbox, staff, survey
 from bot.cli.parsing import Parser, with_example
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
+from storage.backend import ScansNotOnPostgres
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(args.handler(args, settings))
     except KeyboardInterrupt:
         return 130
+    except ScansNotOnPostgres as error:
+        print(f"civicpulse: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

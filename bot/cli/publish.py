@@ -20,9 +20,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bot.cli.context import open_command_database
 from bot.cli.parsing import add_command
 from bot.settings import Settings
-from storage.database import Database
 from storage.results import UnknownWave
 from storage.site import SiteError, publish_site
 from surveys.regions import load_catalog
@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
 
 async def publish_command(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.regions_file)
-    database = await Database.open(settings.database_path)
+    database = await open_command_database(settings)
     try:
         with _no_cycle_collection():
             published = await publish_site(

@@ -11,6 +11,7 @@ from bot.cli.parsing import add_command
 from bot.logging_setup import redact
 from bot.settings import Settings
 from bot.webhook_config import DEFAULT_LISTEN, make_config
+from storage.backend import DatabaseOpenError
 from surveys.loader import SurveyFileError
 
 
@@ -68,6 +69,11 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         # and status 2, which a service manager is told not to restart on.
         print(f"civicpulse: cannot start: {error}", file=sys.stderr)
         return 2
+    except DatabaseOpenError as error:
+        # Unreachable, refusing us, or of a newer schema: one line (without the password),
+        # and status 1, so that a service manager tries again once the database is back.
+        print(f"civicpulse: cannot start: {error}", file=sys.stderr)
+        return 1
     tune_for_serving()
     if webhook is None:
         await app.run_polling(early_stop=early_stop)

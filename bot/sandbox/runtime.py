@@ -63,6 +63,7 @@ def sandbox_settings(
             "bot_token": SecretStr(SANDBOX_TOKEN),
             "telegram_api_url": api_url,
             "database_path": database_path,
+            "database_url": None,  # never the operator's PostgreSQL: the sandbox is SQLite
             "admin_ids": admin_ids,
             "pseudonym_key": None,
             "min_cell_size": 1,

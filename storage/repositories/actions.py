@@ -9,8 +9,8 @@ from collections.abc import Collection
 from dataclasses import asdict
 from datetime import date
 
+from storage.backend import Backend, Row
 from storage.clock import now_db
-from storage.database import Database, Row
 from surveys.actions import Action, ActionDraft
 
 _FIELDS = (
@@ -59,7 +59,7 @@ def _action(row: Row) -> Action:
 
 
 class ActionRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def add(self, draft: ActionDraft, by: str) -> int:
@@ -69,10 +69,12 @@ class ActionRepository:
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 f"INSERT INTO actions ({', '.join(_FIELDS)}, created_by, created_at, updated_at)"
-                f" VALUES ({marks})",
+                f" VALUES ({marks}) RETURNING id",
                 (*_values(draft), by, now, now),
             )
-            return int(cursor.lastrowid or 0)
+            row = await cursor.fetchone()
+            assert row is not None
+            return int(row[0])
 
     async def get(self, action_id: int) -> Action | None:
         row = await self._db.fetch_one("SELECT * FROM actions WHERE id = ?", (action_id,))

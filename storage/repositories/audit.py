@@ -11,10 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiosqlite
-
+from storage.backend import Backend, Row, Statements
 from storage.clock import now_db
-from storage.database import Database, Row
 
 AuditSource = Literal["chat", "cli"]
 
@@ -64,7 +62,7 @@ def _values(
 
 
 class AuditRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def record(
@@ -94,15 +92,16 @@ class AuditRepository:
             conditions.append("at >= ?")
             parameters.append(since)
         if staff is not None:
-            conditions.append("(actor = ? OR json_extract(detail, '$.telegram_id') = ?)")
-            parameters += [str(staff), staff]
+            member = self._db.dialect.json_text("detail", "telegram_id")
+            conditions.append(f"(actor = ? OR {member} = ?)")
+            parameters += [str(staff), str(staff)]
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = await self._db.fetch_all(f"{_SELECT}{where} ORDER BY id", parameters)
         return [AuditEntry.from_row(row) for row in rows]
 
 
 async def record_in(
-    connection: aiosqlite.Connection,
+    connection: Statements,
     source: AuditSource,
     actor: str | int,
     action: str,

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from storage.backend import Backend
 from storage.clock import from_db, to_db
-from storage.database import Database
+from storage.dialect import Dialect
 from surveys.profile_groups import SEGMENTS
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,9 @@ class Outcome:
 
 
 class InvitationRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
+        self._sql = _Statements(database.dialect)
 
     async def fill(self, wave_id: int, age_bands: Sequence[str], now: datetime) -> int | None:
         """Invite every active respondent the wave targets (regions, age bands, segments as
@@ -99,18 +101,8 @@ class InvitationRepository:
             if marked.rowcount == 0:
                 return None
             cursor = await connection.execute(
-                "INSERT INTO invitations (wave_id, respondent_id, kind, region_code,"
-                " next_attempt_at, created_at, updated_at)"
-                " SELECT w.id, r.id, 'invitation', r.region_code, ?, ?, ?"
-                " FROM waves w JOIN respondents r"
-                " WHERE w.id = ? AND r.active = 1 AND r.region_code IS NOT NULL"
-                " AND r.age_band IN (SELECT value FROM json_each(?))"
-                " AND (w.all_regions = 1 OR r.region_code IN"
-                "      (SELECT region_code FROM wave_regions WHERE wave_id = w.id))"
-                f" AND {_IN_SEGMENTS}"
-                " ORDER BY r.id"
-                " ON CONFLICT (wave_id, respondent_id, kind) DO NOTHING",
-                (stamp, stamp, stamp, wave_id, json.dumps(list(age_bands))),
+                self._sql.fill,
+                (stamp, stamp, stamp, wave_id, self._db.dialect.list_parameter(age_bands)),
             )
             return cursor.rowcount
 
@@ -197,7 +189,7 @@ class InvitationRepository:
                 " JOIN respondents p ON p.id = i.respondent_id"
                 " JOIN waves w ON w.id = i.wave_id"
                 " WHERE i.state = 'pending' AND i.next_attempt_at <= ?"
-                " ORDER BY i.next_attempt_at, i.id LIMIT ?",
+                f" ORDER BY i.next_attempt_at, i.id LIMIT ?{self._sql.claim_lock}",
                 (stamp, limit),
             )
             for row in await cursor.fetchall():
@@ -227,8 +219,8 @@ class InvitationRepository:
                 )
             await connection.execute(
                 "UPDATE invitations SET state = 'claimed', updated_at = ?"
-                " WHERE id IN (SELECT value FROM json_each(?))",
-                (stamp, json.dumps([item.id for item in claimed])),
+                f" WHERE id {self._sql.one_of}",
+                (stamp, self._db.dialect.list_parameter(item.id for item in claimed)),
             )
         return Claim(claimed, deferred, len(skipped))
 
@@ -240,33 +232,34 @@ class InvitationRepository:
         `civicpulse wave cancel` in another process) are settled `skipped` instead, so a
         cancel stops the sending within LEAD's worth of rows rather than a claim's.
 
-        Each row is found by its id (`+state` keeps SQLite off the state index, which
+        Each row is found by its id (`unindexed` keeps SQLite off the state index, which
         would scan every claimed row). None if any row was not found `claimed` — nothing
         in this process touches a claimed row meanwhile, so only a second bot on the same
         database could have; then no request of the group may start (the rows it did
         move stay `sending`, recorded `unconfirmed` at the next start: never twice).
         """
         stamp = to_db(now)
+        listed = self._db.dialect.list_parameter
         ended: dict[str, list[int]] = {}  # reason -> ids
         for row in await self._db.point_fetch_all(
             "SELECT i.id, w.state AS wave_state FROM invitations i JOIN waves w ON w.id = i.wave_id"
-            " WHERE i.id IN (SELECT value FROM json_each(?)) AND w.state != 'open'",
-            (json.dumps(list(ids)),),
+            f" WHERE i.id {self._sql.one_of} AND w.state != 'open'",
+            (listed(ids),),
         ):
             ended.setdefault(_wave_not_open(row["wave_state"]), []).append(row["id"])
         for reason, skipped in ended.items():
             await self._db.point_execute(
                 "UPDATE invitations SET state = 'skipped', error = ?, updated_at = ?"
-                " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
-                (reason, stamp, json.dumps(skipped)),
+                f" WHERE {self._sql.claimed_among}",
+                (reason, stamp, listed(skipped)),
             )
         not_owed = {row_id for skipped in ended.values() for row_id in skipped}
         owed = [row_id for row_id in ids if row_id not in not_owed]
         changed = (
             await self._db.point_execute(
                 "UPDATE invitations SET state = 'sending', updated_at = ?"
-                " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
-                (stamp, json.dumps(owed)),
+                f" WHERE {self._sql.claimed_among}",
+                (stamp, listed(owed)),
             )
             if owed
             else 0
@@ -281,9 +274,8 @@ class InvitationRepository:
     async def release(self, ids: Iterable[int]) -> None:
         """Give back claimed rows whose request never started (orderly shutdown)."""
         await self._db.execute(
-            "UPDATE invitations SET state = 'pending'"
-            " WHERE +state = 'claimed' AND id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(ids)),),
+            f"UPDATE invitations SET state = 'pending' WHERE {self._sql.claimed_among}",
+            (self._db.dialect.list_parameter(ids),),
         )
 
     async def settle(self, outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -308,16 +300,16 @@ class InvitationRepository:
             ],
             ensure_ascii=False,
         )
-        blocked = json.dumps([o.chat_id for o in outcomes if o.state == "blocked"])
-        if blocked == "[]":
-            await self._db.execute(_SETTLE, (stamp, rows))
+        blocked = [o.chat_id for o in outcomes if o.state == "blocked"]
+        if not blocked:
+            await self._db.execute(self._sql.settle, (stamp, rows))
             return
         async with self._db.transaction() as connection:
-            await connection.execute(_SETTLE, (stamp, rows))
+            await connection.execute(self._sql.settle, (stamp, rows))
             await connection.execute(
                 "UPDATE respondents SET active = 0, updated_at = ?"
-                " WHERE telegram_id IN (SELECT value FROM json_each(?))",
-                (stamp, blocked),
+                f" WHERE telegram_id {self._sql.one_of}",
+                (stamp, self._db.dialect.list_parameter(blocked)),
             )
 
     async def next_due(self) -> datetime | None:
@@ -336,27 +328,63 @@ class InvitationRepository:
         return int(row["n"]) if row else 0
 
 
-#: Outcomes arrive as a JSON array of [id, state, failures, error, message_id, sent_at,
-#: next_attempt_at]; only rows still `sending` are settled. (`+i.state` keeps SQLite off
-#: the state index, so that each row is found by its id.)
-_SETTLE = (
-    "UPDATE invitations AS i SET state = o.value ->> 1, failures = o.value ->> 2,"
-    " error = o.value ->> 3, message_id = COALESCE(o.value ->> 4, i.message_id),"
-    " sent_at = o.value ->> 5, next_attempt_at = COALESCE(o.value ->> 6, i.next_attempt_at),"
-    " updated_at = ?1"
-    " FROM json_each(?2) AS o WHERE i.id = o.value ->> 0 AND +i.state = 'sending'"
-)
+class _Statements:
+    """The statements whose SQL depends on the dialect, written out once per repository."""
 
-#: "Respondent `r` is in the audience of wave `w`'s segments": none named, or any one the
-#: respondent's profile places them in. Written out from surveys.profile_groups, whose
-#: column names and values are this module's constants, never input.
-_IN_SEGMENTS = "(w.segments IS NULL OR {})".format(
-    " OR ".join(
-        f"(instr(',' || w.segments || ',', ',{segment_id},') > 0"
-        f" AND r.{segment.column} = '{segment.value}')"
-        for segment_id, segment in SEGMENTS.items()
+    def __init__(self, dialect: Dialect) -> None:
+        #: `id {one_of}`: the id is in a list bound as one parameter.
+        self.one_of = dialect.one_of()
+        #: Claimed rows among a list of ids, each found by its id (`unindexed` keeps SQLite
+        #: off the state index, which would scan every claimed row).
+        self.claimed_among = f"{dialect.unindexed('state')} = 'claimed' AND id {self.one_of}"
+        #: Due rows are locked as they are read, and rows another claimer holds are passed
+        #: over, where the database has row locks (SQLite's writer lock covers it already).
+        self.claim_lock = dialect.skip_locked("i")
+        self.fill = (
+            "INSERT INTO invitations (wave_id, respondent_id, kind, region_code,"
+            " next_attempt_at, created_at, updated_at)"
+            " SELECT w.id, r.id, 'invitation', r.region_code, ?, ?, ?"
+            " FROM waves w JOIN respondents r ON TRUE"
+            " WHERE w.id = ? AND r.active = 1 AND r.region_code IS NOT NULL"
+            f" AND r.age_band {self.one_of}"
+            " AND (w.all_regions = 1 OR r.region_code IN"
+            "      (SELECT region_code FROM wave_regions WHERE wave_id = w.id))"
+            f" AND {_in_segments(dialect)}"
+            " ORDER BY r.id"
+            " ON CONFLICT (wave_id, respondent_id, kind) DO NOTHING"
+        )
+        self.settle = _settle(dialect)
+
+
+def _settle(dialect: Dialect) -> str:
+    """Outcomes arrive as a JSON array of [id, state, failures, error, message_id, sent_at,
+    next_attempt_at]; only rows still `sending` are settled, each found by its id."""
+
+    def item(index: int, sql_type: str) -> str:
+        return dialect.json_item("o", index, sql_type)
+
+    return (
+        f"UPDATE invitations AS i SET state = {item(1, 'text')},"
+        f" failures = {item(2, 'integer')}, error = {item(3, 'text')},"
+        f" message_id = COALESCE({item(4, 'bigint')}, i.message_id),"
+        f" sent_at = {item(5, 'text')},"
+        f" next_attempt_at = COALESCE({item(6, 'text')}, i.next_attempt_at),"
+        " updated_at = ?1"
+        f" FROM {dialect.json_rows('?2', 'o')}"
+        f" WHERE i.id = {item(0, 'bigint')} AND {dialect.unindexed('i.state')} = 'sending'"
     )
-)
+
+
+def _in_segments(dialect: Dialect) -> str:
+    """ "Respondent `r` is in the audience of wave `w`'s segments": none named, or any one
+    the respondent's profile places them in. Written out from surveys.profile_groups, whose
+    column names and values are this module's constants, never input."""
+    named = []
+    for segment_id, segment in SEGMENTS.items():
+        found = dialect.find("',' || w.segments || ','", f"',{segment_id},'")
+        named.append(f"({found} > 0 AND r.{segment.column} = '{segment.value}')")
+    return f"(w.segments IS NULL OR {' OR '.join(named)})"
+
 
 #: "This respondent has completed this wave", for a row aliased `{alias}`.
 _COMPLETED = (

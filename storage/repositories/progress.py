@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.backend import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +15,7 @@ class ProgressMessage:
 
 
 class ProgressRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def add(self, wave_id: int, chat_id: int, message_id: int) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from storage.backend import Backend, Row
 from storage.clock import now_db
-from storage.database import Database, Row
 from surveys.profile_groups import segments_of
 
 #: Fields any profile step may set. The disability flag is not among them: it is health
@@ -78,8 +78,20 @@ class Respondent:
 
 
 class RespondentRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
+        changed_consent = database.dialect.distinct(
+            "respondents.consent_version", "excluded.consent_version"
+        )
+        self._record_consent = (
+            "INSERT INTO respondents (telegram_id, language, consent_version, consented_at,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE SET consent_version = excluded.consent_version,"
+            " consented_at = excluded.consented_at, active = 1, updated_at = excluded.updated_at"
+            # Agreeing again to the same text (a double tap, a redelivered press) keeps the
+            # time of the first agreement.
+            f" WHERE {changed_consent} OR respondents.active = 0"
+        )
 
     async def by_telegram_id(self, telegram_id: int) -> Respondent | None:
         row = await self._db.point_fetch(
@@ -93,14 +105,7 @@ class RespondentRepository:
         """Consent is the first thing stored about a citizen; before it, nothing is."""
         now = now_db()
         await self._db.point_execute(
-            "INSERT INTO respondents (telegram_id, language, consent_version, consented_at,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (telegram_id) DO UPDATE SET consent_version = excluded.consent_version,"
-            " consented_at = excluded.consented_at, active = 1, updated_at = excluded.updated_at"
-            # Agreeing again to the same text (a double tap, a redelivered press) keeps the
-            # time of the first agreement.
-            " WHERE consent_version IS NOT excluded.consent_version OR active = 0",
-            (telegram_id, language, consent_version, now, now, now),
+            self._record_consent, (telegram_id, language, consent_version, now, now, now)
         )
         respondent = await self.by_telegram_id(telegram_id)
         assert respondent is not None

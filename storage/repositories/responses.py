@@ -8,19 +8,10 @@ from dataclasses import dataclass
 
 import orjson
 
+from storage.backend import Backend, Row
 from storage.clock import now_db
-from storage.database import Database, Row
 from storage.repositories.respondents import NO_ANSWERS, GroupAnswers
 from surveys.model import AnswerValue
-
-#: The same answer given again (a double tap, an update delivered twice) changes nothing,
-#: not even the time: only a different value replaces the stored one.
-_SAVE_ANSWER = (
-    "INSERT INTO answers (response_id, question_id, topic, value, score, answered_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, question_id) DO UPDATE"
-    " SET value = excluded.value, score = excluded.score, answered_at = excluded.answered_at"
-    " WHERE answers.value IS NOT excluded.value"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +53,17 @@ class AnswerRecord:
 
 
 class ResponseRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
+        #: The same answer given again (a double tap, an update delivered twice) changes
+        #: nothing, not even the time: only a different value replaces the stored one.
+        self._save_answer = (
+            "INSERT INTO answers (response_id, question_id, topic, value, score, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, question_id) DO UPDATE"
+            " SET value = excluded.value, score = excluded.score,"
+            " answered_at = excluded.answered_at"
+            f" WHERE {database.dialect.distinct('answers.value', 'excluded.value')}"
+        )
 
     async def start(
         self,
@@ -151,10 +151,10 @@ class ResponseRepository:
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
         row = (response_id, answer.question_id, answer.topic, value, answer.score, now_db())
         if not drop:  # the usual case: one statement is atomic by itself
-            await self._db.point_execute(_SAVE_ANSWER, row)
+            await self._db.point_execute(self._save_answer, row)
             return
         async with self._db.transaction() as connection:
-            await connection.execute(_SAVE_ANSWER, row)
+            await connection.execute(self._save_answer, row)
             await connection.executemany(
                 "DELETE FROM answers WHERE response_id = ? AND question_id = ?",
                 [(response_id, question_id) for question_id in drop],

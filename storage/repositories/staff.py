@@ -8,13 +8,18 @@ transaction (`storage.staff_changes`), together with their audit record.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage.access import StaffMember, federal
+from storage.backend import Backend, Row, Statements
 from storage.clock import now_db
-from storage.database import Database, Row
 
 _COLUMNS = "telegram_id, role, regions, microdata, name, added_at, added_by"
+#: Adds a member, or replaces every field of the one with the same id.
+_PUT = (
+    f"INSERT INTO staff ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (telegram_id) DO UPDATE SET role = excluded.role,"
+    " regions = excluded.regions, microdata = excluded.microdata, name = excluded.name,"
+    " added_at = excluded.added_at, added_by = excluded.added_by"
+)
 
 
 def _member(row: Row) -> StaffMember:
@@ -31,7 +36,7 @@ def _member(row: Row) -> StaffMember:
 
 
 class StaffRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
 
     async def member(self, telegram_id: int, admin_ids: frozenset[int]) -> StaffMember | None:
@@ -48,7 +53,7 @@ class StaffRepository:
         return [_member(row) for row in rows]
 
 
-async def staff_row(connection: aiosqlite.Connection, telegram_id: int) -> StaffMember | None:
+async def staff_row(connection: Statements, telegram_id: int) -> StaffMember | None:
     """A member's row read inside a transaction, so that what is checked is what is changed."""
     cursor = await connection.execute(
         f"SELECT {_COLUMNS} FROM staff WHERE telegram_id = ?", (telegram_id,)
@@ -57,15 +62,15 @@ async def staff_row(connection: aiosqlite.Connection, telegram_id: int) -> Staff
     return _member(row) if row else None
 
 
-async def federal_rows(connection: aiosqlite.Connection) -> int:
+async def federal_rows(connection: Statements) -> int:
     cursor = await connection.execute("SELECT COUNT(*) FROM staff WHERE role = 'federal'")
     row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def put_staff(connection: aiosqlite.Connection, member: StaffMember, by: str) -> None:
+async def put_staff(connection: Statements, member: StaffMember, by: str) -> None:
     await connection.execute(
-        f"INSERT OR REPLACE INTO staff ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        _PUT,
         (
             member.telegram_id,
             member.role,
@@ -78,5 +83,5 @@ async def put_staff(connection: aiosqlite.Connection, member: StaffMember, by: s
     )
 
 
-async def delete_staff(connection: aiosqlite.Connection, telegram_id: int) -> None:
+async def delete_staff(connection: Statements, telegram_id: int) -> None:
     await connection.execute("DELETE FROM staff WHERE telegram_id = ?", (telegram_id,))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from storage.backend import Backend
 from storage.clock import now_db
-from storage.database import Database
 from surveys.loader import survey_fingerprint
 from surveys.model import Survey
 
@@ -20,7 +20,7 @@ def _parse(definition: str) -> Survey:
 
 
 class SurveyRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
         # A stored version never changes, so it is read and parsed once per process; every
         # answer needs its survey, and this saves a query and a several-KB read per answer.
@@ -43,10 +43,12 @@ class SurveyRepository:
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "INSERT INTO survey_versions (survey_id, version, fingerprint, definition,"
-                " stored_at) VALUES (?, ?, ?, ?, ?)",
+                " stored_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (survey.id, survey.version, fingerprint, survey.model_dump_json(), now_db()),
             )
-            return int(cursor.lastrowid or 0)
+            row = await cursor.fetchone()
+            assert row is not None
+            return int(row[0])
 
     async def get(self, version_id: int) -> Survey | None:
         survey = self._versions.get(version_id)

@@ -7,17 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from storage.backend import Backend, Row
 from storage.clock import from_db, now_db, to_db
-from storage.database import Database, Row
 
 WaveState = Literal["scheduled", "open", "closed", "cancelled"]
 TrackSelection = Literal["all", "youth", "general"]
-
-_SELECT = (
-    "SELECT w.*, v.survey_id, v.version AS survey_version,"
-    " (SELECT group_concat(region_code) FROM wave_regions r WHERE r.wave_id = w.id) AS codes"
-    " FROM waves w JOIN survey_versions v ON v.id = w.survey_version_id"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +66,14 @@ class Wave:
 
 
 class WaveRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Backend) -> None:
         self._db = database
+        codes = database.dialect.join_text("region_code")
+        self._select = (
+            "SELECT w.*, v.survey_id, v.version AS survey_version,"
+            f" (SELECT {codes} FROM wave_regions r WHERE r.wave_id = w.id) AS codes"
+            " FROM waves w JOIN survey_versions v ON v.id = w.survey_version_id"
+        )
 
     async def create(
         self,
@@ -92,7 +92,7 @@ class WaveRepository:
             cursor = await connection.execute(
                 "INSERT INTO waves (survey_version_id, starts_at, ends_at, all_regions, tracks,"
                 " remind_after_hours, created_by, segments, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     survey_version_id,
                     to_db(starts_at),
@@ -105,7 +105,9 @@ class WaveRepository:
                     now_db(),
                 ),
             )
-            wave_id = int(cursor.lastrowid or 0)
+            row = await cursor.fetchone()
+            assert row is not None
+            wave_id = int(row[0])
             await connection.executemany(
                 "INSERT INTO wave_regions (wave_id, region_code) VALUES (?, ?)",
                 [(wave_id, code) for code in sorted(set(regions or ()))],
@@ -113,7 +115,7 @@ class WaveRepository:
         return wave_id
 
     async def get(self, wave_id: int) -> Wave | None:
-        row = await self._db.point_fetch(f"{_SELECT} WHERE w.id = ?", (wave_id,))
+        row = await self._db.point_fetch(f"{self._select} WHERE w.id = ?", (wave_id,))
         return Wave.from_row(row) if row else None
 
     async def state(self, wave_id: int) -> WaveState | None:
@@ -122,12 +124,14 @@ class WaveRepository:
         return row["state"] if row else None
 
     async def all(self) -> list[Wave]:
-        return [Wave.from_row(row) for row in await self._db.fetch_all(f"{_SELECT} ORDER BY w.id")]
+        return [
+            Wave.from_row(row) for row in await self._db.fetch_all(f"{self._select} ORDER BY w.id")
+        ]
 
     async def in_state(self, *states: WaveState) -> list[Wave]:
         marks = ", ".join("?" for _ in states)
         rows = await self._db.fetch_all(
-            f"{_SELECT} WHERE w.state IN ({marks}) ORDER BY w.starts_at, w.id", states
+            f"{self._select} WHERE w.state IN ({marks}) ORDER BY w.starts_at, w.id", states
         )
         return [Wave.from_row(row) for row in rows]
 
@@ -137,7 +141,7 @@ class WaveRepository:
         new version still compares on the questions it kept; ties on the end go to the later id.
         """
         row = await self._db.fetch_one(
-            f"{_SELECT} JOIN waves this ON this.id = ?"
+            f"{self._select} JOIN waves this ON this.id = ?"
             " JOIN survey_versions this_v ON this_v.id = this.survey_version_id"
             " WHERE v.survey_id = this_v.survey_id AND w.state = 'closed'"
             " AND w.ends_at < this.ends_at ORDER BY w.ends_at DESC, w.id DESC LIMIT 1",

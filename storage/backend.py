@@ -1,0 +1,84 @@
+"""What every database CivicPulse runs on offers its callers, and how opening one fails.
+
+Two classes stand behind it: `storage.database.Database` (SQLite) and
+`storage.postgres.PostgresDatabase`. Repositories are written against this surface, and
+ask `dialect` for the few pieces of SQL in which the two differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from storage.dialect import Dialect
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import asyncpg
+
+#: A result row, read by position (`row[0]`) or by column name (`row["id"]`) alike.
+Row: TypeAlias = "sqlite3.Row | asyncpg.Record"
+#: Statement parameters: positional for `?` and `?N`, by name for `:name`.
+Parameters: TypeAlias = Iterable[Any] | Mapping[str, Any]
+
+
+class DatabaseOpenError(RuntimeError):
+    """The database cannot be used: unreachable, refusing us, or of a newer schema. The
+    message is one line an operator can act on, and never holds a password."""
+
+
+class SchemaTooNew(DatabaseOpenError):
+    """The database was migrated by a newer CivicPulse than this one."""
+
+
+class ScansNotOnPostgres(RuntimeError):
+    """The scans behind figures and exports (`storage.results`) are written in SQLite's SQL
+    only, so far: asked of PostgreSQL, they refuse in one line rather than fail half-way."""
+
+
+class Cursor(Protocol):
+    """The result of one statement inside a transaction."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Row | None: ...
+
+    async def fetchall(self) -> Sequence[Row]: ...
+
+
+class Statements(Protocol):
+    """A connection inside `transaction()` or `reader()`: statements run in its order."""
+
+    async def execute(self, sql: str, parameters: Parameters = ()) -> Cursor: ...
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
+
+
+class Backend(Protocol):
+    """The database as the repositories use it."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Statements]: ...
+
+    def reader(self) -> AbstractAsyncContextManager[Statements]: ...
+
+    async def execute(self, sql: str, parameters: Parameters = ()) -> int: ...
+
+    async def fetch_one(self, sql: str, parameters: Parameters = ()) -> Row | None: ...
+
+    async def fetch_all(self, sql: str, parameters: Parameters = ()) -> list[Row]: ...
+
+    async def point_fetch(self, sql: str, parameters: Parameters = ()) -> Row | None: ...
+
+    async def point_fetch_all(self, sql: str, parameters: Parameters = ()) -> list[Row]: ...
+
+    async def point_execute(self, sql: str, parameters: Parameters = ()) -> int: ...
+
+    async def truncate_log(self) -> bool: ...
+
+    async def close(self) -> None: ...

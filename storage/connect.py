@@ -1,0 +1,40 @@
+"""Opening the database the settings name: PostgreSQL at `DATABASE_URL`, else SQLite at
+`DATABASE_PATH`. The one place that chooses, so that no caller asks which it got.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from storage.backend import Backend, DatabaseOpenError
+from storage.database import Database
+
+
+class DatabaseSettings(Protocol):
+    """The two settings that say where the data is (`bot.settings.Settings` has both)."""
+
+    @property
+    def database_url(self) -> SecretStr | None: ...
+
+    @property
+    def database_path(self) -> Path: ...
+
+
+async def open_database(settings: DatabaseSettings) -> Backend:
+    """Open (creating if needed) the database and bring its schema up to date;
+    DatabaseOpenError, in one line, when it cannot be used."""
+    if settings.database_url is not None:
+        # Loaded only here: a bot on SQLite never imports the PostgreSQL driver.
+        from storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(settings.database_url.get_secret_value())
+    try:
+        return await Database.open(settings.database_path)
+    except (sqlite3.Error, OSError) as error:
+        raise DatabaseOpenError(
+            f"cannot open the database {settings.database_path}: {error}"
+        ) from None

@@ -1,0 +1,176 @@
+"""PostgreSQL, through a pool of asyncpg connections, behind the same surface as SQLite's
+`storage.database.Database` (see `storage.backend.Backend`).
+
+PostgreSQL serves many writers at once, so nothing here serialises transactions as the
+SQLite class must: each takes a connection of its own from the pool. Statements arrive in
+SQLite's spelling (`?`, `?1`, `:name`) and are numbered for PostgreSQL
+(`storage.dialect.numbered_placeholders`); asyncpg keeps each connection's statements
+prepared, so a repeated statement costs one round trip. Rows are asyncpg's `Record`,
+read by position and by name like `sqlite3.Row`.
+
+The "point" methods are the plain ones here: they exist for SQLite, whose driver would
+otherwise cross to another thread for every small statement; asyncpg never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from storage.backend import DatabaseOpenError, Parameters
+from storage.database_url import masked
+from storage.dialect import POSTGRESQL, numbered_placeholders
+from storage.migrations import apply_migrations
+
+#: Connections the pool keeps at most: enough for the updates handled at once and the
+#: scheduler, few enough that several bots can share one server's default of 100.
+POOL_SIZE = 10
+
+#: Seconds to wait for the server before saying it cannot be reached.
+CONNECT_TIMEOUT = 10.0
+
+#: Failures that may pass when the same work is tried again (a webhook update Telegram
+#: redelivers): the connection or the server went away, or PostgreSQL broke a conflict
+#: by failing this transaction.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    ConnectionError,
+)
+
+
+def _arguments(parameters: Parameters, names: tuple[str, ...]) -> Sequence[Any]:
+    """Positional values for `$1`, `$2`, …: as given, or in the order of the names."""
+    if names:
+        assert isinstance(parameters, Mapping)
+        return [parameters[name] for name in names]
+    return tuple(parameters)
+
+
+def _statement(sql: str, parameters: Parameters) -> tuple[str, Sequence[Any]]:
+    query, names = numbered_placeholders(sql)
+    return query, _arguments(parameters, names)
+
+
+def _rowcount(status: str | None) -> int:
+    """Rows a statement changed, from PostgreSQL's command tag (`UPDATE 3`, `INSERT 0 1`);
+    -1, as in SQLite, for a statement that changes none by nature."""
+    last = (status or "").rpartition(" ")[2]
+    return int(last) if last.isdigit() else -1
+
+
+class PostgresCursor:
+    """The rows and row count of one statement, read like an aiosqlite cursor."""
+
+    def __init__(self, rows: list[asyncpg.Record], rowcount: int) -> None:
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+
+    async def fetchone(self) -> asyncpg.Record | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    async def fetchall(self) -> list[asyncpg.Record]:
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+
+class PostgresStatements:
+    """One connection inside a transaction, with aiosqlite's `execute` and `executemany`."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
+        query, arguments = _statement(sql, parameters)
+        # A prepared statement gives both the rows and the command tag with the row count.
+        prepared = await self._connection.prepare(query)
+        rows = await prepared.fetch(*arguments)
+        return PostgresCursor(rows, _rowcount(prepared.get_statusmsg()))
+
+    async def executemany(self, sql: str, parameters: Iterable[Parameters]) -> None:
+        query, names = numbered_placeholders(sql)
+        rows = [_arguments(row, names) for row in parameters]
+        if rows:
+            await self._connection.executemany(query, rows)
+
+
+class PostgresDatabase:
+    """PostgreSQL; `storage.backend.Backend` describes what callers may rely on."""
+
+    dialect = POSTGRESQL
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresDatabase:
+        """Connect and bring the schema up to date; DatabaseOpenError in one line if the
+        server cannot be reached, refuses us, or holds a newer schema."""
+        shown_as = masked(url)
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_TIMEOUT
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise DatabaseOpenError(f"cannot open the database {shown_as}: {reason}") from None
+        database = cls(pool)
+        try:
+            await apply_migrations(database.transaction, POSTGRESQL)
+        except BaseException:
+            await pool.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def truncate_log(self) -> bool:
+        """Nothing to do: PostgreSQL reuses the space of deleted rows through VACUUM, and
+        its write-ahead log is recycled on its own."""
+        return True
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresStatements]:
+        """All-or-nothing writes; an exception rolls back everything done inside."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            yield PostgresStatements(connection)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[PostgresStatements]:
+        """A connection for long scans, all of whose statements see one snapshot."""
+        async with (
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield PostgresStatements(connection)
+
+    async def execute(self, sql: str, parameters: Parameters = ()) -> int:
+        """One self-contained write; returns the number of rows it changed."""
+        query, arguments = _statement(sql, parameters)
+        return _rowcount(await self._pool.execute(query, *arguments))
+
+    async def fetch_one(self, sql: str, parameters: Parameters = ()) -> asyncpg.Record | None:
+        query, arguments = _statement(sql, parameters)
+        row: asyncpg.Record | None = await self._pool.fetchrow(query, *arguments)
+        return row
+
+    async def fetch_all(self, sql: str, parameters: Parameters = ()) -> list[asyncpg.Record]:
+        query, arguments = _statement(sql, parameters)
+        rows: list[asyncpg.Record] = await self._pool.fetch(query, *arguments)
+        return rows
+
+    point_fetch = fetch_one
+    point_fetch_all = fetch_all
+    point_execute = execute
