@@ -49,6 +49,15 @@ class Cursor(Protocol):
     async def fetchall(self) -> Sequence[Row]: ...
 
 
+async def returned_id(cursor: Cursor) -> int:
+    """The id an `INSERT … RETURNING id` gave back: one spelling for both databases, where
+    SQLite's `lastrowid` has no PostgreSQL counterpart."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise RuntimeError("an INSERT … RETURNING id returned no row")
+    return int(row[0])
+
+
 class Statements(Protocol):
     """A connection inside `transaction()` or `reader()`: statements run in its order."""
 

@@ -118,29 +118,17 @@ class PostgresCluster:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
+        self._pg_ctl("--log", str(self.root / "server.log"), "--options", options, "start")
+
+    def _pg_ctl(self, *arguments: str) -> None:
+        """`pg_ctl` on this cluster, waiting until the server has done what it was told."""
         self._run(
-            str(self.programs / "pg_ctl"),
-            "--pgdata",
-            str(self.root / "data"),
-            "--log",
-            str(self.root / "server.log"),
-            "--options",
-            options,
-            "--wait",
-            "start",
+            str(self.programs / "pg_ctl"), "--pgdata", str(self.root / "data"), "--wait", *arguments
         )
 
     def stop(self) -> None:
         try:
-            self._run(
-                str(self.programs / "pg_ctl"),
-                "--pgdata",
-                str(self.root / "data"),
-                "--mode",
-                "immediate",
-                "--wait",
-                "stop",
-            )
+            self._pg_ctl("--mode", "immediate", "stop")
         finally:
             self.remove()
 

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import asdict
 from datetime import date
 
-from storage.backend import Backend, Row
+from storage.backend import Backend, Row, returned_id
 from storage.clock import now_db
 from surveys.actions import Action, ActionDraft
 
@@ -66,15 +66,14 @@ class ActionRepository:
         """Stores a checked draft; returns its id."""
         now = now_db()
         marks = ", ".join("?" for _ in range(len(_FIELDS) + 3))
+        columns = ", ".join((*_FIELDS, "created_by", "created_at", "updated_at"))
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                f"INSERT INTO actions ({', '.join(_FIELDS)}, created_by, created_at, updated_at)"
-                f" VALUES ({marks}) RETURNING id",
-                (*_values(draft), by, now, now),
+            return await returned_id(
+                await connection.execute(
+                    f"INSERT INTO actions ({columns}) VALUES ({marks}) RETURNING id",
+                    (*_values(draft), by, now, now),
+                )
             )
-            row = await cursor.fetchone()
-            assert row is not None
-            return int(row[0])
 
     async def get(self, action_id: int) -> Action | None:
         row = await self._db.fetch_one("SELECT * FROM actions WHERE id = ?", (action_id,))

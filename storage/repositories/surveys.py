@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from storage.backend import Backend
+from storage.backend import Backend, returned_id
 from storage.clock import now_db
 from surveys.loader import survey_fingerprint
 from surveys.model import Survey
@@ -41,14 +41,13 @@ class SurveyRepository:
                 )
             return int(row["id"])
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                "INSERT INTO survey_versions (survey_id, version, fingerprint, definition,"
-                " stored_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (survey.id, survey.version, fingerprint, survey.model_dump_json(), now_db()),
+            return await returned_id(
+                await connection.execute(
+                    "INSERT INTO survey_versions (survey_id, version, fingerprint, definition,"
+                    " stored_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    (survey.id, survey.version, fingerprint, survey.model_dump_json(), now_db()),
+                )
             )
-            row = await cursor.fetchone()
-            assert row is not None
-            return int(row[0])
 
     async def get(self, version_id: int) -> Survey | None:
         survey = self._versions.get(version_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from storage.backend import Backend, Row
+from storage.backend import Backend, Row, returned_id
 from storage.clock import from_db, now_db, to_db
 
 WaveState = Literal["scheduled", "open", "closed", "cancelled"]
@@ -89,25 +89,24 @@ class WaveRepository:
         """`regions=None` targets every region, including ones added to the catalog later;
         no `segments`, everyone in them."""
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                "INSERT INTO waves (survey_version_id, starts_at, ends_at, all_regions, tracks,"
-                " remind_after_hours, created_by, segments, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    survey_version_id,
-                    to_db(starts_at),
-                    to_db(ends_at),
-                    int(regions is None),
-                    tracks,
-                    remind_after_hours,
-                    created_by,
-                    ",".join(segments) or None,
-                    now_db(),
-                ),
+            wave_id = await returned_id(
+                await connection.execute(
+                    "INSERT INTO waves (survey_version_id, starts_at, ends_at, all_regions, tracks,"
+                    " remind_after_hours, created_by, segments, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        survey_version_id,
+                        to_db(starts_at),
+                        to_db(ends_at),
+                        int(regions is None),
+                        tracks,
+                        remind_after_hours,
+                        created_by,
+                        ",".join(segments) or None,
+                        now_db(),
+                    ),
+                )
             )
-            row = await cursor.fetchone()
-            assert row is not None
-            wave_id = int(row[0])
             await connection.executemany(
                 "INSERT INTO wave_regions (wave_id, region_code) VALUES (?, ?)",
                 [(wave_id, code) for code in sorted(set(regions or ()))],
