@@ -28,11 +28,13 @@ from bot.waves.broadcast import Broadcaster
 from bot.waves.invitations import InvitationComposer, WaveOutbox
 from bot.waves.progress import ProgressReporter
 from bot.waves.scheduler import WaveHook, WaveScheduler
+from bot.waves.sender_duty import SenderDuty, this_instance
 from bot.waves.site_publishing import SitePublisher
 from bot.webhook import WebhookServer
 from bot.webhook_config import WebhookConfig
 from storage.backend import Backend
-from storage.connect import open_database
+from storage.connect import open_coordination, open_database
+from storage.coordination import Coordination
 from storage.repositories.waves import Wave
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
@@ -71,6 +73,13 @@ class Application:
     scheduler: WaveScheduler
     broadcaster: Broadcaster
     progress: ProgressReporter
+    coordination: Coordination
+    publisher: SitePublisher | None
+    #: Starts the sending services above while this instance holds the sender role.
+    duty: SenderDuty = field(init=False)
+    #: What `civicpulse run` exits with: 1 once the sender role was lost (see
+    #: `bot.waves.sender_duty`), for the service manager to start the instance afresh.
+    exit_status: int = field(default=0, init=False)
     #: Set while serving a webhook (`run_webhook`); None with long polling.
     webhook: WebhookServer | None = field(default=None, init=False)
     _webhook_stop: asyncio.Event | None = field(default=None, init=False, repr=False)
@@ -83,12 +92,13 @@ class Application:
             store = Store(database)
             surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
             catalog = load_catalog(settings.regions_file)
+            coordination = await open_coordination(settings, this_instance())
         except BaseException:
             await database.close()
             await bot.session.close()
             raise
         inflight = InFlightMiddleware()
-        dispatcher = build_dispatcher(settings, store, catalog, inflight)
+        dispatcher = build_dispatcher(settings, store, catalog, inflight, coordination)
         broadcaster = Broadcaster(
             bot,
             store.invitations,
@@ -106,17 +116,7 @@ class Application:
             **({"on_close": publisher.on_close} if publisher else {}),
         )
         dispatcher["surveys"] = surveys
-        dispatcher["wave_scheduler"] = scheduler
-        # Started in this order and stopped in the same: no wave opens once sending stops,
-        # and the broadcaster commits every outcome before the database is closed.
-        for service in (scheduler, broadcaster, progress):
-            dispatcher.startup.register(service.start)
-        dispatcher.shutdown.register(scheduler.shutdown)
-        if publisher:
-            dispatcher.shutdown.register(publisher.stop)
-        dispatcher.shutdown.register(broadcaster.stop)
-        dispatcher.shutdown.register(progress.stop)
-        return cls(
+        app = cls(
             settings,
             database,
             store,
@@ -127,7 +127,38 @@ class Application:
             scheduler,
             broadcaster,
             progress,
+            coordination,
+            publisher,
         )
+        app.duty = SenderDuty(
+            coordination.sender_role,
+            store.sender_role,
+            start_sending=app._start_sending,
+            stop_sending=app._stop_sending,
+            sweep=scheduler.sweep,
+            on_lost=app._after_losing_sender_role,
+        )
+        dispatcher["sender_duty"] = app.duty
+        dispatcher.startup.register(app.duty.start)
+        dispatcher.shutdown.register(app.duty.stop)
+        return app
+
+    async def _start_sending(self) -> None:
+        # Started in this order and stopped in the same: no wave opens once sending stops,
+        # and the broadcaster commits every outcome before the database is closed.
+        for service in (self.scheduler, self.broadcaster, self.progress):
+            await service.start()
+
+    async def _stop_sending(self) -> None:
+        await self.scheduler.shutdown()
+        if self.publisher:
+            await self.publisher.stop()
+        await self.broadcaster.stop()
+        await self.progress.stop()
+
+    async def _after_losing_sender_role(self) -> None:
+        self.exit_status = 1
+        await self.stop()
 
     async def run_polling(
         self,
@@ -169,6 +200,9 @@ class Application:
         Shutdown runs in the order that loses nothing: Telegram is told to stop sending
         (it keeps new updates for the next start), the server stops accepting and lets
         its requests finish, the services stop, and `close()` drains what is still running.
+        Where other instances share the database (PostgreSQL), they may still be serving
+        the same webhook behind the proxy: every instance sets it (the same URL each time)
+        and none deletes it, so that a rolling restart cuts nobody off.
         A stop signal caught in `early_stop` during start-up ends the run before serving;
         from the check to this method's own handlers there is no await a signal could use.
         """
@@ -198,9 +232,10 @@ class Application:
         finally:
             for signum in signals:
                 loop.remove_signal_handler(signum)
-            # Unreachable Telegram must not keep the database from closing cleanly.
-            with contextlib.suppress(TelegramAPIError):
-                await self.bot.delete_webhook()
+            if not self.coordination.shared:
+                # Unreachable Telegram must not keep the database from closing cleanly.
+                with contextlib.suppress(TelegramAPIError):
+                    await self.bot.delete_webhook()
             await server.stop()
             if started:
                 await self.dispatcher.emit_shutdown(bot=self.bot, **workflow)
@@ -218,6 +253,7 @@ class Application:
         if not await self.inflight.drain(DRAIN_SECONDS):
             log.warning("%d updates still running at shutdown", self.inflight.running)
         await self.bot.session.close()
+        await self.coordination.close()
         await self.database.close()
 
     async def _announce_commands(self) -> None:

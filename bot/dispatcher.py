@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from bot.chat.handlers import (
     action_wizard,
     actions,
@@ -20,12 +23,13 @@ from bot.chat.middlewares import Middleware
 from bot.chat.middlewares.callback_answer import CallbackAnswerMiddleware
 from bot.chat.middlewares.inflight import InFlightMiddleware
 from bot.chat.middlewares.respondent import RespondentMiddleware
-from bot.chat.middlewares.serial import SerialPerUser
+from bot.chat.middlewares.serial import CitizenTurn, SerialPerUser
 from bot.chat.middlewares.staff import StaffMiddleware
 from bot.chat.middlewares.throttle import RateLimiter, ThrottleMiddleware
 from bot.chat.press_lane import LaneDispatcher, PressLane
 from bot.chat.results_cache import ClosedWaveResults
 from bot.settings import Settings
+from storage.coordination import Coordination
 from storage.fsm import SQLiteStorage
 from storage.participation import Participation
 from storage.store import Store
@@ -37,6 +41,7 @@ def build_dispatcher(
     store: Store,
     catalog: RegionCatalog,
     inflight: InFlightMiddleware,
+    coordination: Coordination,
 ) -> LaneDispatcher:
     fsm_storage = SQLiteStorage(store.database)
     dispatcher = LaneDispatcher(
@@ -53,7 +58,7 @@ def build_dispatcher(
         # Before anything that touches the database: a dropped update must cost nothing.
         limiter = RateLimiter(settings.throttle_rate, settings.throttle_burst)
         update_middlewares.append(ThrottleMiddleware(limiter, store, settings.default_locale))
-    update_middlewares.append(SerialPerUser())
+    update_middlewares.append(SerialPerUser(_citizen_turn(coordination, fsm_storage)))
     respondents = RespondentMiddleware(store, settings.default_locale)
     # The button answer is outer and first, so that even a press no handler accepts is
     # answered.
@@ -91,3 +96,18 @@ def build_dispatcher(
     )
     inline_magic_filters(dispatcher)
     return dispatcher
+
+
+def _citizen_turn(coordination: Coordination, fsm_storage: SQLiteStorage) -> CitizenTurn:
+    """The turn `SerialPerUser` takes across processes; where other processes may have
+    moved the citizen's dialog on, the dialog is read afresh inside it."""
+    if not coordination.shared:
+        return coordination.turn
+
+    @asynccontextmanager
+    async def turn(user_id: int) -> AsyncIterator[None]:
+        async with coordination.turn(user_id):
+            fsm_storage.drop_cached(user_id)
+            yield
+
+    return turn

@@ -11,6 +11,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from storage.backend import Backend, DatabaseOpenError
+from storage.coordination import Coordination, LocalCoordination
 from storage.database import Database
 
 
@@ -38,3 +39,12 @@ async def open_database(settings: DatabaseSettings) -> Backend:
         raise DatabaseOpenError(
             f"cannot open the database {settings.database_path}: {error}"
         ) from None
+
+
+async def open_coordination(settings: DatabaseSettings, instance: str) -> Coordination:
+    """How this instance shares the work with others on the same database."""
+    if settings.database_url is not None:
+        from storage.postgres_coordination import PostgresCoordination
+
+        return await PostgresCoordination.open(settings.database_url.get_secret_value(), instance)
+    return LocalCoordination(settings.database_path)

@@ -8,6 +8,9 @@ Every update reads the dialog (state and data) and most write it back, so the ro
 also kept in memory, write-through: a read costs no query, and a write is one statement
 that stores state and data together. The bot is the only process that uses this table,
 so the copy cannot go stale; the database stays the record that survives a restart.
+With several instances on one database, another process may have moved the dialog on
+since: each update then starts by `drop_cached` inside the citizen's shared turn
+(`storage.coordination`), which also keeps any other process from writing meanwhile.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class SQLiteStorage(BaseStorage):
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
         self._cache_size = cache_size
         self._rows: dict[str, _Row] = {}
+        #: The keys in `_rows` of each user, so that dropping one user's dialogs costs
+        #: no walk through every dialog in memory.
+        self._keys_of_user: dict[int, set[str]] = {}
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         # A `State` object or its name, told apart by shape: of aiogram, storage/ imports
@@ -72,10 +78,14 @@ class SQLiteStorage(BaseStorage):
         data: dict[str, Any] = orjson.loads((await self._row(key)).data)
         return data
 
+    def drop_cached(self, user_id: int) -> None:
+        """Read the user's dialogs from the database next time."""
+        for storage_key in self._keys_of_user.pop(user_id, ()):
+            self._rows.pop(storage_key, None)
+
     async def forget_user(self, user_id: int) -> None:
         """Drop every dialog of a user, for the right to erasure."""
-        for storage_key in [k for k, row in self._rows.items() if row.user_id == user_id]:
-            del self._rows[storage_key]
+        self.drop_cached(user_id)
         await self._db.execute("DELETE FROM fsm_states WHERE user_id = ?", (user_id,))
 
     async def close(self) -> None:
@@ -120,6 +130,12 @@ class SQLiteStorage(BaseStorage):
     def _remember(self, storage_key: str, row: _Row) -> _Row:
         self._rows.pop(storage_key, None)
         self._rows[storage_key] = row
+        self._keys_of_user.setdefault(row.user_id, set()).add(storage_key)
         if len(self._rows) > self._cache_size:
-            del self._rows[next(iter(self._rows))]
+            oldest = next(iter(self._rows))
+            owner = self._rows.pop(oldest).user_id
+            user_keys = self._keys_of_user[owner]
+            user_keys.discard(oldest)
+            if not user_keys:
+                del self._keys_of_user[owner]
         return row

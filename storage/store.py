@@ -9,6 +9,7 @@ from storage.repositories.invitations import InvitationRepository
 from storage.repositories.progress import ProgressRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import ResponseRepository
+from storage.repositories.sender_role import SenderRoleRepository
 from storage.repositories.staff import StaffRepository
 from storage.repositories.surveys import SurveyRepository
 from storage.repositories.waves import WaveRepository
@@ -26,3 +27,4 @@ class Store:
         self.progress = ProgressRepository(database)
         self.staff = StaffRepository(database)
         self.actions = ActionRepository(database)
+        self.sender_role = SenderRoleRepository(database)

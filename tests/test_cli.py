@@ -30,6 +30,7 @@ OFFLINE_COMMANDS = (
     ["surveys", "validate"],
     ["wave", "create", "--survey", "pulse", "--start", "now", "--end", "+14d"],
     ["wave", "list"],
+    ["status"],
     ["wave", "stats", "1"],
     ["wave", "cancel", "1"],
     ["export", "ratings", "--wave", "1"],
@@ -97,6 +98,7 @@ def test_offline_commands_do_not_load_telegram(tmp_path: Path) -> None:
     assert statuses["--help"] == 0
     assert statuses["wave create --survey pulse --start now --end +14d"] == 0
     assert statuses["wave stats 1"] == 0
+    assert statuses["status"] == 3  # no bot runs: nobody sends
     assert statuses["wave cancel 1"] == 0
 
 

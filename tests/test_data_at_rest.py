@@ -99,4 +99,6 @@ async def test_the_running_bot_keeps_its_database_private(
         "civicpulse.db": 0o600,
         "civicpulse.db-wal": 0o600,
         "civicpulse.db-shm": 0o600,
+        # Empty: the lock whose holder sends invitations (storage/coordination.py).
+        "civicpulse.db.sender": 0o600,
     }

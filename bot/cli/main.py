@@ -17,7 +17,19 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import actions, audit, export, publish, run, sandbox, staff, surveys, waves
+from bot.cli import (
+    actions,
+    audit,
+    db,
+    export,
+    publish,
+    run,
+    sandbox,
+    staff,
+    status,
+    surveys,
+    waves,
+)
 from bot.cli.parsing import Parser, with_example
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
@@ -31,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         **with_example("civicpulse wave create --survey social_services --start now --end +14d"),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, surveys, waves, export, publish, staff, actions, audit, sandbox):
+    for group in (run, status, surveys, waves, export, publish, staff, actions, audit, db, sandbox):
         group.register(subparsers)
     return parser
 

@@ -50,6 +50,14 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     webhook = None
     if args.webhook is not None:
+        if settings.database_url is not None and settings.webhook_secret is None:
+            # Each instance would register its own random secret, and refuse the others'.
+            print(
+                "civicpulse: with DATABASE_URL several instances may serve one webhook:"
+                " set WEBHOOK_SECRET so that they all check the same secret",
+                file=sys.stderr,
+            )
+            return 2
         try:
             webhook = make_config(settings, args.webhook, args.listen)
         except ValueError as error:
@@ -79,4 +87,4 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         await app.run_polling(early_stop=early_stop)
     else:
         await app.run_webhook(webhook, early_stop=early_stop)
-    return 0
+    return app.exit_status

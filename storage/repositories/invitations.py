@@ -318,6 +318,16 @@ class InvitationRepository:
         )
         return from_db(row["due"]) if row and row["due"] else None
 
+    async def backlog(self) -> tuple[int, int]:
+        """Across every wave: rows waiting to be sent (retries included), and rows claimed
+        or in flight."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(CASE WHEN state = 'pending' THEN 1 END) AS waiting,"
+            " COUNT(CASE WHEN state IN ('claimed', 'sending') THEN 1 END) AS sending"
+            " FROM invitations WHERE state IN ('pending', 'claimed', 'sending')"
+        )
+        return (int(row["waiting"]), int(row["sending"])) if row else (0, 0)
+
     async def unsettled(self, wave_id: int) -> int:
         """Rows of the wave still waiting, claimed or in flight."""
         row = await self._db.fetch_one(

@@ -54,7 +54,7 @@ from bot.chat.handlers.replies import show
 from bot.chat.middlewares.admin import AuditNote, admin_only
 from bot.chat.texts import Texts
 from bot.settings import Settings
-from bot.waves.scheduler import WaveScheduler
+from bot.waves.sender_duty import SenderDuty
 from bot.waves.when import parse_when, show_when
 from storage.access import ALL_REGIONS, StaffMember, regions_text
 from storage.clock import from_db, to_db
@@ -306,7 +306,7 @@ async def on_confirm(
     settings: Settings,
     store: Store,
     surveys: dict[str, StoredSurvey],
-    wave_scheduler: WaveScheduler,
+    sender_duty: SenderDuty,
     audit: AuditNote,
     staff: StaffMember,
 ) -> None:
@@ -333,8 +333,9 @@ async def on_confirm(
         callback,
         texts("wizard.created", wave=wave_id, start=show_when(plan.starts_at, settings.zone)),
     )
-    # Opens it now if it starts now, and plans the exact-time job if it starts soon.
-    await wave_scheduler.sweep()
+    # Opens it now if it starts now, and plans the exact-time job if it starts soon (in
+    # the instance that sends; another one's next sweep does it a few seconds later).
+    await sender_duty.sweep()
 
 
 async def show_new(event: Event, text: str) -> None:

@@ -6,11 +6,19 @@ both read the same dialog state, both act on it, and the later write wins. The s
 they leave behind then disagree with the state (a question shown twice, a stale keyboard
 that looks live). Taking the citizen's turn before anything is read makes each update see
 the state the previous one left, in the order Telegram delivered them.
+
+With several instances behind one proxy, two updates of a citizen may reach two
+processes; `turn` then also takes the citizen's turn across them (through the database,
+`storage.coordination`), after the process's own lock, so that updates waiting here do
+not each hold a database connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +26,14 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from bot.chat.middlewares import Data, UpdateHandler
+
+#: Takes a citizen's turn across processes: `storage.coordination.Coordination.turn`.
+CitizenTurn = Callable[[int], AbstractAsyncContextManager[None]]
+
+
+def _no_shared_turn(user_id: int) -> AbstractAsyncContextManager[None]:
+    """One process: its own lock is the whole turn."""
+    return contextlib.nullcontext()
 
 
 @dataclass(slots=True)
@@ -29,8 +45,9 @@ class _Turn:
 class SerialPerUser(BaseMiddleware):
     """Outer middleware on `dispatcher.update`; memory only for users with updates running."""
 
-    def __init__(self) -> None:
+    def __init__(self, turn: CitizenTurn = _no_shared_turn) -> None:
         self._turns: dict[int, _Turn] = {}
+        self._shared_turn = turn
 
     @property
     def users(self) -> int:
@@ -46,7 +63,7 @@ class SerialPerUser(BaseMiddleware):
             turn = self._turns[user.id] = _Turn()
         turn.holders += 1
         try:
-            async with turn.lock:
+            async with turn.lock, self._shared_turn(user.id):
                 return await handler(event, data)
         finally:
             turn.holders -= 1
