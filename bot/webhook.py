@@ -21,6 +21,8 @@ not hold up the others.
 
 The secret comes from `WEBHOOK_SECRET`, or is generated at each start: `setWebhook` is
 called on every start anyway, so a fresh secret costs nothing and never sits in a file.
+Several instances behind one proxy (PostgreSQL) must all check the same secret, so there
+`civicpulse run` requires `WEBHOOK_SECRET`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.fake_telegram import FakeTelegram
+from storage.backend import Backend
 from storage.database import Database
+from storage.postgres import PostgresDatabase
 from storage.store import Store
 from storage.survey_sync import sync_surveys
 from storage.wave_planning import WavePlan, create_wave
@@ -44,12 +46,19 @@ def bot_environment(server: FakeTelegram, directory: Path, **settings: str) -> d
     return env
 
 
-async def seed_wave(directory: Path, telegram_ids: Sequence[int], questions: int) -> int:
-    """A database in `directory` with registered citizens and a wave of a scale survey
-    (`directory/surveys`) that the bot opens when it starts; returns the wave id."""
+async def seed_wave(
+    directory: Path, telegram_ids: Sequence[int], questions: int, url: str | None = None
+) -> int:
+    """A database in `directory` (or PostgreSQL's at `url`) with registered citizens and a
+    wave of a scale survey (`directory/surveys`) that the bot opens when it starts; returns
+    the wave id."""
     surveys_dir = directory / "surveys"
     write_scale_survey(surveys_dir, questions)
-    database = await Database.open(directory / "civicpulse.db")
+    database: Backend
+    if url is None:
+        database = await Database.open(directory / "civicpulse.db")
+    else:
+        database = await PostgresDatabase.open(url)
     try:
         store = Store(database)
         stored = await sync_surveys(store, surveys_dir)

@@ -56,6 +56,11 @@ class AnsweringCitizen:
     server: FakeTelegram
     user: FakeUser
     acknowledged: dict[int, int] = field(default_factory=dict)  # position -> value
+    #: Presses of each button at once: 2 is a double tap, whose copies may reach two
+    #: instances of the bot at the same moment.
+    presses: int = 1
+    #: Presses the bot left unanswered for PATIENCE, so that the citizen pressed again.
+    ignored: int = 0
 
     def screen(self) -> tuple[ChatMessage | None, int | None]:
         """The survey message and the question on it (QUESTIONS + 1 once thanked)."""
@@ -82,11 +87,14 @@ class AnsweringCitizen:
             else:
                 value = planned_value(self.user.id, position)
                 data = next(d for label, d in buttons(message) if label == str(value))
-                self.user.press(message.message_id, data)
-            with contextlib.suppress(AssertionError):  # ignored: press again, as people do
+                for _ in range(self.presses):
+                    self.user.press(message.message_id, data)
+            try:
                 await self.server.wait_for(
                     lambda v=version: self.server.chat_version(self.user.id) > v, PATIENCE
                 )
+            except AssertionError:  # ignored: press again, as people do
+                self.ignored += 1
             _, now_at = self.screen()
             if position is not None and now_at is not None and now_at > position:
                 self.acknowledged[position] = planned_value(self.user.id, position)
