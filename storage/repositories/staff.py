@@ -53,8 +53,20 @@ class StaffRepository:
         return [_member(row) for row in rows]
 
 
+#: Run first in every change of staff: locks the federal members' rows until the
+#: transaction ends. On PostgreSQL (READ COMMITTED) two transactions could otherwise both
+#: count two federal members and each remove one, leaving none; the second now waits here
+#: for the first to commit, and then counts what it left. SQLite, whose write transactions
+#: already run one at a time, merely rewrites the rows unchanged. An UPDATE rather than
+#: PostgreSQL's advisory lock: it is the same SQL in both databases, so these functions,
+#: which are handed a connection and not its dialect, need not ask which one they have.
+_LOCK_FEDERAL_ROWS = "UPDATE staff SET role = role WHERE role = 'federal'"
+
+
 async def staff_row(connection: Statements, telegram_id: int) -> StaffMember | None:
-    """A member's row read inside a transaction, so that what is checked is what is changed."""
+    """A member's row read inside a transaction, so that what is checked is what is
+    changed; the first statement of every change of staff, so it takes their lock."""
+    await connection.execute(_LOCK_FEDERAL_ROWS)
     cursor = await connection.execute(
         f"SELECT {_COLUMNS} FROM staff WHERE telegram_id = ?", (telegram_id,)
     )
