@@ -6,6 +6,11 @@ no key is configured one is generated on first use into `<database>.key` beside 
 database, readable by the owner only, and reused ever after so that pseudonyms stay stable
 between exports. Moving the key file elsewhere (and setting PSEUDONYM_KEY) is the
 recommended production set-up; losing it only means new exports get new pseudonyms.
+
+On PostgreSQL the data is shared by instances on several servers, and a key generated on
+one of them would give its exports pseudonyms the others do not share. So there no key is
+generated: it is PSEUDONYM_KEY, the same on every server, or a key file put in place (as
+`civicpulse db copy` tells), and its absence is an error that says so.
 """
 
 from __future__ import annotations
@@ -27,8 +32,16 @@ def key_file_path(database_path: Path) -> Path:
     return database_path.with_name(database_path.name + ".key")
 
 
-def pseudonym_key(database_path: Path, configured: SecretStr | None = None) -> bytes:
-    """The configured key if there is one, else the key file's, created if missing."""
+class NoSharedKey(RuntimeError):
+    """PostgreSQL without PSEUDONYM_KEY or a key file: generating one would split the
+    pseudonyms between servers."""
+
+
+def pseudonym_key(
+    database_path: Path, configured: SecretStr | None = None, shared_database: bool = False
+) -> bytes:
+    """The configured key if there is one, else the key file's, created if missing unless
+    the database is shared between servers (`shared_database`)."""
     if configured is not None and configured.get_secret_value():
         key = configured.get_secret_value()
         if len(key) < _MIN_KEY_LENGTH:
@@ -37,7 +50,13 @@ def pseudonym_key(database_path: Path, configured: SecretStr | None = None) -> b
                 _MIN_KEY_LENGTH,
             )
         return key.encode()
-    return _key_from_file(key_file_path(database_path))
+    path = key_file_path(database_path)
+    if shared_database and not path.exists():
+        raise NoSharedKey(
+            "with DATABASE_URL, set PSEUDONYM_KEY (the same on every server) so that every"
+            f" export shares one key; no key file {path} was found either"
+        )
+    return _key_from_file(path)
 
 
 def _key_from_file(path: Path) -> bytes:

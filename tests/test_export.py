@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from bot.cli import export as cli_export
 from bot.settings import Settings
-from storage.pseudonym_key import key_file_path, pseudonym_key
+from storage.pseudonym_key import NoSharedKey, key_file_path, pseudonym_key
 from storage.result_files import write_answers_csv, write_ratings_csv
 from surveys.export import (
     ANSWERS_COLUMNS,
@@ -442,6 +442,22 @@ def test_configured_key_wins(tmp_path: Path) -> None:
         b"configured-key-0123456789"
     )
     assert not key_file_path(database).exists()
+
+
+def test_a_shared_database_never_generates_a_key_of_its_own(tmp_path: Path) -> None:
+    """On PostgreSQL a key made on one server would not be the others': refused, with the
+    setting to use; a key file put in place (as `db copy` tells) or PSEUDONYM_KEY serves."""
+    database = tmp_path / "data" / "civicpulse.db"
+    with pytest.raises(NoSharedKey, match="set PSEUDONYM_KEY"):
+        pseudonym_key(database, None, shared_database=True)
+    assert not key_file_path(database).parent.exists()
+    configured = SecretStr("configured-key-0123456789")
+    assert (
+        pseudonym_key(database, configured, shared_database=True)
+        == configured.get_secret_value().encode()
+    )
+    moved = pseudonym_key(database)  # the key file a pilot had, moved into place
+    assert pseudonym_key(database, None, shared_database=True) == moved
 
 
 # The command line ---------------------------------------------------------------------------

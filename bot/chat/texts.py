@@ -734,6 +734,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The answers file is microdata and is not sent to a chat: export it on the server "
         "with <code>civicpulse export answers --wave {wave} -o answers.csv</code>.",
     },
+    "results.answers_no_shared_key": {
+        "ru": "Файл ответов не выгружен: на PostgreSQL нужен ключ псевдонимов PSEUDONYM_KEY, "
+        "один на всех серверах. Задайте его в настройках или выгрузите файл на сервере: "
+        "<code>civicpulse export answers --wave {wave}</code>.",
+        "en": "The answers file was not exported: on PostgreSQL the pseudonym key "
+        "PSEUDONYM_KEY must be set, the same on every server. Set it, or export the file on "
+        "the server: <code>civicpulse export answers --wave {wave}</code>.",
+    },
     "results.answers_not_granted": {
         "ru": "Файл ответов — это микроданные, и в ваш доступ он не входит.",
         "en": "The answers file is microdata and is not part of your access.",

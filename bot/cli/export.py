@@ -185,7 +185,9 @@ async def ratings_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+        key = pseudonym_key(
+            settings.database_path, settings.pseudonym_key, settings.database_url is not None
+        )
     except (OSError, RuntimeError) as error:
         return _fail(f"no pseudonym key: {error}")
     database = await open_command_database(settings)

@@ -41,7 +41,7 @@ from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.access import StaffMember, seen_wave, seen_waves
 from storage.change import ChangeError, compute_survey_series
-from storage.pseudonym_key import pseudonym_key
+from storage.pseudonym_key import NoSharedKey, pseudonym_key
 from storage.repositories.respondents import Respondent
 from storage.result_files import (
     overall_chart_png,
@@ -154,7 +154,13 @@ async def send_exports(
         if not staff.reads_microdata:
             await message.answer(texts("results.answers_not_granted"))
             return
-        key = pseudonym_key(settings.database_path, settings.pseudonym_key)
+        try:
+            key = pseudonym_key(
+                settings.database_path, settings.pseudonym_key, settings.database_url is not None
+            )
+        except NoSharedKey:
+            await message.answer(texts("results.answers_no_shared_key", wave=wave_id))
+            return
         with answers.open("wb") as target:
             rows = await write_answers_csv(
                 database, wave_id, target, key=key, excel=True, regions=staff.regions
