@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+
+from storage.backend import DatabaseOpenError
+
+log = logging.getLogger(__name__)
 
 #: Connections a process may hold for turns at once: updates of different citizens
 #: handled at the same time. Further updates wait for a connection, in order.
@@ -35,10 +40,22 @@ TURN_LOCK_TIMEOUT = "30s"
 ROLE_KEY = (0x4350756C, 1)
 #: The server ends a silent holder's session, and frees the role, after this long.
 IDLE_SESSION_TIMEOUT = "10s"
+#: The first PostgreSQL with `idle_session_timeout`.
+MINIMUM_SERVER_VERSION = 140000
 #: A check of the role's connection that takes longer than this counts as a lost role.
 CHECK_TIMEOUT = 2.0
 
-_CONNECTION_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+#: What a check of the role's connection may raise. Any failure counts as a lost role: a
+#: connection in a state the driver itself cannot name (`InternalClientError` after the
+#: server ended the session mid-query) is no proof of holding the lock, and sending
+#: without the role is the one mistake that must not happen.
+_CONNECTION_FAILURES = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 class PostgresRole:
@@ -47,6 +64,7 @@ class PostgresRole:
         self._application_name = f"civicpulse sender {instance}"[:63]
         self._connection: asyncpg.Connection | None = None
         self._holding = False
+        self._failing = False  # said once in the log, not at every try
 
     async def take(self) -> bool:
         if self._holding:
@@ -59,8 +77,13 @@ class PostgresRole:
                     CHECK_TIMEOUT,
                 )
             )
-        except _CONNECTION_FAILURES:
+        except _CONNECTION_FAILURES as error:
+            if self._connection is not None or not self._failing:
+                log.warning("cannot reach the database to take the sender role: %s", error)
+            self._failing = True
             self._drop()
+        else:
+            self._failing = False
         return self._holding
 
     async def still_held(self) -> bool:
@@ -119,6 +142,8 @@ class PostgresCoordination:
 
     @classmethod
     async def open(cls, url: str, instance: str) -> PostgresCoordination:
+        """DatabaseOpenError for a server older than `idle_session_timeout` (14), without
+        which a holder cut off from the network would keep the role."""
         turns = await asyncpg.create_pool(
             url,
             min_size=0,
@@ -128,6 +153,13 @@ class PostgresCoordination:
                 "lock_timeout": TURN_LOCK_TIMEOUT,
             },
         )
+        version = await turns.fetchval("SHOW server_version_num")
+        if int(version) < MINIMUM_SERVER_VERSION:
+            await turns.close()
+            raise DatabaseOpenError(
+                f"PostgreSQL {MINIMUM_SERVER_VERSION // 10000} or newer is needed"
+                f" (idle_session_timeout); this server is version {int(version) // 10000}"
+            )
         return cls(turns, PostgresRole(url, instance))
 
     @asynccontextmanager
