@@ -14,6 +14,7 @@ otherwise cross to another thread for every small statement; asyncpg never does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,6 +67,20 @@ def _rowcount(status: str | None) -> int:
     return int(last) if last.isdigit() else -1
 
 
+_READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
+
+
+def _returns_rows(query: str) -> bool:
+    return _READS.search(query) is not None
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What the pool does to a connection it takes back, beyond rolling back a transaction
+    left open (which asyncpg always does): nothing. Its default reset is one more round
+    trip per statement, to undo session state — advisory locks, LISTEN, SET — that these
+    connections never take (their locks are all transaction-scoped)."""
+
+
 class PostgresCursor:
     """The rows and row count of one statement, read like an aiosqlite cursor."""
 
@@ -93,10 +108,20 @@ class PostgresStatements:
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
         query, arguments = _statement(sql, parameters)
-        # A prepared statement gives both the rows and the command tag with the row count.
-        prepared = await self._connection.prepare(query)
-        rows = await prepared.fetch(*arguments)
-        return PostgresCursor(rows, _rowcount(prepared.get_statusmsg()))
+        # Both through the connection's statement cache: an explicit `prepare()` would
+        # parse the statement again at every call, a second round trip each time. A write
+        # gives its row count in the command tag; rows read give their number.
+        # (Without parameters asyncpg would use the simple protocol, which reports no
+        # command tag for a statement that is only a comment: migrations have those.)
+        if _returns_rows(query):
+            rows = await self._connection.fetch(query, *arguments)
+            return PostgresCursor(rows, len(rows))
+        if not arguments:
+            prepared = await self._connection.prepare(query)
+            await prepared.fetch()
+            return PostgresCursor([], _rowcount(prepared.get_statusmsg()))
+        status = await self._connection.execute(query, *arguments)
+        return PostgresCursor([], _rowcount(status))
 
     async def executemany(self, sql: str, parameters: Iterable[Parameters]) -> None:
         query, names = numbered_placeholders(sql)
@@ -120,7 +145,11 @@ class PostgresDatabase:
         shown_as = masked(url)
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_TIMEOUT
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_TIMEOUT,
+                reset=_keep_session,
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             reason = " ".join(str(error).split()) or type(error).__name__
