@@ -92,7 +92,7 @@ class Application:
             store = Store(database)
             surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
             catalog = load_catalog(settings.regions_file)
-            coordination = await open_coordination(settings, this_instance())
+            coordination = await open_coordination(settings, this_instance(), database)
         except BaseException:
             await database.close()
             await bot.session.close()

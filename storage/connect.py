@@ -41,10 +41,17 @@ async def open_database(settings: DatabaseSettings) -> Backend:
         ) from None
 
 
-async def open_coordination(settings: DatabaseSettings, instance: str) -> Coordination:
-    """How this instance shares the work with others on the same database."""
+async def open_coordination(
+    settings: DatabaseSettings, instance: str, database: Backend
+) -> Coordination:
+    """How this instance shares the work with others on `database`, opened by
+    `open_database` from the same settings."""
     if settings.database_url is not None:
+        from storage.postgres import PostgresDatabase
         from storage.postgres_coordination import PostgresCoordination
 
-        return await PostgresCoordination.open(settings.database_url.get_secret_value(), instance)
+        if not isinstance(database, PostgresDatabase):
+            raise TypeError("DATABASE_URL is set, so the database must be PostgreSQL's")
+        url = settings.database_url.get_secret_value()
+        return await PostgresCoordination.open(database, url, instance)
     return LocalCoordination(settings.database_path)

@@ -100,18 +100,18 @@ class Participation:
 
     async def session(self, respondent: Respondent | None, response_id: int) -> Session | Refusal:
         """The response behind a pressed button, if this respondent may still answer it."""
-        response = await self._store.responses.get(response_id)
-        if respondent is None or response is None or response.respondent_id != respondent.id:
+        found = await self._store.responses.answering_state(response_id)
+        if respondent is None or found is None or found.response.respondent_id != respondent.id:
             return Refusal.NOT_YOURS
-        if await self._store.waves.state(response.wave_id) != "open":
+        response = found.response
+        if found.wave_state != "open":
             return Refusal.CLOSED
         if response.completed:
             return Refusal.COMPLETED
         survey = await self._store.surveys.get(response.survey_version_id)
         if survey is None:
             return Refusal.CLOSED
-        answers = await self._store.responses.answers(response.id)
-        return Session(response, survey, answers)
+        return Session(response, survey, found.answers)
 
     async def survey_of(self, response_id: int) -> Survey | None:
         """The survey a response answers, for naming it on a screen."""

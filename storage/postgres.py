@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -29,6 +31,12 @@ from storage.migrations import apply_migrations
 #: Connections the pool keeps at most: enough for the updates handled at once and the
 #: scheduler, few enough that several bots can share one server's default of 100.
 POOL_SIZE = 10
+
+#: Connections a process may hold for citizens' turns at once: updates of different
+#: citizens handled at the same time. Further updates wait for a connection, in order.
+TURN_POOL_SIZE = 16
+#: How long an update waits for its citizen's turn before failing (and being redelivered).
+TURN_LOCK_TIMEOUT = "30s"
 
 #: Seconds to wait for the server before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
@@ -130,13 +138,30 @@ class PostgresStatements:
             await self._connection.executemany(query, rows)
 
 
+@dataclass(slots=True)
+class _Pin:
+    """The connection holding the current update's turn, lent to its statements one at a
+    time: one that finds it `busy` (a statement inside a transaction on it, or running
+    beside it) takes a connection of the pool instead. `connection` is None once the turn
+    is over, for any task that inherited the update's context."""
+
+    connection: asyncpg.Connection | None
+    busy: bool = False
+
+
+_PINNED: ContextVar[_Pin | None] = ContextVar("civicpulse_pinned_connection", default=None)
+
+
 class PostgresDatabase:
     """PostgreSQL; `storage.backend.Backend` describes what callers may rely on."""
 
     dialect = POSTGRESQL
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, turns: asyncpg.Pool) -> None:
         self._pool = pool
+        #: Connections that hold a citizen's turn (`citizen_turn`), apart from `_pool` so
+        #: that a statement needing a second connection never waits behind turns.
+        self._turns = turns
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:
@@ -154,16 +179,67 @@ class PostgresDatabase:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DatabaseOpenError(f"cannot open the database {shown_as}: {reason}") from None
-        database = cls(pool)
+        turns = await asyncpg.create_pool(
+            url,
+            min_size=0,
+            max_size=TURN_POOL_SIZE,
+            timeout=CONNECT_TIMEOUT,
+            reset=_keep_session,
+            server_settings={"lock_timeout": TURN_LOCK_TIMEOUT},
+        )
+        database = cls(pool, turns)
         try:
             await apply_migrations(database.transaction, POSTGRESQL)
         except BaseException:
-            await pool.close()
+            await database.close()
             raise
         return database
 
     async def close(self) -> None:
+        await self._turns.close()
         await self._pool.close()
+
+    @asynccontextmanager
+    async def citizen_turn(self, user_id: int) -> AsyncIterator[None]:
+        """Held while one update of the citizen is handled, in whichever process: a
+        session advisory lock on the citizen's Telegram id (`storage.coordination`).
+
+        The update's own statements run on the same connection while it is free (see
+        `_Pin`): an answer then costs no connection handed back and forth per statement,
+        which was most of the bot's work on PostgreSQL. Waiting for the lock is bounded by
+        `TURN_LOCK_TIMEOUT`; the update then fails, and Telegram delivers it again.
+        """
+        async with self._turns.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", user_id)
+            pin = _Pin(connection)
+            token = _PINNED.set(pin)
+            try:
+                yield
+            finally:
+                _PINNED.reset(token)
+                pin.connection = None
+                try:
+                    await connection.execute("SELECT pg_advisory_unlock($1)", user_id)
+                except BaseException:
+                    # Given back still locked, the connection would lock the citizen out:
+                    # ended instead, it takes the lock with it.
+                    connection.terminate()
+                    raise
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The update's pinned connection if it is free, else one of the pool: either way
+        a connection no other statement is using, as the pool alone would give."""
+        pin = _PINNED.get()
+        if pin is None or pin.connection is None or pin.busy:
+            async with self._pool.acquire() as connection:
+                yield connection
+            return
+        pin.busy = True
+        try:
+            yield pin.connection
+        finally:
+            pin.busy = False
 
     async def truncate_log(self) -> bool:
         """Nothing to do: PostgreSQL reuses the space of deleted rows through VACUUM, and
@@ -173,7 +249,7 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresStatements]:
         """All-or-nothing writes; an exception rolls back everything done inside."""
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._connection() as connection, connection.transaction():
             yield PostgresStatements(connection)
 
     @asynccontextmanager
@@ -188,16 +264,19 @@ class PostgresDatabase:
     async def execute(self, sql: str, parameters: Parameters = ()) -> int:
         """One self-contained write; returns the number of rows it changed."""
         query, arguments = _statement(sql, parameters)
-        return _rowcount(await self._pool.execute(query, *arguments))
+        async with self._connection() as connection:
+            return _rowcount(await connection.execute(query, *arguments))
 
     async def fetch_one(self, sql: str, parameters: Parameters = ()) -> asyncpg.Record | None:
         query, arguments = _statement(sql, parameters)
-        row: asyncpg.Record | None = await self._pool.fetchrow(query, *arguments)
+        async with self._connection() as connection:
+            row: asyncpg.Record | None = await connection.fetchrow(query, *arguments)
         return row
 
     async def fetch_all(self, sql: str, parameters: Parameters = ()) -> list[asyncpg.Record]:
         query, arguments = _statement(sql, parameters)
-        rows: list[asyncpg.Record] = await self._pool.fetch(query, *arguments)
+        async with self._connection() as connection:
+            rows: list[asyncpg.Record] = await connection.fetch(query, *arguments)
         return rows
 
     point_fetch = fetch_one

@@ -4,10 +4,9 @@ Both are *session* locks: PostgreSQL drops them when the connection that took th
 however it ends — a process killed with SIGKILL, a server that restarts. Nothing here
 writes rows that would need expiring.
 
-- A turn locks the citizen's Telegram id (the one-number key space) on a connection of a
-  small pool of its own. Kept apart from the queries' pool, the handler's own statements
-  never wait behind updates that hold turns. Waiting is bounded by `lock_timeout`: an
-  update that cannot get its turn fails, and Telegram delivers it again.
+- A turn locks the citizen's Telegram id (the one-number key space):
+  `storage.postgres.PostgresDatabase.citizen_turn`, which lends the turn's connection to
+  the update's statements.
 - The role is a two-number key on one connection kept open for it. A holder whose link
   to the database breaks must not go on sending while another instance takes over, so
   the connection carries `idle_session_timeout`: the server ends a session it has heard
@@ -22,20 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 
 from storage.backend import DatabaseOpenError
+from storage.postgres import PostgresDatabase
 
 log = logging.getLogger(__name__)
 
-#: Connections a process may hold for turns at once: updates of different citizens
-#: handled at the same time. Further updates wait for a connection, in order.
-TURN_POOL_SIZE = 16
-#: How long an update waits for its citizen's turn before failing (and being redelivered).
-TURN_LOCK_TIMEOUT = "30s"
 #: The sender role's key: "CPul", 1.
 ROLE_KEY = (0x4350756C, 1)
 #: The server ends a silent holder's session, and frees the role, after this long.
@@ -136,40 +129,24 @@ class PostgresRole:
 class PostgresCoordination:
     shared = True
 
-    def __init__(self, turns: asyncpg.Pool, sender_role: PostgresRole) -> None:
-        self._turns = turns
+    def __init__(self, database: PostgresDatabase, sender_role: PostgresRole) -> None:
+        self.turn = database.citizen_turn
         self.sender_role = sender_role
 
     @classmethod
-    async def open(cls, url: str, instance: str) -> PostgresCoordination:
+    async def open(
+        cls, database: PostgresDatabase, url: str, instance: str
+    ) -> PostgresCoordination:
         """DatabaseOpenError for a server older than `idle_session_timeout` (14), without
         which a holder cut off from the network would keep the role."""
-        turns = await asyncpg.create_pool(
-            url,
-            min_size=0,
-            max_size=TURN_POOL_SIZE,
-            server_settings={
-                "application_name": f"civicpulse turns {instance}"[:63],
-                "lock_timeout": TURN_LOCK_TIMEOUT,
-            },
-        )
-        version = await turns.fetchval("SHOW server_version_num")
-        if int(version) < MINIMUM_SERVER_VERSION:
-            await turns.close()
+        row = await database.fetch_one("SHOW server_version_num")
+        version = int(row[0]) if row else 0
+        if version < MINIMUM_SERVER_VERSION:
             raise DatabaseOpenError(
                 f"PostgreSQL {MINIMUM_SERVER_VERSION // 10000} or newer is needed"
-                f" (idle_session_timeout); this server is version {int(version) // 10000}"
+                f" (idle_session_timeout); this server is version {version // 10000}"
             )
-        return cls(turns, PostgresRole(url, instance))
-
-    @asynccontextmanager
-    async def turn(self, user_id: int) -> AsyncIterator[None]:
-        # Returning the connection to the pool resets it, and the reset unlocks every
-        # advisory lock it holds: the turn ends even if the handler's last await failed.
-        async with self._turns.acquire() as connection:
-            await connection.execute("SELECT pg_advisory_lock($1)", user_id)
-            yield
+        return cls(database, PostgresRole(url, instance))
 
     async def close(self) -> None:
         await self.sender_role.release()
-        await self._turns.close()

@@ -137,7 +137,7 @@ async def test_surveys_waves_and_their_regions_round_trip(backend: Backend) -> N
         8_000_000_000,
         ("village",),
     )
-    assert await store.waves.state(wave_id) == "scheduled"
+    assert wave.state == "scheduled"
     assert await store.waves.transition(wave_id, ["scheduled"], "open")
     assert not await store.waves.transition(wave_id, ["scheduled"], "open")
     assert [w.id for w in await store.waves.in_state("open")] == [wave_id]
@@ -181,6 +181,10 @@ async def test_responses_answers_replacement_dropping_and_completion(backend: Ba
         response.id, AnswerRecord("q1", "healthcare", 5, 100), drop=["q3"]
     )
     assert await store.responses.answers(response.id) == {"q1": 5, "q2": ["a", "b"]}
+    answering = await store.responses.answering_state(response.id)
+    assert answering is not None and answering.response == response
+    assert (answering.wave_state, answering.answers) == ("open", {"q1": 5, "q2": ["a", "b"]})
+    assert await store.responses.answering_state(response.id + 1000) is None
     assert await store.responses.scores(response.id) == [("healthcare", 100.0)]
     assert await store.responses.complete(response.id)
     assert not await store.responses.complete(response.id)

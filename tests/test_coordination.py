@@ -17,19 +17,23 @@ import pytest
 from bot.waves.sender_duty import SenderDuty
 from storage.coordination import FileLockRole, sender_lock_path
 from storage.database import Database
+from storage.postgres import PostgresDatabase
 from storage.postgres_coordination import PostgresCoordination
 from storage.repositories.sender_role import SenderRoleRepository
 
 
 @pytest.fixture
 async def two_instances(postgres_url: str) -> AsyncIterator[tuple[PostgresCoordination, ...]]:
-    first = await PostgresCoordination.open(postgres_url, "first:1")
-    second = await PostgresCoordination.open(postgres_url, "second:2")
+    databases = [await PostgresDatabase.open(postgres_url) for _ in range(2)]
+    first = await PostgresCoordination.open(databases[0], postgres_url, "first:1")
+    second = await PostgresCoordination.open(databases[1], postgres_url, "second:2")
     try:
         yield first, second
     finally:
         await first.close()
         await second.close()
+        for database in databases:
+            await database.close()
 
 
 @pytest.mark.postgresql
@@ -167,3 +171,36 @@ async def test_the_duty_sends_only_while_it_holds_the_role_and_takes_over_when_i
         "second starts sending",
         "second stops sending",
     ]
+
+
+@pytest.mark.postgresql
+async def test_an_updates_statements_borrow_its_turns_connection_one_at_a_time(
+    postgres_url: str,
+) -> None:
+    database = await PostgresDatabase.open(postgres_url)
+    pid = "SELECT pg_backend_pid()"
+    try:
+        async with database.citizen_turn(7_000_000_004):
+            holder = await database.fetch_one(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+                " AND objid = $1",
+                (7_000_000_004 & 0xFFFFFFFF,),
+            )
+            assert holder is not None
+            assert (await database.fetch_one(pid))[0] == holder[0]
+            # Statements at the same moment: one borrows the turn's, the others the pool's.
+            slow = "SELECT pg_backend_pid() FROM pg_sleep(0.1)"
+            pids = await asyncio.gather(*(database.fetch_one(slow) for _ in range(3)))
+            assert len({row[0] for row in pids}) == 3 and holder[0] in {row[0] for row in pids}
+            async with database.transaction() as statements:
+                inside = await (await statements.execute(pid)).fetchone()
+                beside = await database.fetch_one(pid)  # not inside that transaction
+                assert inside is not None and beside is not None
+                assert inside[0] == holder[0] != beside[0]
+        after = await database.fetch_one(pid)
+        assert after is not None
+        assert await database.fetch_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ) == (0,)
+    finally:
+        await database.close()

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 async def status_command(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
-        coordination = await open_coordination(settings, "status")
+        coordination = await open_coordination(settings, "status", store.database)
         try:
             held = await coordination.sender_role.held_anywhere()
         finally:

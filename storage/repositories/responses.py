@@ -45,6 +45,16 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
+class AnsweringState:
+    """A response as a press needs it: whose it is, whether its wave is open, what is
+    answered so far."""
+
+    response: Response
+    wave_state: str
+    answers: dict[str, AnswerValue]
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerRecord:
     question_id: str
     topic: str
@@ -121,6 +131,24 @@ class ResponseRepository:
             (respondent_id,),
         )
         return Response.from_row(row) if row else None
+
+    async def answering_state(self, response_id: int) -> AnsweringState | None:
+        """The response, its wave's state and its answers in one statement: read behind
+        every press, where each round trip to a database server counts."""
+        rows = await self._db.point_fetch_all(
+            "SELECT r.*, w.state AS wave_state, a.question_id AS answered, a.value AS answer"
+            " FROM responses r JOIN waves w ON w.id = r.wave_id"
+            " LEFT JOIN answers a ON a.response_id = r.id WHERE r.id = ?",
+            (response_id,),
+        )
+        if not rows:
+            return None
+        answers = {
+            row["answered"]: None if row["answer"] is None else orjson.loads(row["answer"])
+            for row in rows
+            if row["answered"] is not None
+        }
+        return AnsweringState(Response.from_row(rows[0]), rows[0]["wave_state"], answers)
 
     async def answers(self, response_id: int) -> dict[str, AnswerValue]:
         rows = await self._db.point_fetch_all(

@@ -117,11 +117,6 @@ class WaveRepository:
         row = await self._db.point_fetch(f"{self._select} WHERE w.id = ?", (wave_id,))
         return Wave.from_row(row) if row else None
 
-    async def state(self, wave_id: int) -> WaveState | None:
-        """Only the state, for the check behind every answer (no regions, no times)."""
-        row = await self._db.point_fetch("SELECT state FROM waves WHERE id = ?", (wave_id,))
-        return row["state"] if row else None
-
     async def all(self) -> list[Wave]:
         return [
             Wave.from_row(row) for row in await self._db.fetch_all(f"{self._select} ORDER BY w.id")
