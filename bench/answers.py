@@ -23,15 +23,19 @@ edit recorded by the server).
     .venv/bin/python bench/answers.py                      # 2,000 citizens × 20 questions
     .venv/bin/python bench/answers.py --citizens 500 --think 1.0
     .venv/bin/python bench/answers.py --profile /tmp/bot.prof   # the bot under cProfile
+    .venv/bin/python bench/answers.py --database postgresql     # PostgreSQL, SQLite beside it
 
-Target: at least 1,000 answers per second with every answer stored.
+With `--database postgresql` the same scenario runs first on a PostgreSQL cluster the
+benchmark starts and removes (`bench/databases.py`), the bot given `DATABASE_URL`, then on
+SQLite, and a table shows the two side by side.
+
+Target: at least 1,000 answers per second with every answer stored, on either database.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -39,7 +43,6 @@ import pstats
 import random
 import re
 import resource
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -53,12 +56,25 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench.databases import (  # noqa: E402
+    SQLITE,
+    Figure,
+    Target,
+    add_database_option,
+    on_both,
+    print_comparison,
+    process_cpu_seconds,
+)
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons  # noqa: E402
 from bot.telegram.gc_tuning import tune_for_serving  # noqa: E402
 from tests.bot_process import BotProcess, bot_environment, seed_wave  # noqa: E402
 from tests.harness import TOKEN  # noqa: E402
 
 FIRST_USER_ID = 700_000
+#: The SQLite file in a run's folder, where `seed_wave` and `bot_environment` put it.
+DATABASE_FILE = "civicpulse.db"
+#: Answers per second the bot must reach with every answer stored.
+TARGET = 1_000
 _POSITION = re.compile(r"вопрос (\d+) ·")
 
 
@@ -166,19 +182,24 @@ class Crowd:
             self._press_later(citizen)
 
 
-def check_database(path: Path, wave_id: int) -> tuple[int, int]:
-    """(answers, completed responses) of the wave, read after the bot has exited."""
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        answers = db.execute(
+async def check_database(target: Target, wave_id: int) -> tuple[int, int]:
+    """(answers, completed responses) of the wave, read after the bot has exited, through
+    the same database surface as the bot's, whichever database it is."""
+    database = await target.open()
+    try:
+        answers = await database.fetch_one(
             "SELECT count(*) FROM answers a JOIN responses r ON r.id = a.response_id"
             " WHERE r.wave_id = ?",
             (wave_id,),
-        ).fetchone()[0]
-        completed = db.execute(
+        )
+        completed = await database.fetch_one(
             "SELECT count(*) FROM responses WHERE wave_id = ? AND completed_at IS NOT NULL",
             (wave_id,),
-        ).fetchone()[0]
-    return answers, completed
+        )
+    finally:
+        await database.close()
+    assert answers is not None and completed is not None
+    return int(answers[0]), int(completed[0])
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -186,8 +207,7 @@ def cpu_seconds(pid: int | None) -> float:
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu_seconds(pid)
 
 
 #: A question press as Telegram sends it: the reference workload parses it with aiogram.
@@ -233,88 +253,204 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="civicpulse-bench-") as tmp:
-        directory = Path(args.keep or tmp)
-        directory.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        ids = range(FIRST_USER_ID, FIRST_USER_ID + args.citizens)
-        wave_id = await seed_wave(directory, ids, args.questions)
-        print(f"prepared {args.citizens} citizens in {time.monotonic() - started:.1f} s")
-        reference = reference_cost()
-        async with FakeTelegram(token=TOKEN) as server:
-            crowd = Crowd(
-                server,
-                {user_id: server.user(user_id, f"Citizen {user_id}") for user_id in ids},
-                {user_id: Citizen(user_id) for user_id in ids},
-                args.questions,
-                args.think,
-                random.Random(args.seed),
-            )
-            env = bot_environment(
+class TimedOut(Exception):
+    """A phase ran past `--timeout`; what was unfinished has been printed."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run's figures, for the comparison of two databases."""
+
+    answers_per_second: float
+    p50_ms: float
+    p99_ms: float
+    bot_cpu_us: float  # per answer
+    server_cpu_us: float  # per answer, of a database server of its own (0 for SQLite)
+    bench_cpu_us: float  # per answer
+    yardstick_us: float
+    ok: bool
+
+    @property
+    def bot_yardsticks(self) -> float:
+        return self.bot_cpu_us / self.yardstick_us
+
+
+async def scenario(
+    args: argparse.Namespace, directory: Path, target: Target, profile: str | None
+) -> Outcome:
+    """Seed, run the bot, answer every question, check the database; prints as it goes."""
+    started = time.monotonic()
+    ids = range(FIRST_USER_ID, FIRST_USER_ID + args.citizens)
+    # The tests' seeding: registered through the repositories, on either database.
+    wave_id = await seed_wave(directory, ids, args.questions, url=target.url)
+    print(f"prepared {args.citizens} citizens in {time.monotonic() - started:.1f} s")
+    reference = reference_cost()
+    async with FakeTelegram(token=TOKEN) as server:
+        crowd = Crowd(
+            server,
+            {user_id: server.user(user_id, f"Citizen {user_id}") for user_id in ids},
+            {user_id: Citizen(user_id) for user_id in ids},
+            args.questions,
+            args.think,
+            random.Random(args.seed),
+        )
+        env = target.environment(
+            bot_environment(
                 server,
                 directory,
                 surveys_dir=str(directory / "surveys"),
                 broadcast_rate=str(args.broadcast_rate),
                 throttle_rate=str(args.throttle_rate),
             )
-            profiler = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-            bot = BotProcess(env, directory, python_args=profiler)
-            await bot.start()
-            try:
-                started = time.monotonic()
-                await asyncio.wait_for(crowd.ready.wait(), args.timeout)
-                print(
-                    f"wave opened, {args.citizens} invitations sent and surveys started "
-                    f"in {time.monotonic() - started:.1f} s"
-                )
-                crowd.latencies.clear()
-                # The fake Telegram keeps every request and message it has seen: without
-                # this, its full collections walk them all and stall the bot being
-                # measured for a third of a second every few seconds.
-                tune_for_serving()
-                cpu_before = cpu_seconds(None), cpu_seconds(bot.pid)
-                crowd.begin_answering()
-                await asyncio.wait_for(crowd.finished.wait(), args.timeout)
-                cpu_after = cpu_seconds(None), cpu_seconds(bot.pid)
-            except TimeoutError:
-                stuck = sum(not c.done for c in crowd.citizens.values())
-                print(f"timed out with {stuck} citizens unfinished; bot log:\n{bot.log()[-3000:]}")
-                await bot.kill()
-                return 1
-            status = await bot.terminate()
-        stored, completed = check_database(directory / "civicpulse.db", wave_id)
-        total = args.citizens * args.questions
-        elapsed = crowd.last_reply - crowd.first_press
-        print(f"answers: {total} in {elapsed:.2f} s = {total / elapsed:,.0f} answers/s")
+        )
+        profiler = ["-m", "cProfile", "-o", profile] if profile else []
+        bot = BotProcess(env, directory, python_args=profiler)
+        await bot.start()
+        try:
+            started = time.monotonic()
+            await asyncio.wait_for(crowd.ready.wait(), args.timeout)
+            print(
+                f"wave opened, {args.citizens} invitations sent and surveys started "
+                f"in {time.monotonic() - started:.1f} s"
+            )
+            crowd.latencies.clear()
+            # The fake Telegram keeps every request and message it has seen: without
+            # this, its full collections walk them all and stall the bot being
+            # measured for a third of a second every few seconds.
+            tune_for_serving()
+            cpu_before = cpu_seconds(None), cpu_seconds(bot.pid), target.server_cpu_seconds()
+            crowd.begin_answering()
+            await asyncio.wait_for(crowd.finished.wait(), args.timeout)
+            cpu_after = cpu_seconds(None), cpu_seconds(bot.pid), target.server_cpu_seconds()
+        except TimeoutError:
+            stuck = sum(not c.done for c in crowd.citizens.values())
+            print(f"timed out with {stuck} citizens unfinished; bot log:\n{bot.log()[-3000:]}")
+            raise TimedOut from None
+        finally:
+            if bot.running and not crowd.finished.is_set():
+                await bot.kill()  # timed out, failed or interrupted: no bot left behind
+        status = await bot.terminate()
+    stored, completed = await check_database(target, wave_id)
+    total = args.citizens * args.questions
+    elapsed = crowd.last_reply - crowd.first_press
+    print(f"answers: {total} in {elapsed:.2f} s = {total / elapsed:,.0f} answers/s")
+    p50, p99 = percentile(crowd.latencies, 0.50), percentile(crowd.latencies, 0.99)
+    print(
+        "update → reply: "
+        f"p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, "
+        f"mean {statistics.fmean(crowd.latencies) * 1000:.1f} ms "
+        f"({len(crowd.latencies)} replies)"
+    )
+    bench_cpu, bot_cpu, server_cpu = (
+        after - before for after, before in zip(cpu_after, cpu_before, strict=True)
+    )
+    print(
+        f"CPU per answer: bot {bot_cpu / total * 1e6:.0f} µs, fake Telegram + citizens "
+        f"{bench_cpu / total * 1e6:.0f} µs (busy {bot_cpu / elapsed:.0%} and "
+        f"{bench_cpu / elapsed:.0%} of a core)"
+    )
+    if target.server_pid_file:  # SQLite's work is inside the bot's process, counted above
         print(
-            "update → reply: "
-            f"p50 {percentile(crowd.latencies, 0.50) * 1000:.1f} ms, "
-            f"p99 {percentile(crowd.latencies, 0.99) * 1000:.1f} ms, "
-            f"mean {statistics.fmean(crowd.latencies) * 1000:.1f} ms "
-            f"({len(crowd.latencies)} replies)"
+            f"CPU per answer of the {target.label} server: {server_cpu / total * 1e6:.0f} µs "
+            f"(busy {server_cpu / elapsed:.0%} of a core, all its processes)"
         )
-        bench_cpu, bot_cpu = (
-            after - before for after, before in zip(cpu_after, cpu_before, strict=True)
-        )
-        print(
-            f"CPU per answer: bot {bot_cpu / total * 1e6:.0f} µs, fake Telegram + citizens "
-            f"{bench_cpu / total * 1e6:.0f} µs (busy {bot_cpu / elapsed:.0%} and "
-            f"{bench_cpu / elapsed:.0%} of a core)"
-        )
-        reference = (reference + reference_cost()) / 2
-        print(
-            f"machine yardstick: {reference:.0f} µs to parse one update (before and after); "
-            f"bot CPU per answer = {bot_cpu / total * 1e6 / reference:.1f} yardsticks"
-        )
-        print(
-            f"stored: {stored} answers, {completed} completed responses; bot exit status {status}"
-        )
-        if args.profile:
-            pstats.Stats(args.profile).sort_stats("cumulative").print_stats(args.profile_lines)
-        ok = stored == total and completed == args.citizens and status == 0
-        print("OK: every answer stored" if ok else "FAILED: answers missing or unclean exit")
-        return 0 if ok else 1
+    reference = (reference + reference_cost()) / 2
+    print(
+        f"machine yardstick: {reference:.0f} µs to parse one update (before and after); "
+        f"bot CPU per answer = {bot_cpu / total * 1e6 / reference:.1f} yardsticks"
+    )
+    print(f"stored: {stored} answers, {completed} completed responses; bot exit status {status}")
+    if profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile_lines)
+    ok = stored == total and completed == args.citizens and status == 0
+    print("OK: every answer stored" if ok else "FAILED: answers missing or unclean exit")
+    return Outcome(
+        total / elapsed,
+        p50 * 1000,
+        p99 * 1000,
+        bot_cpu / total * 1e6,
+        server_cpu / total * 1e6,
+        bench_cpu / total * 1e6,
+        reference,
+        ok,
+    )
+
+
+def profile_path(args: argparse.Namespace, database: str) -> str | None:
+    """`--profile FILE` as given for one run; `FILE` with the database's name before its
+    suffix when there are two runs, so that the second does not overwrite the first."""
+    if not args.profile or args.database == SQLITE:
+        return args.profile
+    path = Path(args.profile)
+    return str(path.with_name(f"{path.stem}-{database}{path.suffix}"))
+
+
+def compare(on_postgres: Outcome, on_sqlite: Outcome) -> bool:
+    """The comparison table and the verdict against the target, on PostgreSQL."""
+    print_comparison(
+        [
+            Figure("answers/s", on_postgres.answers_per_second, on_sqlite.answers_per_second),
+            Figure("update → reply p50", on_postgres.p50_ms, on_sqlite.p50_ms, 1, " ms"),
+            Figure("update → reply p99", on_postgres.p99_ms, on_sqlite.p99_ms, 1, " ms"),
+            Figure("bot CPU per answer", on_postgres.bot_cpu_us, on_sqlite.bot_cpu_us, 0, " µs"),
+            Figure(
+                "database server CPU per answer",
+                on_postgres.server_cpu_us,
+                on_sqlite.server_cpu_us,
+                0,
+                " µs",
+            ),
+            Figure(
+                "bot + database CPU per answer",
+                on_postgres.bot_cpu_us + on_postgres.server_cpu_us,
+                on_sqlite.bot_cpu_us + on_sqlite.server_cpu_us,
+                0,
+                " µs",
+            ),
+            Figure(
+                "bot CPU per answer, yardsticks",
+                on_postgres.bot_yardsticks,
+                on_sqlite.bot_yardsticks,
+                1,
+            ),
+            Figure(
+                "bench CPU per answer", on_postgres.bench_cpu_us, on_sqlite.bench_cpu_us, 0, " µs"
+            ),
+            Figure("machine yardstick", on_postgres.yardstick_us, on_sqlite.yardstick_us, 0, " µs"),
+        ]
+    )
+    rate = on_postgres.answers_per_second
+    verdict = (
+        "met" if rate >= TARGET else f"missed by {TARGET - rate:,.0f} ({1 - rate / TARGET:.0%})"
+    )
+    print(f"\ntarget ≥ {TARGET:,} answers/s with every answer stored, on PostgreSQL: {verdict}")
+    ok = on_postgres.ok and on_sqlite.ok
+    print("OK: every answer stored on both" if ok else "FAILED: answers missing or unclean exit")
+    return ok
+
+
+async def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="civicpulse-bench-") as tmp:
+        directory = Path(args.keep or tmp)
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            if args.database == SQLITE:
+                target = Target.sqlite(directory / DATABASE_FILE)
+                outcome = await scenario(args, directory, target, args.profile)
+                return 0 if outcome.ok else 1
+
+            async def one(target: Target) -> Outcome:
+                """Each run in a folder of its own: its bot.log, surveys and profile."""
+                folder = directory / target.label.lower()
+                folder.mkdir(exist_ok=True)
+                profile = profile_path(args, target.label.lower())
+                return await scenario(args, folder, target, profile)
+
+            sqlite = Target.sqlite(directory / SQLITE / DATABASE_FILE)
+            return 0 if compare(*await on_both(one, sqlite)) else 1
+        except TimedOut:
+            return 1
 
 
 def main() -> int:
@@ -333,6 +469,7 @@ def main() -> int:
     parser.add_argument("--profile", help="run the bot under cProfile, writing stats here")
     parser.add_argument("--profile-lines", type=int, default=40)
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (database, bot.log)")
+    add_database_option(parser)
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -12,10 +12,13 @@ Not a test: it prints its figures. Two runs over one database of N respondents:
    faults: the most messages per second the broadcaster pushes on this machine.
 
 The fake server runs in its own process, as Telegram would, so that the two do not share
-one core; the broadcaster is the real one, with the real aiogram client and SQLite.
+one core; the broadcaster is the real one, with the real aiogram client and SQLite — or,
+with `--database postgresql`, first a PostgreSQL cluster the benchmark starts and removes
+(`bench/databases.py`) and then SQLite, with a table of the two side by side.
 
     .venv/bin/python bench/broadcast.py                    # 20,000 at 1,000/s, then unlimited
     .venv/bin/python bench/broadcast.py --count 5000 --rate 500
+    .venv/bin/python bench/broadcast.py --database postgresql
 
 Targets: requests inside a pause 0 (those already on their way when the 429 was answered
 cannot be called back), achieved ÷ configured ≥ 0.97, the busiest second ≤ the rate,
@@ -50,18 +53,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.databases import SQLITE, Figure, Target, add_database_option, on_both, print_comparison
 from bot.app import make_bot
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, FaultResult
 from bot.settings import Settings
 from bot.waves.broadcast import Broadcaster
 from bot.waves.invitations import InvitationComposer, WaveOutbox
 from storage.clock import now_db
-from storage.database import Database
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
 from storage.wave_planning import WavePlan, create_wave
 
 TOKEN = "123456:BENCH-token"
+#: Messages per second the broadcaster must push with the rate limit lifted.
+UNLIMITED_TARGET = 1_500
 FIRST_CHAT = 10_000_000
 REGIONS = ("49", "65", "05", "45", "71")
 AGE_BANDS = ("18-24", "25-30", "36-44", "45-54", "55-64", "65+")
@@ -246,18 +251,31 @@ def busiest_second(times: list[float]) -> int:
     return most
 
 
-async def main(args: argparse.Namespace) -> int:
-    # Each 429 is logged as a warning; hundreds of them would bury the figures.
-    logging.getLogger("bot.waves.broadcast").setLevel(logging.ERROR)
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One scenario's figures, for the comparison of two databases."""
+
+    inside_pauses: int
+    achieved_share: float  # of the configured rate, outside the pauses
+    busiest_received: int
+    duplicates: int
+    missing: int
+    unlimited_rate: float
+
+
+async def scenario(args: argparse.Namespace, target: Target) -> Outcome:
+    """Both runs on one database, each wave checked against the outbox; prints as it goes.
+    Each scenario has a fake Telegram of its own: it remembers every chat's sends, and
+    "the first send to a chat is answered 429" must hold for the next scenario too."""
     telegram = Telegram()
-    with tempfile.TemporaryDirectory() as folder:
+    try:
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             bot_token=TOKEN,
             telegram_api_url=telegram.url,
-            database_path=Path(folder) / "bench.db",
+            **target.settings(),
         )
-        database = await Database.open(settings.database_path)
+        database = await target.open()
         try:
             store = Store(database)
             surveys = await sync_surveys(store, settings.surveys_dir)
@@ -265,15 +283,59 @@ async def main(args: argparse.Namespace) -> int:
             faults = FaultPlan(args.retry_after_share, args.blocked_share)
             await telegram.ask("faults", faults)
             limited = await fan_out(store, surveys, settings, telegram, args.rate, None)
-            report_limited(limited, chats, faults, args, store)
+            figures = report_limited(limited, chats, faults, args)
             await check_database(store, limited, faults, chats)
 
             await telegram.ask("faults", None)
             unlimited = await fan_out(store, surveys, settings, telegram, None, args.concurrency)
-            report_unlimited(unlimited)
+            unlimited_rate = report_unlimited(unlimited)
+            await check_delivered_once(store, unlimited)
         finally:
             await database.close()
-            telegram.close()
+    finally:
+        telegram.close()
+    return Outcome(*figures, unlimited_rate)
+
+
+def compare(on_postgres: Outcome, on_sqlite: Outcome, args: argparse.Namespace) -> None:
+    """The comparison table and the verdict against the unlimited target, on PostgreSQL."""
+    print_comparison(
+        [
+            Figure(
+                f"busiest second at {args.rate:g}/s, as received",
+                on_postgres.busiest_received,
+                on_sqlite.busiest_received,
+            ),
+            Figure(
+                "achieved ÷ configured rate",
+                on_postgres.achieved_share,
+                on_sqlite.achieved_share,
+                3,
+            ),
+            Figure("requests inside a pause", on_postgres.inside_pauses, on_sqlite.inside_pauses),
+            Figure("duplicates", on_postgres.duplicates, on_sqlite.duplicates),
+            Figure("missing", on_postgres.missing, on_sqlite.missing),
+            Figure("unlimited, messages/s", on_postgres.unlimited_rate, on_sqlite.unlimited_rate),
+        ]
+    )
+    rate = on_postgres.unlimited_rate
+    verdict = (
+        "met"
+        if rate >= UNLIMITED_TARGET
+        else f"missed by {UNLIMITED_TARGET - rate:,.0f} ({1 - rate / UNLIMITED_TARGET:.0%})"
+    )
+    print(f"\nunlimited target ≥ {UNLIMITED_TARGET:,} messages/s, on PostgreSQL: {verdict}")
+
+
+async def main(args: argparse.Namespace) -> int:
+    # Each 429 is logged as a warning; hundreds of them would bury the figures.
+    logging.getLogger("bot.waves.broadcast").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = Target.sqlite(Path(folder) / "bench.db")
+        if args.database == SQLITE:
+            await scenario(args, sqlite)
+        else:
+            compare(*await on_both(lambda target: scenario(args, target), sqlite), args)
     return 0
 
 
@@ -301,8 +363,11 @@ def inside_pauses(sends: list[Send], windows: list[tuple[float, float]]) -> int:
 
 
 def report_limited(
-    run: Run, chats: list[int], faults: FaultPlan, args: argparse.Namespace, store: Store
-) -> None:
+    run: Run, chats: list[int], faults: FaultPlan, args: argparse.Namespace
+) -> tuple[int, float, int, int, int]:
+    """Prints the rate-limited run's figures; returns those the comparison shows:
+    requests inside a pause, achieved ÷ configured, busiest second as received,
+    duplicates and missing."""
     times = [at for _, at, _ in run.sends]
     first, last = min(times), max(times)
     span = last - first
@@ -310,7 +375,7 @@ def report_limited(
     paused = sum(min(end, last) - start for start, end in windows)
     during_pauses = inside_pauses(run.sends, windows)
     sending = span - paused
-    delivered = Counter(chat for chat, _, status in run.sends if status == 200)
+    delivered = delivered_chats(run)
     refused = Counter(status for _, _, status in run.sends if status != 200)
     blocked = {chat for chat in chats if faults.blocked(chat)}
     duplicates = sum(count - 1 for count in delivered.values() if count > 1)
@@ -338,32 +403,57 @@ def report_limited(
     print(f"  delivered           {len(delivered):,}; blocked {len(blocked):,}")
     print(f"  duplicates          {duplicates} (target 0)")
     print(f"  missing             {missing} (target 0)")
+    return during_pauses, achieved / args.rate, busiest_second(times), duplicates, missing
+
+
+async def outbox_states(store: Store, wave_id: int) -> dict[str, int]:
+    """How many of the wave's invitations are in each state, read from the database."""
+    rows = await store.database.fetch_all(
+        "SELECT state, COUNT(*) AS n FROM invitations WHERE wave_id = ? GROUP BY state",
+        (wave_id,),
+    )
+    return {row["state"]: row["n"] for row in rows}
 
 
 async def check_database(store: Store, run: Run, faults: FaultPlan, chats: list[int]) -> None:
-    """The outbox must say what the server saw: every row settled, blocked people inactive."""
-    rows = await store.database.fetch_all(
-        "SELECT state, COUNT(*) AS n FROM invitations WHERE wave_id = ? GROUP BY state",
-        (run.wave_id,),
-    )
-    states = {row["state"]: row["n"] for row in rows}
+    """The outbox must say what the server saw: every row settled, each delivered chat
+    delivered once, blocked people inactive."""
+    states = await outbox_states(store, run.wave_id)
     inactive = await store.database.fetch_one(
         "SELECT COUNT(*) AS n FROM respondents WHERE active = 0"
     )
+    assert inactive is not None
     blocked = sum(1 for chat in chats if faults.blocked(chat))
     print(f"  outbox              {states}; respondents marked inactive {inactive['n']:,}")
     assert states.get("blocked", 0) == blocked == inactive["n"]
+    assert states.get("delivered", 0) == len(delivered_chats(run)), "outbox ≠ server"
 
 
-def report_unlimited(run: Run) -> None:
+async def check_delivered_once(store: Store, run: Run) -> None:
+    """Every invitation of the run delivered, each to its chat exactly once, as both the
+    outbox and the server tell it."""
+    states = await outbox_states(store, run.wave_id)
+    delivered = delivered_chats(run)
+    assert states == {"delivered": run.queued}, f"outbox of the unlimited run: {states}"
+    assert len(delivered) == sum(delivered.values()) == run.queued, "server ≠ outbox"
+
+
+def delivered_chats(run: Run) -> Counter[int]:
+    """How many times the server accepted a message for each chat."""
+    return Counter(chat for chat, _, status in run.sends if status == 200)
+
+
+def report_unlimited(run: Run) -> float:
+    """Prints the unlimited run's throughput and returns it, in messages per second."""
     times = [at for _, at, _ in run.sends]
     delivered = sum(1 for _, _, status in run.sends if status == 200)
     span = max(times) - min(times)
     print(f"Unlimited run: {run.queued:,} invitations, no faults, rate limit lifted")
     print(
         f"  throughput          {delivered / span:,.0f} messages/s "
-        f"({delivered:,} in {span:.1f} s; target ≥ 1,500/s)"
+        f"({delivered:,} in {span:.1f} s; target ≥ {UNLIMITED_TARGET:,}/s)"
     )
+    return delivered / span
 
 
 def parse_args() -> argparse.Namespace:
@@ -373,6 +463,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--retry-after-share", type=float, default=0.01)
     parser.add_argument("--blocked-share", type=float, default=0.02)
     parser.add_argument("--concurrency", type=int, default=None, help="requests in flight in run 2")
+    add_database_option(parser)
     return parser.parse_args()
 
 
