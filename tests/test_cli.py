@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import build_parser
+from tests.harness import write_scale_survey
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,3 +201,34 @@ def test_no_suggestion_for_a_word_like_nothing_known(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):
         build_parser().parse_args(["wave", "xyzzy"])
     assert "did you mean" not in capsys.readouterr().err
+
+
+def test_a_survey_changed_under_a_stored_version_is_one_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A server of the deployment with an edited survey file but the same `version`: the
+    commands and the bot refuse in one line (the bot with status 2, not to be restarted)."""
+    surveys = tmp_path / "surveys"
+    path = write_scale_survey(surveys, questions=2)
+    env = {**_environment(tmp_path), "SURVEYS_DIR": str(surveys)}
+
+    def civicpulse(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *argv],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert civicpulse("wave", "list").returncode == 0  # stores version 1
+    path.write_text(path.read_text(encoding="utf-8").replace("номер 2", "№ 2"), encoding="utf-8")
+    listed = civicpulse("wave", "list")
+    env["BOT_TOKEN"] = "123456:TEST-token"
+    env["TELEGRAM_API_URL"] = "http://127.0.0.1:9"  # never reached: it stops before
+    started = civicpulse("run")
+    for completed, status in ((listed, 1), (started, 2)):
+        assert completed.returncode == status, completed.stderr
+        assert "Traceback" not in completed.stderr
+        assert "survey `scale` version 1 differs from the copy already stored" in completed.stderr

@@ -10,6 +10,7 @@ from bot.chat.message_limits import message_limit_problems
 from bot.settings import Settings
 from storage.backend import Backend, DatabaseOpenError
 from storage.connect import open_database
+from storage.repositories.surveys import SurveyVersionConflict
 from storage.store import Store
 from storage.survey_sync import StoredSurvey, sync_surveys
 
@@ -45,7 +46,12 @@ async def command_context(settings: Settings) -> AsyncIterator[CommandContext]:
     database = await open_command_database(settings)
     try:
         store = Store(database)
-        surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
+        try:
+            surveys = await sync_surveys(store, settings.surveys_dir, message_limit_problems)
+        except SurveyVersionConflict as error:
+            # A survey file changed under a version already stored (on another server of
+            # the deployment, say): one line, as for a survey file that does not load.
+            raise SystemExit(f"civicpulse: {error}") from None
         yield CommandContext(store, surveys)
     finally:
         await database.close()

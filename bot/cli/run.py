@@ -12,6 +12,7 @@ from bot.logging_setup import redact
 from bot.settings import Settings
 from bot.webhook_config import DEFAULT_LISTEN, make_config
 from storage.backend import DatabaseOpenError
+from storage.repositories.surveys import SurveyVersionConflict
 from surveys.loader import SurveyFileError
 
 
@@ -72,7 +73,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     early_stop = StopRequest.catch()
     try:
         app = await Application.create(settings)
-    except SurveyFileError as error:
+    except (SurveyFileError, SurveyVersionConflict) as error:
         # A survey the bot cannot ask: the same file:line list `surveys validate` prints,
         # and status 2, which a service manager is told not to restart on.
         print(f"civicpulse: cannot start: {error}", file=sys.stderr)
