@@ -138,6 +138,19 @@ class PostgresStatements:
             await self._connection.executemany(query, rows)
 
 
+async def _create_pool(
+    url: str, min_size: int, max_size: int, **server_settings: str
+) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=CONNECT_TIMEOUT,
+        reset=_keep_session,
+        server_settings=server_settings or None,
+    )
+
+
 @dataclass(slots=True)
 class _Pin:
     """The connection holding the current update's turn, lent to its statements one at a
@@ -169,24 +182,11 @@ class PostgresDatabase:
         server cannot be reached, refuses us, or holds a newer schema."""
         shown_as = masked(url)
         try:
-            pool = await asyncpg.create_pool(
-                url,
-                min_size=1,
-                max_size=POOL_SIZE,
-                timeout=CONNECT_TIMEOUT,
-                reset=_keep_session,
-            )
+            pool = await _create_pool(url, 1, POOL_SIZE)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DatabaseOpenError(f"cannot open the database {shown_as}: {reason}") from None
-        turns = await asyncpg.create_pool(
-            url,
-            min_size=0,
-            max_size=TURN_POOL_SIZE,
-            timeout=CONNECT_TIMEOUT,
-            reset=_keep_session,
-            server_settings={"lock_timeout": TURN_LOCK_TIMEOUT},
-        )
+        turns = await _create_pool(url, 0, TURN_POOL_SIZE, lock_timeout=TURN_LOCK_TIMEOUT)
         database = cls(pool, turns)
         try:
             await apply_migrations(database.transaction, POSTGRESQL)
