@@ -23,9 +23,15 @@ median months per region), and checks our files against its figures.
     .venv/bin/python bench/export.py                    # full size (builds ~0.8 GB once)
     .venv/bin/python bench/export.py --respondents 20000
     .venv/bin/python bench/export.py --skip-pandas --skip-answers --repeat 1
+    .venv/bin/python bench/export.py --database postgresql --skip-pandas
+
+With `--database postgresql` the same benchmark database is first copied into a PostgreSQL
+cluster the benchmark starts (`bench/databases.py`; `storage.database_copy`, as `civicpulse
+db copy` does it), the commands run there with `DATABASE_URL`, then on SQLite in the same
+run; the files of both must be identical, and the figures are printed side by side.
 
 Targets: ranked ratings, change, segments and situations each under 10 s and 300 MB; the
-answers file under 300 MB. Exits with status 1 if a target is missed.
+answers file under 300 MB; on either database. Exits with status 1 if a target is missed.
 pandas is a bench-only extra: `pip install -e .[bench]`.
 """
 
@@ -45,7 +51,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -55,7 +61,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+import asyncpg  # noqa: E402
+
+from bench.databases import (  # noqa: E402
+    POSTGRESQL,
+    Figure,
+    Target,
+    add_database_option,
+    postgres_target,
+    print_comparison,
+)
 from storage.database import Database  # noqa: E402
+from storage.database_copy import copy_sqlite_to_postgres  # noqa: E402
 from storage.repositories.surveys import SurveyRepository  # noqa: E402
 from storage.repositories.waves import WaveRepository  # noqa: E402
 from surveys.model import AGE_BAND_IDS, QuestionType, Survey  # noqa: E402
@@ -430,22 +447,28 @@ class Runs:
 
 
 def civicpulse(
-    path: Path, argv: Sequence[str], repeat: int, env: Mapping[str, str] | None = None
+    database: Path | Target,
+    argv: Sequence[str],
+    repeat: int,
+    env: Mapping[str, str] | None = None,
 ) -> Runs:
     """`civicpulse ARGV` in a fresh process, `repeat` times: wall time and peak memory.
 
     Run from the cache folder, so that no `.env` of a working copy changes the settings; the
-    database, the minimum cell size and the pseudonym key come from the environment, as an
-    operator would set them; `env` adds the benchmark's own settings (such as REGIONS_FILE).
+    database (a SQLite file, or a `Target`), the minimum cell size and the pseudonym key come
+    from the environment, as an operator would set them; `env` adds the benchmark's own
+    settings (such as REGIONS_FILE).
     """
-    env = {
-        **os.environ,
-        **(env or {}),
-        "DATABASE_PATH": str(path),
-        "MIN_CELL_SIZE": str(MIN_CELL_SIZE),
-        "PSEUDONYM_KEY": "bench-key-0123456789abcdef",
-        "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
-    }
+    target = database if isinstance(database, Target) else Target.sqlite(database)
+    env = target.environment(
+        {
+            **os.environ,
+            **(env or {}),
+            "MIN_CELL_SIZE": str(MIN_CELL_SIZE),
+            "PSEUDONYM_KEY": "bench-key-0123456789abcdef",
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+        }
+    )
     seconds, peaks, cpu = [], [], []
     for _ in range(repeat):
         used = _children_cpu()
@@ -784,6 +807,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="ignore the cached database")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--skip-answers", action="store_true", help="leave out export answers")
+    add_database_option(parser)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -821,6 +845,36 @@ def main() -> None:
         f"{args.repeat} (fastest–slowest), median CPU time, highest peak resident memory; "
         f"{_load()}"
     )
+    measurements = _measurements(args.skip_answers)
+    missed: list[str] = []
+    measured: list[Measured] = []
+    try:
+        if args.database == POSTGRESQL:
+            measured.append(asyncio.run(_on_postgresql(path, measurements, args.repeat, missed)))
+            print("\n== SQLite, in the same run ==")
+        sqlite = measure(Target.sqlite(path), measurements, args.repeat, missed)
+        measured.append(sqlite)
+        if len(measured) == 2:
+            _compare_databases(measured[0], sqlite, missed)
+        if not args.skip_pandas:
+            results, outputs = sqlite.runs, sqlite.outputs
+            compare_ratings(path, results["ratings (region)"], outputs["ratings (region)"], args)
+            compare_change(path, results["change (region)"], outputs["change (region)"], args)
+            compare_segments(path, results["segments (region)"], outputs["segments (region)"], args)
+            compare_situations(
+                path, results["situations (region)"], outputs["situations (region)"], args
+            )
+    finally:
+        for output in (output for run in measured for output in run.outputs.values()):
+            output.unlink(missing_ok=True)
+    print(f"at the end: {_load()}")
+    if missed:
+        print("over target: " + ", ".join(missed))
+        raise SystemExit(1)
+    print("every target met")
+
+
+def _measurements(skip_answers: bool) -> list[Measurement]:
     new, old = str(NEW_WAVE), str(OLD_WAVE)
     measurements = [
         Measurement("ratings (region)", ["ratings", "--wave", new], TARGET_SECONDS),
@@ -837,43 +891,104 @@ def main() -> None:
             TARGET_SECONDS,
         ),
     ]
-    if not args.skip_answers:
+    if not skip_answers:
         measurements.append(Measurement("answers", ["answers", "--wave", new], None))
-    outputs: dict[str, Path] = {}
-    results: dict[str, Runs] = {}
-    missed = []
+    return measurements
+
+
+@dataclass
+class Measured:
+    """Every command's runs on one database, the files they wrote, and the CPU the
+    PostgreSQL server spent per run (0 on SQLite, whose work is the command's own)."""
+
+    database: str
+    runs: dict[str, Runs] = field(default_factory=dict)
+    outputs: dict[str, Path] = field(default_factory=dict)
+    server_cpu: dict[str, float] = field(default_factory=dict)
+
+
+def measure(
+    target: Target, measurements: Sequence[Measurement], repeat: int, missed: list[str]
+) -> Measured:
+    """Each command on `target`, printed as it finishes; a missed target joins `missed`."""
+    measured = Measured(target.label)
+    for measurement in measurements:
+        slug = "".join(c if c.isalnum() else "-" for c in measurement.label).strip("-")
+        output = CACHE / f"out-{target.label.lower()}-{slug}.csv"
+        measured.outputs[measurement.label] = output
+        argv = ["export", *measurement.argv, "-o", str(output)]
+        server_before = target.server_cpu_seconds()
+        runs = measured.runs[measurement.label] = civicpulse(target, argv, repeat)
+        server = measured.server_cpu[measurement.label] = (
+            target.server_cpu_seconds() - server_before
+        ) / repeat
+        met, verdict = _verdict(runs, measurement.seconds_target)
+        if not met:
+            missed.append(f"{measurement.label} on {target.label}")
+        with output.open(encoding="utf-8") as handle:
+            rows = sum(1 for _ in handle) - 1
+        tail = f"{rows:>10,} rows {output.stat().st_size / 2**20:8.1f} MB   {verdict}"
+        if target.server_pid_file is not None:
+            tail = f"server cpu {server:6.2f} s   {tail}"
+        _print_runs(f"export {measurement.label}", runs, tail)
+    return measured
+
+
+async def _on_postgresql(
+    path: Path, measurements: Sequence[Measurement], repeat: int, missed: list[str]
+) -> Measured:
+    """The benchmark database copied into a fresh PostgreSQL, and the commands run there."""
+    print("== PostgreSQL ==")
+    async with postgres_target() as target:
+        assert target.url is not None
+        started = time.perf_counter()
+        copies = await copy_sqlite_to_postgres(path, target.url, on_table=_copying)
+        copied = time.perf_counter()
+        await _analyze(target.url)
+        print(
+            f"\r  copied {sum(copy.target_rows for copy in copies):,} rows in "
+            f"{copied - started:.0f} s (COPY, verified), ANALYZE "
+            f"{time.perf_counter() - copied:.0f} s" + " " * 20
+        )
+        return await asyncio.to_thread(measure, target, measurements, repeat, missed)
+
+
+def _copying(table: str, rows: int) -> None:
+    print(f"\r  copying {table}: {rows:,} rows" + " " * 10, end="", file=sys.stderr, flush=True)
+
+
+async def _analyze(url: str) -> None:
+    """Statistics for the planner: a COPY leaves none until autovacuum's next round (within
+    a minute or so of the copy), and without them PostgreSQL plans the scans blind."""
+    connection = await asyncpg.connect(url)
     try:
-        for measurement in measurements:
-            slug = "".join(c if c.isalnum() else "-" for c in measurement.label).strip("-")
-            output = CACHE / f"out-{slug}.csv"
-            outputs[measurement.label] = output
-            argv = ["export", *measurement.argv, "-o", str(output)]
-            runs = results[measurement.label] = civicpulse(path, argv, args.repeat)
-            met, verdict = _verdict(runs, measurement.seconds_target)
-            if not met:
-                missed.append(measurement.label)
-            with output.open(encoding="utf-8") as handle:
-                rows = sum(1 for _ in handle) - 1
-            _print_runs(
-                f"export {measurement.label}",
-                runs,
-                f"{rows:>10,} rows {output.stat().st_size / 2**20:8.1f} MB   {verdict}",
-            )
-        if not args.skip_pandas:
-            compare_ratings(path, results["ratings (region)"], outputs["ratings (region)"], args)
-            compare_change(path, results["change (region)"], outputs["change (region)"], args)
-            compare_segments(path, results["segments (region)"], outputs["segments (region)"], args)
-            compare_situations(
-                path, results["situations (region)"], outputs["situations (region)"], args
-            )
+        await connection.execute("ANALYZE")
     finally:
-        for output in outputs.values():
-            output.unlink(missing_ok=True)
-    print(f"at the end: {_load()}")
-    if missed:
-        print("over target: " + ", ".join(missed))
-        raise SystemExit(1)
-    print("every target met")
+        await connection.close()
+
+
+def _compare_databases(postgresql: Measured, sqlite: Measured, missed: list[str]) -> None:
+    """Both databases' figures side by side, and whether their files are the same."""
+    figures = []
+    for label, runs in postgresql.runs.items():
+        theirs = sqlite.runs[label]
+        figures += [
+            Figure(f"{label}: wall", runs.median, theirs.median, 2, " s"),
+            Figure(f"{label}: CPU of the command", runs.median_cpu, theirs.median_cpu, 2, " s"),
+            Figure(f"{label}: CPU of the server", postgresql.server_cpu[label], 0.0, 2, " s"),
+            Figure(f"{label}: peak memory", runs.peak, theirs.peak, 0, " MB"),
+        ]
+    print_comparison(figures)
+    differing = [
+        label
+        for label, output in postgresql.outputs.items()
+        if output.read_bytes() != sqlite.outputs[label].read_bytes()
+    ]
+    same = len(postgresql.outputs) - len(differing)
+    print(
+        f"\nfiles: {same} of {len(postgresql.outputs)} identical on both databases, byte for byte"
+    )
+    missed += [f"{label}: the files differ" for label in differing]
 
 
 def _against_pandas(ours: Runs, pandas: Runs, report: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ ask `dialect` for the few pieces of SQL in which the two differ.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -31,11 +31,6 @@ class DatabaseOpenError(RuntimeError):
 
 class SchemaTooNew(DatabaseOpenError):
     """The database was migrated by a newer CivicPulse than this one."""
-
-
-class ScansNotOnPostgres(RuntimeError):
-    """The scans behind figures and exports (`storage.results`) are written in SQLite's SQL
-    only, so far: asked of PostgreSQL, they refuse in one line rather than fail half-way."""
 
 
 class Cursor(Protocol):
@@ -66,6 +61,27 @@ class Statements(Protocol):
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
 
 
+#: Rows a `Reader.chunks` hands over at a time, unless told: large enough that the cost of
+#: a fetch vanishes, small enough that a chunk's memory stays a few megabytes.
+CHUNK_ROWS = 5_000
+
+
+class Reader(Statements, Protocol):
+    """A read-only connection of `Backend.readers()`, inside a transaction whose snapshot
+    it shares with the others opened beside it, for the long scans behind figures and
+    exports."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def chunks(
+        self, sql: str, parameters: Parameters = (), size: int = CHUNK_ROWS
+    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """The statement's rows, `size` at a time, as plain sequences: for a result too
+        large to hold (every answer of a wave), read as it is consumed."""
+        ...
+
+
 class Backend(Protocol):
     """The database as the repositories use it."""
 
@@ -75,6 +91,11 @@ class Backend(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Statements]: ...
 
     def reader(self) -> AbstractAsyncContextManager[Statements]: ...
+
+    def readers(self, count: int) -> AbstractAsyncContextManager[Sequence[Reader]]:
+        """`count` read-only connections that all see one and the same state of the data,
+        so that a scan in slices spread over them never mixes two states."""
+        ...
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> int: ...
 

@@ -15,13 +15,12 @@ import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.backend import Backend
 from storage.repositories.waves import Wave, WaveRepository
 from storage.results import (
     SCAN_WORKERS,
     TopicQuestions,
     group_stats,
-    readers,
     scored_topics,
     wave_survey,
 )
@@ -59,7 +58,7 @@ class SurveySeries:
 
 
 async def compute_change(
-    database: Database,
+    database: Backend,
     wave_id: int,
     against_wave_id: int,
     *,
@@ -87,7 +86,7 @@ async def compute_change(
 
 
 async def compute_survey_series(
-    database: Database,
+    database: Backend,
     survey_id: str,
     *,
     min_cell_size: int,
@@ -129,7 +128,7 @@ async def compute_survey_series(
 
 
 async def _scan(
-    database: Database,
+    database: Backend,
     waves: Sequence[tuple[Wave, Survey]],
     min_cell_size: int,
     population: PopulationTable | None,
@@ -149,7 +148,7 @@ async def _scan(
         if population is None and wave.id in rated and _scored_alike(questions, survey, surveys[-1])
     }
     scans: dict[int, tuple[list[GroupStats], list[GroupStats] | None]] = {}
-    async with readers(database, SCAN_WORKERS) as connections:
+    async with database.readers(SCAN_WORKERS) as connections:
         for wave, survey in waves:
             if wave.id in known:
                 continue

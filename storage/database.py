@@ -24,12 +24,13 @@ import logging
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from storage.backend import CHUNK_ROWS, Parameters
 from storage.dialect import SQLITE
 from storage.migrations import apply_migrations
 
@@ -209,6 +210,66 @@ class Database:
             yield connection
         finally:
             await connection.close()
+
+    @asynccontextmanager
+    async def readers(self, count: int) -> AsyncIterator[list[SqliteReader]]:
+        """`count` read-only connections that all see one and the same state of the data.
+
+        Each opens a read transaction, so a scan in slices never mixes states. With several
+        connections, their snapshots are taken while the write lock is held, so no commit
+        can land between them; that blocks writers for a few milliseconds. Each connection
+        has a thread of its own, and SQLite scans without holding the GIL: one per core
+        scans side by side.
+        """
+        async with AsyncExitStack() as stack:
+            connections = [await stack.enter_async_context(self.reader()) for _ in range(count)]
+            if count > 1:
+                async with self.transaction():
+                    await _snapshots(connections)
+            else:
+                await _snapshots(connections)
+            yield [SqliteReader(connection) for connection in connections]
+
+
+class SqliteReader:
+    """A connection of `Database.readers()`: aiosqlite's statements, and rows in chunks
+    (`storage.backend.Reader`)."""
+
+    dialect = SQLITE
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, parameters: Parameters = ()) -> aiosqlite.Cursor:
+        return await self._connection.execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> None:
+        await self._connection.executemany(sql, parameters)
+
+    async def chunks(
+        self, sql: str, parameters: Parameters = (), size: int = CHUNK_ROWS
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Plain tuples (a Row object per row costs real time over millions of rows); the
+        reader thread fetches the next chunk while this one is used."""
+        cursor = await self.execute(sql, parameters)
+        cursor.row_factory = None
+        pending = asyncio.ensure_future(cursor.fetchmany(size))
+        try:
+            while rows := await pending:
+                pending = asyncio.ensure_future(cursor.fetchmany(size))
+                yield list(rows)
+        finally:
+            if not pending.done():
+                pending.cancel()
+            with suppress(asyncio.CancelledError, sqlite3.Error):
+                await pending
+
+
+async def _snapshots(connections: Iterable[aiosqlite.Connection]) -> None:
+    """A read transaction on each connection, its snapshot taken by a first read."""
+    for connection in connections:
+        await connection.execute("BEGIN")
+        await (await connection.execute("SELECT count(*) FROM waves")).fetchall()
 
 
 @asynccontextmanager

@@ -409,6 +409,9 @@ async def _copy_all(
         await _continue_sequences(connection, tables)
         if not all(copy.matches for copy in copies):
             raise CopyMismatch(copies)
+    # Statistics for the planner now, not whenever autovacuum comes: the first export
+    # after a move would otherwise plan its scans of millions of answers blind.
+    await connection.execute("ANALYZE")
     return copies
 
 

@@ -2,7 +2,9 @@
 
 Repositories write their statements once, in the SQL both databases share (`ON CONFLICT`,
 `RETURNING`, `?` placeholders), and ask the database's `Dialect` for the few pieces that
-differ: a list bound as one parameter, joining text, reading JSON, an index hint. The
+differ: a list bound as one parameter, joining text, reading JSON, an index hint; and, for
+the scans behind figures and exports (`storage.results`), a sum, a condition as 0 or 1, a
+parameter's type, a join order and a range the planner needs repeated. The
 PostgreSQL backend translates the placeholders when it runs a statement; nothing outside
 `storage/` sees either difference.
 """
@@ -36,6 +38,12 @@ class Dialect:
     _json_rows: str
     _json_item: str
     _skip_locked: str
+    _total: str
+    _real: str
+    _truth: str
+    _same: str
+    _join_in_order: str
+    _carried_range: str
     #: The table that records the migrations applied, created before any of them.
     schema_table: str
     #: Run first in every migration's transaction: only one process migrates at a time.
@@ -90,6 +98,38 @@ class Dialect:
         writer at a time needs no row locks."""
         return self._skip_locked.format(alias)
 
+    def total(self, expression: str) -> str:
+        """The sum of a group's floating-point (or 0/1, `truth`) values, 0 for none:
+        SQLite's `total`, which PostgreSQL spells with `sum`, NULL for an empty group."""
+        return self._total.format(expression)
+
+    def real(self, placeholder: str) -> str:
+        """A parameter read as a floating-point number. PostgreSQL gives an untyped
+        parameter the type of what it meets, and beside an integer (a `truth`) would make
+        it one, dropping a weight's fraction; SQLite keeps whatever it is given."""
+        return self._real.format(placeholder)
+
+    def truth(self, condition: str) -> str:
+        """A condition as the integer 1 or 0 (NULL counting as 0), to sum or multiply:
+        SQLite's comparisons are integers already, PostgreSQL's are booleans."""
+        return self._truth.format(condition)
+
+    def same(self, left: str, right: str) -> str:
+        """True when the values are equal, counting NULL as a value (`distinct`'s opposite)."""
+        return self._same.format(left, right)
+
+    def join_in_order(self, table: str, condition: str) -> str:
+        """`JOIN table ON condition` that SQLite must walk in the order written, the
+        left table outside (a CROSS JOIN there); PostgreSQL chooses its own order."""
+        return self._join_in_order.format(table, condition)
+
+    def carried_range(self, column: str, low: str, high: str) -> str:
+        """`AND column BETWEEN low AND high` where the planner needs a range of the outer
+        table's key repeated on the joined table's: PostgreSQL carries equalities across a
+        join but not ranges, and would read all of the joined table; SQLite walks the
+        join key by key and needs nothing (empty)."""
+        return self._carried_range.format(column, low, high)
+
 
 #: SQLite's types as PostgreSQL's, each read back as the same Python value: a row id
 #: becomes an identity column, every integer a 64-bit one (Telegram ids pass 2³¹), REAL
@@ -127,6 +167,12 @@ SQLITE = Dialect(
     _json_rows="json_each({0}) AS {1}",
     _json_item="{0}.value ->> {1}",
     _skip_locked="",
+    _total="total({})",
+    _real="{}",
+    _truth="({})",
+    _same="{0} IS {1}",
+    _join_in_order="CROSS JOIN {0} ON {1}",
+    _carried_range="",
     schema_table=(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
@@ -148,6 +194,12 @@ POSTGRESQL = Dialect(
     _json_rows="json_array_elements(CAST({0} AS json)) AS {1}(value)",
     _json_item="CAST({0}.value ->> {1} AS {2})",
     _skip_locked=" FOR UPDATE OF {} SKIP LOCKED",
+    _total="coalesce(sum({}), 0)",
+    _real="CAST({} AS double precision)",
+    _truth="(CASE WHEN {} THEN 1 ELSE 0 END)",
+    _same="{0} IS NOT DISTINCT FROM {1}",
+    _join_in_order="JOIN {0} ON {1}",
+    _carried_range=" AND {0} BETWEEN {1} AND {2}",
     schema_table=(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from storage.backend import DatabaseOpenError, Parameters
+from storage.backend import CHUNK_ROWS, DatabaseOpenError, Parameters
 from storage.database_url import masked
 from storage.dialect import POSTGRESQL, numbered_placeholders
 from storage.migrations import apply_migrations
@@ -108,8 +108,16 @@ class PostgresCursor:
         return rest
 
 
+#: What `pg_export_snapshot()` returns, such as `00000003-0000001B-1`: checked before it is
+#: written into `SET TRANSACTION SNAPSHOT`, which takes no parameter.
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
+
+
 class PostgresStatements:
-    """One connection inside a transaction, with aiosqlite's `execute` and `executemany`."""
+    """One connection inside a transaction, with aiosqlite's `execute` and `executemany`;
+    inside a reader's, also `chunks` (`storage.backend.Reader`)."""
+
+    dialect = POSTGRESQL
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
@@ -136,6 +144,29 @@ class PostgresStatements:
         rows = [_arguments(row, names) for row in parameters]
         if rows:
             await self._connection.executemany(query, rows)
+
+    async def chunks(
+        self, sql: str, parameters: Parameters = (), size: int = CHUNK_ROWS
+    ) -> AsyncIterator[list[asyncpg.Record]]:
+        """Through a server-side cursor (a portal of the transaction): the server keeps
+        the result and hands over `size` rows a round trip, so a wave's millions of
+        answers never sit in this process at once."""
+        query, arguments = _statement(sql, parameters)
+        cursor = await self._connection.cursor(query, *arguments)
+        while rows := await cursor.fetch(size):
+            yield rows
+
+    async def export_snapshot(self) -> str:
+        """The name other transactions give `import_snapshot` to see what this one sees."""
+        snapshot: str = await self._connection.fetchval("SELECT pg_export_snapshot()")
+        return snapshot
+
+    async def import_snapshot(self, snapshot: str) -> None:
+        """This transaction sees what the one that exported `snapshot` sees; must come
+        before its first statement."""
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise ValueError(f"not a snapshot name: {snapshot!r}")
+        await self._connection.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
 
 
 async def _create_pool(
@@ -260,6 +291,22 @@ class PostgresDatabase:
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             yield PostgresStatements(connection)
+
+    @asynccontextmanager
+    async def readers(self, count: int) -> AsyncIterator[list[PostgresStatements]]:
+        """`count` readers (connections of the pool in repeatable-read transactions) that
+        all see one state of the data: the first exports its snapshot and the others import
+        it before anything else, so no commit lands between them, and no writer waits."""
+        async with AsyncExitStack() as stack:
+            first = await stack.enter_async_context(self.reader())
+            opened = [first]
+            if count > 1:
+                snapshot = await first.export_snapshot()
+                for _ in range(count - 1):
+                    reader = await stack.enter_async_context(self.reader())
+                    await reader.import_snapshot(snapshot)
+                    opened.append(reader)
+            yield opened
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> int:
         """One self-contained write; returns the number of rows it changed."""

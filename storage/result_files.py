@@ -14,13 +14,12 @@ from datetime import UTC, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
+from storage.backend import Backend
 from storage.change import WaveChange, compute_change, compute_survey_series
-from storage.database import Database
 from storage.repositories.waves import Wave
 from storage.results import (
     Progress,
     compute_ratings,
-    readers,
     stream_answer_rows,
     wave_survey,
 )
@@ -125,7 +124,7 @@ def rating_row(wave_id: int, cell: Cell, catalog: RegionCatalog) -> RatingRow:
 
 
 async def ratings_rows(
-    database: Database,
+    database: Backend,
     wave_id: int,
     *,
     level: Level = "region",
@@ -157,7 +156,7 @@ async def ratings_rows(
 
 
 async def write_ratings_csv(
-    database: Database,
+    database: Backend,
     wave_id: int,
     target: BinaryIO,
     *,
@@ -212,7 +211,7 @@ def change_row(change: WaveChange, cell: ChangeCell, catalog: RegionCatalog) -> 
 
 
 async def write_change_csv(
-    database: Database,
+    database: Backend,
     wave_id: int,
     against_wave_id: int,
     target: BinaryIO,
@@ -268,7 +267,7 @@ def series_row(survey_id: str, wave: Wave, cell: SeriesCell, catalog: RegionCata
 
 
 async def write_series_csv(
-    database: Database,
+    database: Backend,
     survey_id: str,
     target: BinaryIO,
     *,
@@ -320,7 +319,7 @@ def segment_row(wave_id: int, cell: SegmentCell, catalog: RegionCatalog) -> Segm
 
 
 async def write_segments_csv(
-    database: Database,
+    database: Backend,
     wave_id: int,
     target: BinaryIO,
     *,
@@ -368,7 +367,7 @@ def situation_row(
 
 
 async def write_situations_csv(
-    database: Database,
+    database: Backend,
     wave_id: int,
     target: BinaryIO,
     *,
@@ -399,7 +398,7 @@ async def write_situations_csv(
 
 
 async def write_answers_csv(
-    database: Database,
+    database: Backend,
     wave_id: int,
     target: BinaryIO,
     *,
@@ -415,7 +414,7 @@ async def write_answers_csv(
     """
     await wave_survey(database, wave_id)
     pseudonym = Pseudonymizer(key)
-    async with readers(database, 1) as (connection,):
+    async with database.readers(1) as (connection,):
         out = AnswersCsv(target, excel=excel)
         async for chunk in stream_answer_rows(connection, wave_id, pseudonym, progress):
             if regions is not None:
@@ -474,7 +473,7 @@ _TRACKS: tuple[CellTrack, ...] = ("all", "youth")
 
 
 async def wave_report(
-    database: Database,
+    database: Backend,
     wave_id: int,
     *,
     min_cell_size: int,

@@ -1,9 +1,11 @@
 """A wave's results: the SQL that feeds aggregation and exports, and the services on top.
 
-Both scans read through separate read-only connections (`Database.reader()`), so a long
-export never holds up a citizen's answer; both walk responses and answers in id order, so
-SQLite never sorts millions of rows; both work in slices of responses inside read
-transactions that share one snapshot, so memory stays flat and the slices agree.
+Both scans read through read-only connections of their own (`Backend.readers()`), so a
+long export never holds up a citizen's answer; both walk responses and answers in id
+order, so SQLite never sorts millions of rows; both work in slices of responses inside
+read transactions that share one snapshot, so memory stays flat and the slices agree.
+The SQL is written once for both databases, with the pieces that differ from the
+connection's `dialect` (`storage.dialect`).
 
 - ratings: SQL averages each respondent's scored answers per topic and their weighted
   overall score, then sums those per region × municipality × track × age band. Python
@@ -18,19 +20,15 @@ figures are made from."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.backend import ScansNotOnPostgres
-from storage.database import Database
+from storage.backend import Backend, Reader
+from storage.dialect import SQLITE, Dialect
 from storage.repositories.surveys import SurveyRepository
 from storage.repositories.waves import Wave, WaveRepository
 from surveys.aggregate import (
@@ -81,7 +79,7 @@ def scored_topics(survey: Survey) -> tuple[str, ...]:
     return tuple(topic.id for topic in survey.topics if topic.id in scored)
 
 
-async def wave_survey(database: Database, wave_id: int) -> tuple[Wave, Survey]:
+async def wave_survey(database: Backend, wave_id: int) -> tuple[Wave, Survey]:
     wave = await WaveRepository(database).get(wave_id)
     if wave is None:
         raise UnknownWave(wave_id)
@@ -93,17 +91,30 @@ async def wave_survey(database: Database, wave_id: int) -> tuple[Wave, Survey]:
 
 # The SQL ---------------------------------------------------------------------------------------
 
-# `+r.wave_id` keeps SQLite off the (wave_id, respondent_id) index: walking responses in id
-# order, the primary key order of answers, lets GROUP BY r.id and ORDER BY r.id stream
-# without a sort over millions of rows. CROSS JOIN fixes that join order.
-WAVE_RESPONSES = (
-    "FROM responses AS r CROSS JOIN answers AS a ON a.response_id = r.id"
-    " WHERE +r.wave_id = :wave AND r.id BETWEEN :first AND :last"
-)
+
+def wave_responses(dialect: Dialect) -> str:
+    """The FROM and WHERE of a scan: a slice (:first to :last) of the wave's responses
+    (:wave), each joined to its answers.
+
+    On SQLite, `+r.wave_id` keeps the planner off the (wave_id, respondent_id) index:
+    walking responses in id order, the primary key order of answers, lets GROUP BY r.id
+    and ORDER BY r.id stream without a sort over millions of rows, and a CROSS JOIN fixes
+    that join order. PostgreSQL plans by its statistics and needs only the slice's range
+    repeated on the answers' key (`Dialect.carried_range`).
+    """
+    joined = dialect.join_in_order("answers AS a", "a.response_id = r.id")
+    return (
+        f"FROM responses AS r {joined}"
+        f" WHERE {dialect.unindexed('r.wave_id')} = :wave AND r.id BETWEEN :first AND :last"
+        f"{dialect.carried_range('a.response_id', ':first', ':last')}"
+    )
 
 
 def group_stats_sql(
-    topics: Sequence[str], questions: TopicQuestions | None = None, splits: Sequence[str] = ()
+    topics: Sequence[str],
+    questions: TopicQuestions | None = None,
+    splits: Sequence[str] = (),
+    dialect: Dialect = SQLITE,
 ) -> str:
     """Sums of respondents' topic scores per region × municipality × track × age band.
 
@@ -119,10 +130,15 @@ def group_stats_sql(
         f"avg(CASE WHEN {_answer_counts(i, topic, questions)} THEN a.score END) AS {column}"
         for i, (topic, column) in enumerate(zip(topics, columns, strict=True))
     )
-    weighted = " + ".join(f"coalesce(:weight{i} * {c}, 0)" for i, c in enumerate(columns))
-    weights = " + ".join(f"({c} IS NOT NULL) * :weight{i}" for i, c in enumerate(columns))
+    weight = [dialect.real(f":weight{i}") for i in range(len(columns))]
+    weighted = " + ".join(f"coalesce({w} * {c}, 0)" for w, c in zip(weight, columns, strict=True))
+    weights = " + ".join(
+        f"{dialect.truth(f'{c} IS NOT NULL')} * {w}" for w, c in zip(weight, columns, strict=True)
+    )
+    total, threshold = dialect.total, dialect.real(":threshold")
     sums = ", ".join(
-        f"count({c}), total({c}), total({c} * {c}), total({c} >= :threshold)"
+        f"count({c}), {total(c)}, {total(f'{c} * {c}')},"
+        f" {total(dialect.truth(f'{c} >= {threshold}'))}"
         for c in [*columns, "overall"]
     )
     split_columns = "".join(f", s{i}" for i in range(len(splits)))
@@ -132,7 +148,7 @@ def group_stats_sql(
         " SELECT r.region_code AS region, coalesce(r.municipality_code, '') AS municipality,"
         " r.track AS track,"
         f" r.age_band AS band,{split_values} {per_topic}"
-        f" {WAVE_RESPONSES} AND a.score IS NOT NULL GROUP BY r.id),"
+        f" {wave_responses(dialect)} AND a.score IS NOT NULL GROUP BY r.id),"
         " scored AS ("
         f" SELECT *, ({weighted}) / nullif({weights}, 0) AS overall FROM per_response)"
         f" SELECT region, municipality, track, band{split_columns}, {sums}"
@@ -148,16 +164,22 @@ def _answer_counts(index: int, topic: str, questions: TopicQuestions | None) -> 
     return f"a.question_id IN ({marks})"
 
 
-_RESPONSES_SQL = (
-    "SELECT id, respondent_id, region_code, coalesce(municipality_code, ''), age_band, track"
-    " FROM responses WHERE +wave_id = :wave AND id BETWEEN :first AND :last"
-)
-# Only the answer's own columns: the response's are fetched once per response above, which
-# spares creating five Python objects per answer, a good part of the scan's cost.
-_ANSWERS_SQL = (
-    "SELECT a.response_id, a.question_id, a.topic, a.value, a.answered_at "
-    f"{WAVE_RESPONSES} ORDER BY r.id, a.question_id"
-)
+def _responses_sql(dialect: Dialect) -> str:
+    return (
+        "SELECT id, respondent_id, region_code, coalesce(municipality_code, ''), age_band,"
+        f" track FROM responses WHERE {dialect.unindexed('wave_id')} = :wave"
+        " AND id BETWEEN :first AND :last"
+    )
+
+
+def _answers_sql(dialect: Dialect) -> str:
+    """Only the answer's own columns: the response's are fetched once per response
+    (`_responses_sql`), which spares creating five Python objects per answer, a good part
+    of the scan's cost."""
+    return (
+        "SELECT a.response_id, a.question_id, a.topic, a.value, a.answered_at "
+        f"{wave_responses(dialect)} ORDER BY r.id, a.question_id"
+    )
 
 
 def answer_value(stored: str | None) -> int | str | None:
@@ -203,7 +225,7 @@ class _Span:
         ]
 
 
-async def _span(connection: aiosqlite.Connection, wave_id: int) -> _Span:
+async def _span(connection: Reader, wave_id: int) -> _Span:
     cursor = await connection.execute(
         "SELECT min(id), max(id), count(*) FROM responses WHERE wave_id = ?", (wave_id,)
     )
@@ -212,7 +234,7 @@ async def _span(connection: aiosqlite.Connection, wave_id: int) -> _Span:
 
 
 async def group_stats(
-    connections: Sequence[aiosqlite.Connection],
+    connections: Sequence[Reader],
     wave_id: int,
     survey: Survey,
     progress: Progress | None = None,
@@ -232,7 +254,7 @@ async def group_stats(
 
 
 async def split_stats(
-    connections: Sequence[aiosqlite.Connection],
+    connections: Sequence[Reader],
     wave_id: int,
     survey: Survey,
     progress: Progress | None = None,
@@ -259,7 +281,7 @@ async def split_stats(
     await scan_slices(
         connections,
         wave_id,
-        [(group_stats_sql(topics, questions, splits), parameters)],
+        [(group_stats_sql(topics, questions, splits, connections[0].dialect), parameters)],
         lambda _, rows: _add_sums(sums, rows, width),
         progress,
     )
@@ -276,7 +298,7 @@ Query = tuple[str, Mapping[str, Any]]
 
 
 async def scan_slices(
-    connections: Sequence[aiosqlite.Connection],
+    connections: Sequence[Reader],
     wave_id: int,
     queries: Sequence[Query],
     consume: Callable[[int, list[Any]], None],
@@ -286,15 +308,16 @@ async def scan_slices(
     and hands `consume` (the query's index, its rows) each result as it comes.
 
     SQLite runs an aggregate query without holding the GIL, so each connection's reader
-    thread gets a core of its own. Each slice returns a row of sums per group, which
-    `consume` adds up: memory does not grow with the number of answers. The connections
-    must share one snapshot (`readers`).
+    thread gets a core of its own; PostgreSQL runs each connection's in a server process
+    of its own. Each slice returns a row of sums per group, which `consume` adds up:
+    memory does not grow with the number of answers. The connections must share one
+    snapshot (`Backend.readers`).
     """
     span = await _span(connections[0], wave_id)
     slices = span.slices(SUM_SLICE_RESPONSES, at_least=len(connections))
     finished = 0
 
-    async def scan(connection: aiosqlite.Connection, mine: Sequence[tuple[int, int]]) -> None:
+    async def scan(connection: Reader, mine: Sequence[tuple[int, int]]) -> None:
         nonlocal finished
         for first, last in mine:
             for index, (sql, parameters) in enumerate(queries):
@@ -326,7 +349,7 @@ def _plus(running: list[float], more: Sequence[float]) -> list[float]:
 
 
 async def stream_answer_rows(
-    connection: aiosqlite.Connection,
+    connection: Reader,
     wave_id: int,
     pseudonym: Callable[[int], str],
     progress: Progress | None = None,
@@ -334,18 +357,18 @@ async def stream_answer_rows(
     """Every answer of the wave as export rows, a chunk at a time, in response order.
 
     Works through slices of responses: a slice's responses (with their pseudonyms) are held
-    in a dict while its answers stream past, so memory stays at one slice. The caller must
-    hold a read transaction open for the slices to agree (`readers`).
+    in a dict while its answers stream past, so memory stays at one slice. The connection
+    must be a reader (`Backend.readers`), for the slices to agree.
     """
     span = await _span(connection, wave_id)
+    responses_sql = _responses_sql(connection.dialect)
+    answers_sql = _answers_sql(connection.dialect)
     done = 0
     for first, last in span.slices(SLICE_RESPONSES):
         parameters = {"wave": wave_id, "first": first, "last": last}
-        cursor = await connection.execute(_RESPONSES_SQL, parameters)
+        cursor = await connection.execute(responses_sql, parameters)
         heads = {row[0]: (wave_id, pseudonym(row[1]), *row[2:]) for row in await cursor.fetchall()}
-        cursor = await connection.execute(_ANSWERS_SQL, parameters)
-        cursor.row_factory = None  # plain tuples: a Row object per answer costs real time
-        async for rows in _prefetched(cursor):
+        async for rows in connection.chunks(answers_sql, parameters, ANSWERS_CHUNK):
             yield [
                 AnswerRow._make(
                     heads[response_id]
@@ -358,57 +381,11 @@ async def stream_answer_rows(
             progress(done, span.responses)
 
 
-async def _prefetched(cursor: aiosqlite.Cursor) -> AsyncIterator[list[Any]]:
-    """Chunks of a cursor; the reader thread fetches the next while this one is used."""
-    pending = asyncio.ensure_future(cursor.fetchmany(ANSWERS_CHUNK))
-    try:
-        while rows := await pending:
-            pending = asyncio.ensure_future(cursor.fetchmany(ANSWERS_CHUNK))
-            yield list(rows)
-    finally:
-        if not pending.done():
-            pending.cancel()
-        with contextlib.suppress(asyncio.CancelledError, sqlite3.Error):
-            await pending
-
-
-@contextlib.asynccontextmanager
-async def readers(database: Database, count: int) -> AsyncIterator[list[aiosqlite.Connection]]:
-    """`count` read-only connections that all see one and the same state of the data.
-
-    Each opens a read transaction, so a scan in slices never mixes states. With several
-    connections, their snapshots are taken while the write lock is held, so no commit can
-    land between them; that blocks writers for a few milliseconds.
-
-    SQLite's only, for now: raises `ScansNotOnPostgres` on PostgreSQL.
-    """
-    if database.dialect.name != "sqlite":
-        raise ScansNotOnPostgres(
-            "figures and exports (ratings, change, groups, situations, answers, the site) "
-            "are computed on SQLite only in this version; the bot's chat with citizens and "
-            "the waves run on PostgreSQL"
-        )
-    async with contextlib.AsyncExitStack() as stack:
-        connections = [await stack.enter_async_context(database.reader()) for _ in range(count)]
-
-        async def snapshot() -> None:
-            for connection in connections:
-                await connection.execute("BEGIN")
-                await (await connection.execute("SELECT count(*) FROM waves")).fetchall()
-
-        if count > 1:
-            async with database.transaction():
-                await snapshot()
-        else:
-            await snapshot()
-        yield connections
-
-
 # Services -----------------------------------------------------------------------------------------
 
 
 async def compute_ratings(
-    database: Database,
+    database: Backend,
     wave_id: int,
     *,
     min_cell_size: int,
@@ -417,7 +394,7 @@ async def compute_ratings(
 ) -> tuple[Survey, Ratings]:
     """Every cell of a wave, suppressed, estimated and ranked. Raises `UnknownWave`."""
     _, survey = await wave_survey(database, wave_id)
-    async with readers(database, SCAN_WORKERS) as connections:
+    async with database.readers(SCAN_WORKERS) as connections:
         groups = await group_stats(connections, wave_id, survey, progress)
     return survey, await ratings_of(
         survey, groups, min_cell_size=min_cell_size, population=population
@@ -447,7 +424,7 @@ async def ratings_of(
 
 
 async def region_comparison(
-    database: Database,
+    database: Backend,
     wave_id: int,
     region_code: str,
     *,

@@ -12,25 +12,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Set
 
-from storage.database import Database
-from storage.results import SCAN_WORKERS, Progress, readers, scored_topics, split_stats, wave_survey
+from storage.backend import Backend
+from storage.dialect import SQLITE, Dialect
+from storage.results import SCAN_WORKERS, Progress, scored_topics, split_stats, wave_survey
 from surveys.aggregate import CellKey
 from surveys.model import Survey
 from surveys.profile_groups import SEGMENTS
 from surveys.segments import FLAG_BITS, SegmentTable, SplitStats, build_segments
 
 
-def flags_sql() -> str:
+def flags_sql(dialect: Dialect = SQLITE) -> str:
     """The response's group flags as SQL, from the snapshot columns and answers that
-    `surveys.profile_groups` says make a member: `IS` is 0 or 1, NULL included."""
+    `surveys.profile_groups` says make a member: each test is 0 or 1, NULL included."""
     return " | ".join(
-        f"((r.{SEGMENTS[segment].column} IS '{SEGMENTS[segment].value}') * {bit})"
+        f"({flag} * {bit})"
         for segment, bit in FLAG_BITS.items()
+        for flag in [dialect.truth(_member(segment, dialect))]
     )
 
 
+def _member(segment: str, dialect: Dialect) -> str:
+    described = SEGMENTS[segment]
+    return dialect.same(f"r.{described.column}", f"'{described.value}'")
+
+
 async def compute_segments(
-    database: Database, wave_id: int, *, min_cell_size: int, progress: Progress | None = None
+    database: Backend, wave_id: int, *, min_cell_size: int, progress: Progress | None = None
 ) -> SegmentTable:
     """Every group's cells of the wave, suppressed and estimated. Raises `UnknownWave`."""
     _, survey = await wave_survey(database, wave_id)
@@ -39,12 +46,13 @@ async def compute_segments(
 
 
 async def scan_by_groups(
-    database: Database, wave_id: int, survey: Survey, progress: Progress | None = None
+    database: Backend, wave_id: int, survey: Survey, progress: Progress | None = None
 ) -> SplitStats:
     """The wave's sums split by group flags: what the groups' file is made of, and the
     ratings' groups too (`surveys.segments.fold_groups`) where one scan must serve both."""
-    async with readers(database, SCAN_WORKERS) as connections:
-        stats = await split_stats(connections, wave_id, survey, progress, splits=[flags_sql()])
+    async with database.readers(SCAN_WORKERS) as connections:
+        flags = flags_sql(database.dialect)
+        stats = await split_stats(connections, wave_id, survey, progress, splits=[flags])
     return stats  # type: ignore[return-value]
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
 
+from storage.backend import Backend
 from storage.change import ChangeError, WaveChange, compute_change
 from storage.child_process import run_in_child
-from storage.database import Database
 from storage.repositories.actions import ActionRepository
 from storage.repositories.waves import WaveRepository
 from storage.result_files import (
@@ -66,7 +66,7 @@ class Published:
 
 
 async def gather_site(
-    database: Database,
+    database: Backend,
     wave_id: int,
     *,
     min_cell_size: int,
@@ -199,7 +199,7 @@ def _segment_rows(
 
 
 async def _change(
-    database: Database,
+    database: Backend,
     wave_id: int,
     against: int | None,
     min_cell_size: int,
@@ -218,7 +218,7 @@ async def _change(
 
 
 async def _situations(
-    database: Database, survey: Survey, wave_id: int, against: int | None, min_cell_size: int
+    database: Backend, survey: Survey, wave_id: int, against: int | None, min_cell_size: int
 ) -> WaveSituations | None:
     """The wave's situations, against the previous wave where it measured them alike; None
     for a survey without situations."""
@@ -235,7 +235,7 @@ async def _situations(
 
 
 async def publish_site(
-    database: Database,
+    database: Backend,
     wave_id: int,
     directory: Path,
     *,

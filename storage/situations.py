@@ -16,18 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
+from storage.backend import Backend, Reader
 from storage.change import require_finished
-from storage.database import Database
+from storage.dialect import Dialect
 from storage.results import (
     SCAN_WORKERS,
-    WAVE_RESPONSES,
     Progress,
     Query,
     answer_value,
-    readers,
     scan_slices,
+    wave_responses,
     wave_survey,
 )
 from surveys.aggregate import Level, Moments
@@ -52,31 +50,32 @@ def _marks(prefix: str, count: int) -> str:
     return ", ".join(f":{prefix}{i}" for i in range(count))
 
 
-def score_sql(questions: int) -> str:
+def score_sql(questions: int, dialect: Dialect) -> str:
     """Sums of respondents' situation scores per region × municipality × situation; the
     scored questions are :sq0…, each with its situation :ss0…"""
     situation = " ".join(f"WHEN :sq{i} THEN :ss{i}" for i in range(questions))
+    total = dialect.total
     return (
         f"WITH per_response AS (SELECT {_AREA},"
         f" CASE a.question_id {situation} END AS situation, avg(a.score) AS score"
-        f" {WAVE_RESPONSES} AND a.question_id IN ({_marks('sq', questions)})"
+        f" {wave_responses(dialect)} AND a.question_id IN ({_marks('sq', questions)})"
         " AND a.score IS NOT NULL GROUP BY r.id, situation)"
-        " SELECT region, municipality, situation, count(*), total(score), total(score * score)"
-        " FROM per_response GROUP BY region, municipality, situation"
+        f" SELECT region, municipality, situation, count(*), {total('score')},"
+        f" {total('score * score')} FROM per_response GROUP BY region, municipality, situation"
     )
 
 
-def answer_counts_sql(questions: int) -> str:
+def answer_counts_sql(questions: int, dialect: Dialect) -> str:
     """How many gave each answer to the questions :hq0… per region × municipality."""
     return (
-        f"SELECT {_AREA}, a.question_id, a.value, count(*) {WAVE_RESPONSES}"
+        f"SELECT {_AREA}, a.question_id, a.value, count(*) {wave_responses(dialect)}"
         f" AND a.question_id IN ({_marks('hq', questions)}) AND a.value IS NOT NULL"
         " GROUP BY region, municipality, a.question_id, a.value"
     )
 
 
 async def _scan(
-    connections: Sequence[aiosqlite.Connection],
+    connections: Sequence[Reader],
     wave_id: int,
     measures: Sequence[Measure],
     min_cell_size: int,
@@ -84,6 +83,7 @@ async def _scan(
 ) -> SituationTable:
     scored = {q: m.situation for m in measures if m.kind == "score" for q in m.questions}
     counted = sorted({q for m in measures if m.kind != "score" for q in m.questions})
+    dialect = connections[0].dialect
     queries: list[Query] = []
     #: Whether each query is the scores' (else the answer counts').
     is_score: list[bool] = []
@@ -91,11 +91,11 @@ async def _scan(
     for i, (question, situation) in enumerate(scored.items()):
         parameters |= {f"sq{i}": question, f"ss{i}": situation}
     if scored:
-        queries.append((score_sql(len(scored)), parameters))
+        queries.append((score_sql(len(scored), dialect), parameters))
         is_score.append(True)
     if counted:
         marks = {f"hq{i}": question for i, question in enumerate(counted)}
-        queries.append((answer_counts_sql(len(counted)), {"wave": wave_id, **marks}))
+        queries.append((answer_counts_sql(len(counted), dialect), {"wave": wave_id, **marks}))
         is_score.append(False)
     sums: defaultdict[tuple[str, str, str], Moments] = defaultdict(Moments)
     counts: defaultdict[tuple[str, str, str], defaultdict[int | str, int]] = defaultdict(
@@ -132,7 +132,7 @@ class WaveSituations:
 
 
 async def compute_situations(
-    database: Database,
+    database: Backend,
     wave_id: int,
     *,
     min_cell_size: int,
@@ -163,7 +163,7 @@ async def compute_situations(
             )
         for compared in (earlier_wave, wave):
             require_finished(compared, partial)
-    async with readers(database, SCAN_WORKERS) as connections:
+    async with database.readers(SCAN_WORKERS) as connections:
         table = await _scan(connections, wave_id, measures, min_cell_size, progress)
         before = None
         if earlier is not None and against is not None:

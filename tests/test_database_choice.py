@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,11 +13,17 @@ from pydantic import SecretStr
 from bot.cli.main import main
 from bot.sandbox.runtime import sandbox_settings
 from bot.settings import Settings
-from storage.backend import DatabaseOpenError, ScansNotOnPostgres, SchemaTooNew
+from storage.backend import DatabaseOpenError, SchemaTooNew
 from storage.connect import open_database
 from storage.database import Database
 from storage.database_url import masked
 from storage.postgres import PostgresDatabase
+from storage.repositories.respondents import RespondentRepository
+from storage.repositories.responses import AnswerRecord, ResponseRepository
+from storage.repositories.surveys import SurveyRepository
+from storage.repositories.waves import WaveRepository
+from surveys.loader import BUNDLED_SURVEYS_DIR, load_surveys
+from surveys.scoring import answer_score
 from tests.postgres_server import PostgresCluster
 
 URL = "postgresql://civicpulse:s3cret@db.example.org:5432/civicpulse"
@@ -169,13 +178,40 @@ def test_the_bot_on_an_unreachable_database_stops_with_one_line_and_status_1(
 
 
 @pytest.mark.postgresql
-async def test_figures_on_postgresql_refuse_in_one_line_for_now(postgres_url: str) -> None:
-    from storage.results import readers
-
+async def test_figures_on_postgresql_are_exported_by_the_same_command(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
     database = await PostgresDatabase.open(postgres_url)
     try:
-        with pytest.raises(ScansNotOnPostgres, match="computed on SQLite only"):
-            async with readers(database, 2):
-                pass
+        wave_id = await _a_wave_of_answers(database, people=3)
     finally:
         await database.close()
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("MIN_CELL_SIZE", "2")
+    output = environment / "ratings.csv"
+    argv = ["export", "ratings", "--wave", str(wave_id), "-o", str(output)]
+    assert await asyncio.to_thread(main, argv) == 0
+    rows = list(csv.DictReader(output.read_text(encoding="utf-8").splitlines()))
+    shown = {(row["region_code"], row["topic"]): row["respondents"] for row in rows}
+    assert shown[("49", "overall")] == "3"
+
+
+async def _a_wave_of_answers(database: PostgresDatabase, people: int) -> int:
+    """A closed wave of the bundled pulse survey, each person answering its first question."""
+    survey = load_surveys(BUNDLED_SURVEYS_DIR)["pulse"]
+    version_id = await SurveyRepository(database).store(survey)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    waves = WaveRepository(database)
+    wave_id = await waves.create(version_id, start, start + timedelta(days=7), None, "all")
+    await waves.transition(wave_id, ("scheduled",), "closed")
+    question = next(q for q in survey.questions if q.is_scored)
+    assert question.type == "likert5"
+    responses = ResponseRepository(database)
+    for number in range(people):
+        respondent = await RespondentRepository(database).record_consent(number + 1, "ru", "v1")
+        response = await responses.start(
+            wave_id, respondent.id, version_id, "49", None, "45-54", "general"
+        )
+        record = AnswerRecord(question.id, question.topic, 4, answer_score(question, 4))
+        await responses.save_answer(response.id, record)
+    return wave_id

@@ -33,7 +33,6 @@ from bot.cli import (
 from bot.cli.parsing import Parser, with_example
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
-from storage.backend import ScansNotOnPostgres
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +70,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(args.handler(args, settings))
     except KeyboardInterrupt:
         return 130
-    except ScansNotOnPostgres as error:
-        print(f"civicpulse: {error}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":
