@@ -29,6 +29,12 @@ class DatabaseOpenError(RuntimeError):
     message is one line an operator can act on, and never holds a password."""
 
 
+def one_line(error: BaseException) -> str:
+    """A driver's error message on one line (some span several), or its type if it has
+    none: what an operator is shown after "cannot open …"."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 class SchemaTooNew(DatabaseOpenError):
     """The database was migrated by a newer CivicPulse than this one."""
 

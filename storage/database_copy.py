@@ -31,11 +31,11 @@ from typing import Any
 
 import asyncpg
 
-from storage.backend import DatabaseOpenError
+from storage.backend import DatabaseOpenError, one_line
 from storage.database_url import masked
 from storage.dialect import SQLITE
 from storage.migrations import available_migrations
-from storage.postgres import CONNECT_TIMEOUT, PostgresDatabase
+from storage.postgres import CONNECT_FAILURES, CONNECT_TIMEOUT, PostgresDatabase, cannot_open
 
 #: Rows read from SQLite (and from PostgreSQL, to verify) per fetch, and between two
 #: progress reports: large enough that the per-fetch cost vanishes, small enough to keep
@@ -47,11 +47,6 @@ _SCHEMA_TABLE = "schema_migrations"
 
 #: Called with (table, rows copied so far) as a table starts and after every batch.
 OnTable = Callable[[str, int], None]
-
-#: PostgreSQL types whose values a SQLite column cannot hand over as they are. The schema's
-#: translation (`storage.dialect.postgresql_schema`) keeps flags as 0/1 integers today,
-#: so this only matters if a column ever becomes one of these.
-_CONVERSIONS: dict[str, Callable[[Any], Any]] = {"boolean": bool, "bytea": bytes}
 
 _CHECKSUM_BITS = 128
 _CHECKSUM_MASK = (1 << _CHECKSUM_BITS) - 1
@@ -119,12 +114,12 @@ class Checksum:
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """A table to copy: its name, its columns in order, and how each value is converted
-    for PostgreSQL (None where it passes as it is)."""
+    """A table to copy: its name and its columns in order. Values pass as SQLite gives
+    them: the schema's translation (`storage.dialect.postgresql_schema`) gives every
+    column a PostgreSQL type that takes the same Python value."""
 
     name: str
     columns: tuple[str, ...]
-    conversions: tuple[Callable[[Any], Any] | None, ...]
 
     @property
     def quoted(self) -> str:
@@ -201,20 +196,8 @@ def _source_columns(source: sqlite3.Connection, table: str) -> list[str]:
 def _source_batches(source: sqlite3.Connection, table: _Table) -> Iterator[list[Any]]:
     """The table's rows, as PostgreSQL is to receive them, `BATCH_ROWS` at a time."""
     cursor = source.execute(f"SELECT {table.column_list} FROM {table.quoted}")
-    converting = any(table.conversions)
     while batch := cursor.fetchmany(BATCH_ROWS):
-        if converting:
-            batch = [_converted(row, table.conversions) for row in batch]
         yield batch
-
-
-def _converted(
-    row: Sequence[Any], conversions: Sequence[Callable[[Any], Any] | None]
-) -> tuple[Any, ...]:
-    return tuple(
-        value if convert is None or value is None else convert(value)
-        for value, convert in zip(row, conversions, strict=True)
-    )
 
 
 # The target --------------------------------------------------------------------------------
@@ -224,9 +207,8 @@ async def _connect(url: str) -> asyncpg.Connection:
     """One connection of our own, for the COPY protocol the pool's surface does not offer."""
     try:
         connection: asyncpg.Connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise CopyError(f"cannot open the database {masked(url)}: {reason}") from None
+    except CONNECT_FAILURES as error:
+        raise CopyError(str(cannot_open(url, error))) from None
     return connection
 
 
@@ -269,8 +251,7 @@ async def _refuse_unless_empty(connection: asyncpg.Connection, url: str, tables:
 async def _plan(
     source: sqlite3.Connection, connection: asyncpg.Connection, names: list[str]
 ) -> list[_Table]:
-    """Each source table with its columns, checked against the target's, and the
-    conversions its values need there."""
+    """Each source table with its columns, checked against the target's."""
     tables = []
     for name in names:
         columns = _source_columns(source, name)
@@ -285,8 +266,7 @@ async def _plan(
                 f"the table {name} has other columns in PostgreSQL ({', '.join(sorted(types))})"
                 f" than in SQLite ({', '.join(sorted(columns))})"
             )
-        conversions = tuple(_CONVERSIONS.get(types[column]) for column in columns)
-        tables.append(_Table(name, tuple(columns), conversions))
+        tables.append(_Table(name, tuple(columns)))
     return tables
 
 
@@ -383,8 +363,7 @@ async def copy_sqlite_to_postgres(
         try:
             return await _copy_all(source, connection, url, on_table)
         except (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise CopyError(f"the copy failed and was rolled back: {reason}") from None
+            raise CopyError(f"the copy failed and was rolled back: {one_line(error)}") from None
         finally:
             await connection.close()
     finally:

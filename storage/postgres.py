@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.backend import CHUNK_ROWS, DatabaseOpenError, Parameters
+from storage.backend import CHUNK_ROWS, DatabaseOpenError, Parameters, one_line
 from storage.database_url import masked
 from storage.dialect import POSTGRESQL, numbered_placeholders
 from storage.migrations import apply_migrations
@@ -53,6 +53,15 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.DeadlockDetectedError,
     ConnectionError,
 )
+
+
+#: What connecting may raise when the server is unreachable or refuses us.
+CONNECT_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def cannot_open(url: str, error: BaseException) -> DatabaseOpenError:
+    """The one line an operator sees for a server that cannot be used, without the password."""
+    return DatabaseOpenError(f"cannot open the database {masked(url)}: {one_line(error)}")
 
 
 def _arguments(parameters: Parameters, names: tuple[str, ...]) -> Sequence[Any]:
@@ -211,12 +220,10 @@ class PostgresDatabase:
     async def open(cls, url: str) -> PostgresDatabase:
         """Connect and bring the schema up to date; DatabaseOpenError in one line if the
         server cannot be reached, refuses us, or holds a newer schema."""
-        shown_as = masked(url)
         try:
             pool = await _create_pool(url, 1, POOL_SIZE)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise DatabaseOpenError(f"cannot open the database {shown_as}: {reason}") from None
+        except CONNECT_FAILURES as error:
+            raise cannot_open(url, error) from None
         turns = await _create_pool(url, 0, TURN_POOL_SIZE, lock_timeout=TURN_LOCK_TIMEOUT)
         database = cls(pool, turns)
         try:
