@@ -20,6 +20,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import SecretStr
 
@@ -57,6 +58,26 @@ def pseudonym_key(
             f" export shares one key; no key file {path} was found either"
         )
     return _key_from_file(path)
+
+
+class KeySettings(Protocol):
+    """The settings that say where the key is (`bot.settings.Settings` has them)."""
+
+    @property
+    def database_path(self) -> Path: ...
+
+    @property
+    def pseudonym_key(self) -> SecretStr | None: ...
+
+    @property
+    def database_url(self) -> SecretStr | None: ...
+
+
+def key_of(settings: KeySettings) -> bytes:
+    """The key these settings name; on PostgreSQL (`DATABASE_URL`) never a generated one."""
+    return pseudonym_key(
+        settings.database_path, settings.pseudonym_key, settings.database_url is not None
+    )
 
 
 def _key_from_file(path: Path) -> bytes:

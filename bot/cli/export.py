@@ -25,7 +25,7 @@ from bot.cli.context import open_command_database
 from bot.cli.parsing import add_command
 from bot.settings import Settings
 from storage.change import ChangeError
-from storage.pseudonym_key import pseudonym_key
+from storage.pseudonym_key import key_of
 from storage.result_files import (
     region_map,
     wave_report,
@@ -185,9 +185,7 @@ async def ratings_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def answers_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        key = pseudonym_key(
-            settings.database_path, settings.pseudonym_key, settings.database_url is not None
-        )
+        key = key_of(settings)
     except (OSError, RuntimeError) as error:
         return _fail(f"no pseudonym key: {error}")
     database = await open_command_database(settings)

@@ -41,7 +41,7 @@ from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.access import StaffMember, seen_wave, seen_waves
 from storage.change import ChangeError, compute_survey_series
-from storage.pseudonym_key import NoSharedKey, pseudonym_key
+from storage.pseudonym_key import NoSharedKey, key_of
 from storage.repositories.respondents import Respondent
 from storage.result_files import (
     overall_chart_png,
@@ -155,9 +155,7 @@ async def send_exports(
             await message.answer(texts("results.answers_not_granted"))
             return
         try:
-            key = pseudonym_key(
-                settings.database_path, settings.pseudonym_key, settings.database_url is not None
-            )
+            key = key_of(settings)
         except NoSharedKey:
             await message.answer(texts("results.answers_no_shared_key", wave=wave_id))
             return

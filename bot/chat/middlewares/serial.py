@@ -16,7 +16,6 @@ not each hold a database connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -31,11 +30,6 @@ from bot.chat.middlewares import Data, UpdateHandler
 CitizenTurn = Callable[[int], AbstractAsyncContextManager[None]]
 
 
-def _no_shared_turn(user_id: int) -> AbstractAsyncContextManager[None]:
-    """One process: its own lock is the whole turn."""
-    return contextlib.nullcontext()
-
-
 @dataclass(slots=True)
 class _Turn:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -45,7 +39,7 @@ class _Turn:
 class SerialPerUser(BaseMiddleware):
     """Outer middleware on `dispatcher.update`; memory only for users with updates running."""
 
-    def __init__(self, turn: CitizenTurn = _no_shared_turn) -> None:
+    def __init__(self, turn: CitizenTurn) -> None:
         self._turns: dict[int, _Turn] = {}
         self._shared_turn = turn
 
