@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Set
 
 from storage.backend import Backend
-from storage.dialect import SQLITE, Dialect
+from storage.dialect import Dialect
 from storage.results import SCAN_WORKERS, Progress, scored_topics, split_stats, wave_survey
 from surveys.aggregate import CellKey
 from surveys.model import Survey
@@ -21,7 +21,7 @@ from surveys.profile_groups import SEGMENTS
 from surveys.segments import FLAG_BITS, SegmentTable, SplitStats, build_segments
 
 
-def flags_sql(dialect: Dialect = SQLITE) -> str:
+def flags_sql(dialect: Dialect) -> str:
     """The response's group flags as SQL, from the snapshot columns and answers that
     `surveys.profile_groups` says make a member: each test is 0 or 1, NULL included."""
     return " | ".join(
