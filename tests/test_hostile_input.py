@@ -119,7 +119,14 @@ class Scene:
         return stored(await table_snapshot(self.running.app))
 
     async def settle(self) -> None:
-        """Every update handled and every reply sent; then nothing may have gone wrong."""
+        """Every update handled and every reply sent; then nothing may have gone wrong.
+
+        The server counts as idle once the bot has taken the updates and nothing has
+        happened for a moment; a handler still computing (a /report's figures, in a
+        thread) can reply after that, so its end is waited for too, then the server again.
+        """
+        await self.server.wait_until_idle(timeout=10)
+        assert await self.running.app.inflight.drain(10), "an update still runs after 10 s"
         await self.server.wait_until_idle(timeout=10)
         assert not self.running.task.done(), "the bot stopped"
         errors = [r for r in self.caplog.records if r.levelno >= logging.ERROR]
