@@ -29,7 +29,7 @@ from bot.chat.middlewares.throttle import RateLimiter, ThrottleMiddleware
 from bot.chat.press_lane import LaneDispatcher, PressLane
 from bot.chat.results_cache import ClosedWaveResults
 from bot.settings import Settings
-from storage.coordination import Coordination
+from storage.coordination import CitizenReading, Coordination
 from storage.fsm import SQLiteStorage
 from storage.participation import Participation
 from storage.store import Store
@@ -105,9 +105,12 @@ def _citizen_turn(coordination: Coordination, fsm_storage: SQLiteStorage) -> Cit
         return coordination.turn
 
     @asynccontextmanager
-    async def turn(user_id: int) -> AsyncIterator[None]:
-        async with coordination.turn(user_id):
-            fsm_storage.drop_cached(user_id)
-            yield
+    async def turn(user_id: int) -> AsyncIterator[CitizenReading | None]:
+        async with coordination.turn(user_id) as reading:
+            if reading is None:
+                fsm_storage.drop_cached(user_id)
+            else:
+                fsm_storage.remember_turn(user_id, reading.dialogs)
+            yield reading
 
     return turn

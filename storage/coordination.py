@@ -21,9 +21,26 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from storage.repositories.respondents import Respondent
+
+#: One dialog of the citizen as stored: (storage key, state, data as JSON text).
+DialogRow = tuple[str, str | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenReading:
+    """What every update of a citizen reads first, read by the turn itself where taking
+    the turn is a round trip to a database server anyway: all their dialogs, and their
+    respondent record (None: they have none)."""
+
+    dialogs: Sequence[DialogRow]
+    respondent: Respondent | None
 
 
 class SenderRole(Protocol):
@@ -54,8 +71,9 @@ class Coordination(Protocol):
     @property
     def sender_role(self) -> SenderRole: ...
 
-    def turn(self, user_id: int) -> AbstractAsyncContextManager[None]:
-        """Held while one update of the citizen is handled."""
+    def turn(self, user_id: int) -> AbstractAsyncContextManager[CitizenReading | None]:
+        """Held while one update of the citizen is handled; gives what it read, or None
+        where taking it reads nothing."""
         ...
 
     async def close(self) -> None: ...
@@ -109,7 +127,7 @@ class LocalCoordination:
     def __init__(self, database_path: Path) -> None:
         self.sender_role = FileLockRole(sender_lock_path(database_path))
 
-    def turn(self, user_id: int) -> AbstractAsyncContextManager[None]:
+    def turn(self, user_id: int) -> AbstractAsyncContextManager[CitizenReading | None]:
         return contextlib.nullcontext()
 
     async def close(self) -> None:

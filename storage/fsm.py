@@ -9,13 +9,14 @@ also kept in memory, write-through: a read costs no query, and a write is one st
 that stores state and data together. The bot is the only process that uses this table,
 so the copy cannot go stale; the database stays the record that survives a restart.
 With several instances on one database, another process may have moved the dialog on
-since: each update then starts by `drop_cached` inside the citizen's shared turn
-(`storage.coordination`), which also keeps any other process from writing meanwhile.
+since: each update then starts inside the citizen's shared turn (`storage.coordination`),
+which keeps any other process from writing meanwhile, by replacing what is kept of the
+citizen with the dialogs the turn read (`remember_turn`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from aiogram.fsm.storage.base import (
 )
 
 from storage.backend import Backend
+from storage.coordination import DialogRow
 
 #: Dialogs kept in memory; beyond this the oldest are dropped (and read again if needed).
 CACHE_SIZE = 100_000
@@ -57,6 +59,9 @@ class SQLiteStorage(BaseStorage):
         #: The keys in `_rows` of each user, so that dropping one user's dialogs costs
         #: no walk through every dialog in memory.
         self._keys_of_user: dict[int, set[str]] = {}
+        #: Users all of whose dialogs are in `_rows` (`remember_turn`): a key of theirs
+        #: that is missing has no row, and reading it would only say so.
+        self._complete_users: set[int] = set()
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         # A `State` object or its name, told apart by shape: of aiogram, storage/ imports
@@ -80,8 +85,16 @@ class SQLiteStorage(BaseStorage):
 
     def drop_cached(self, user_id: int) -> None:
         """Read the user's dialogs from the database next time."""
+        self._complete_users.discard(user_id)
         for storage_key in self._keys_of_user.pop(user_id, ()):
             self._rows.pop(storage_key, None)
+
+    def remember_turn(self, user_id: int, dialogs: Iterable[DialogRow]) -> None:
+        """Keep exactly these dialogs of the user, read inside their turn, as all they have."""
+        self.drop_cached(user_id)
+        for storage_key, state, data in dialogs:
+            self._remember(storage_key, _Row(user_id, state, data))
+        self._complete_users.add(user_id)
 
     async def forget_user(self, user_id: int) -> None:
         """Drop every dialog of a user, for the right to erasure."""
@@ -94,6 +107,8 @@ class SQLiteStorage(BaseStorage):
     async def _row(self, key: StorageKey) -> _Row:
         storage_key = self._keys.build(key)
         row = self._rows.get(storage_key)
+        if row is None and key.user_id in self._complete_users:
+            row = self._remember(storage_key, _Row(key.user_id, None, _EMPTY))
         if row is None:
             found = await self._db.point_fetch(
                 "SELECT state, data FROM fsm_states WHERE storage_key = ?", (storage_key,)
@@ -134,6 +149,7 @@ class SQLiteStorage(BaseStorage):
         if len(self._rows) > self._cache_size:
             oldest = next(iter(self._rows))
             owner = self._rows.pop(oldest).user_id
+            self._complete_users.discard(owner)
             user_keys = self._keys_of_user[owner]
             user_keys.discard(oldest)
             if not user_keys:

@@ -24,9 +24,11 @@ from typing import Any
 import asyncpg
 
 from storage.backend import CHUNK_ROWS, DatabaseOpenError, Parameters, one_line
+from storage.coordination import CitizenReading
 from storage.database_url import masked
 from storage.dialect import POSTGRESQL, numbered_placeholders
 from storage.migrations import apply_migrations
+from storage.postgres_turn import TURN_FUNCTION, TURN_FUNCTION_DEFINED, take_turn
 
 #: Connections the pool keeps at most: enough for the updates handled at once and the
 #: scheduler, few enough that several bots can share one server's default of 100.
@@ -42,9 +44,11 @@ TURN_LOCK_TIMEOUT = "30s"
 CONNECT_TIMEOUT = 10.0
 
 #: Failures that may pass when the same work is tried again (a webhook update Telegram
-#: redelivers): the connection or the server went away, or PostgreSQL broke a conflict
-#: by failing this transaction.
+#: redelivers): the connection or the server went away, PostgreSQL broke a conflict by
+#: failing this transaction, or a lock stayed taken past `lock_timeout` (the citizen's
+#: turn held elsewhere, a table locked by maintenance).
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.LockNotAvailableError,
     asyncpg.PostgresConnectionError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,
@@ -228,19 +232,34 @@ class PostgresDatabase:
         database = cls(pool, turns)
         try:
             await apply_migrations(database.transaction, POSTGRESQL)
+            await database._define_functions()
         except BaseException:
             await database.close()
             raise
         return database
+
+    async def _define_functions(self) -> None:
+        """The server-side function of this version, defined once: under the migration
+        lock, so that instances starting together do not trip over each other's definition,
+        and not again by every command that opens the database."""
+        async with self._pool.acquire() as connection:
+            if await connection.fetchval(TURN_FUNCTION_DEFINED):
+                return
+            async with connection.transaction():
+                assert POSTGRESQL.migration_lock is not None
+                await connection.execute(POSTGRESQL.migration_lock)
+                if not await connection.fetchval(TURN_FUNCTION_DEFINED):
+                    await connection.execute(TURN_FUNCTION)
 
     async def close(self) -> None:
         await self._turns.close()
         await self._pool.close()
 
     @asynccontextmanager
-    async def citizen_turn(self, user_id: int) -> AsyncIterator[None]:
+    async def citizen_turn(self, user_id: int) -> AsyncIterator[CitizenReading]:
         """Held while one update of the citizen is handled, in whichever process: a
-        session advisory lock on the citizen's Telegram id (`storage.coordination`).
+        session advisory lock on the citizen's Telegram id (`storage.coordination`),
+        taken together with the update's first reads (`storage.postgres_turn`).
 
         The update's own statements run on the same connection while it is free (see
         `_Pin`): an answer then costs no connection handed back and forth per statement,
@@ -248,11 +267,11 @@ class PostgresDatabase:
         `TURN_LOCK_TIMEOUT`; the update then fails, and Telegram delivers it again.
         """
         async with self._turns.acquire() as connection:
-            await connection.execute("SELECT pg_advisory_lock($1)", user_id)
+            reading = await take_turn(connection, user_id)
             pin = _Pin(connection)
             token = _PINNED.set(pin)
             try:
-                yield
+                yield reading
             finally:
                 _PINNED.reset(token)
                 pin.connection = None

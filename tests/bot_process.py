@@ -3,6 +3,10 @@
 A bot inside the test's own event loop cannot be killed half-way through a write; a child
 process can, at any instruction. The fake Bot API server stays in the test process, so it
 keeps every update the dead bot had not confirmed and every reply it had already sent.
+
+In a test, the child's database is the current pass's (`bot_database_pass`): SQLite in the
+test's folder, or the PostgreSQL pass's database, which the child reaches by
+`DATABASE_URL`. The benchmarks run outside any test and name their database themselves.
 """
 
 from __future__ import annotations
@@ -22,26 +26,32 @@ from storage.postgres import PostgresDatabase
 from storage.store import Store
 from storage.survey_sync import sync_surveys
 from storage.wave_planning import WavePlan, create_wave
-from tests.harness import write_scale_survey
+from tests.harness import (
+    DATABASE_SETTINGS,
+    bot_database,
+    database_environment,
+    write_scale_survey,
+)
 
 #: Where `seed_wave` puts its citizens: Novgorod region, general track.
 SEED_REGION = "49"
 SEED_AGE_BAND = "36-44"
+#: The SQLite file in a bot's folder: where the SQLite pass and the benchmarks keep it.
+DATABASE_FILE = "civicpulse.db"
 
 
 def bot_environment(server: FakeTelegram, directory: Path, **settings: str) -> dict[str, str]:
-    """Environment for a child bot: the fake server, a database in `directory`, no `.env`."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key.upper() not in {"BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "SURVEYS_DIR"}
-    }
-    env.update(
-        BOT_TOKEN=server.token,
-        TELEGRAM_API_URL=server.base_url,
-        DATABASE_PATH=str(directory / "civicpulse.db"),
-        PYTHONUNBUFFERED="1",
-    )
+    """Environment for a child bot: the fake server, no `.env`, and the current test's
+    database (`bot_database_pass`) unless `settings` name one; outside a test's pass (the
+    benchmarks) a SQLite file in `directory`. `settings` (e.g. `surveys_dir`) go on top."""
+    # The database comes from us alone: DATABASE_URL beside DATABASE_PATH is refused.
+    replaced = {"BOT_TOKEN", "TELEGRAM_API_URL", "SURVEYS_DIR", "DATABASE_PATH", "DATABASE_URL"}
+    env = {key: value for key, value in os.environ.items() if key.upper() not in replaced}
+    env.update(BOT_TOKEN=server.token, TELEGRAM_API_URL=server.base_url, PYTHONUNBUFFERED="1")
+    if not bot_database.chosen:
+        env["DATABASE_PATH"] = str(directory / DATABASE_FILE)
+    elif not DATABASE_SETTINGS & {key.lower() for key in settings}:
+        env.update(database_environment(directory))
     env.update({key.upper(): value for key, value in settings.items()})
     return env
 
@@ -49,14 +59,16 @@ def bot_environment(server: FakeTelegram, directory: Path, **settings: str) -> d
 async def seed_wave(
     directory: Path, telegram_ids: Sequence[int], questions: int, url: str | None = None
 ) -> int:
-    """A database in `directory` (or PostgreSQL's at `url`) with registered citizens and a
-    wave of a scale survey (`directory/surveys`) that the bot opens when it starts; returns
-    the wave id."""
+    """The current test's database (SQLite in `directory` outside its PostgreSQL pass),
+    or PostgreSQL's at `url`, with registered citizens and a wave of a scale survey
+    (`directory/surveys`) that the bot opens when it starts; returns the wave id."""
     surveys_dir = directory / "surveys"
     write_scale_survey(surveys_dir, questions)
+    if url is None:
+        url = bot_database.url
     database: Backend
     if url is None:
-        database = await Database.open(directory / "civicpulse.db")
+        database = await Database.open(directory / DATABASE_FILE)
     else:
         database = await PostgresDatabase.open(url)
     try:

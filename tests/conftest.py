@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
+from bot.cli.main import main
 from bot.sandbox.fake_telegram import FakeTelegram
 from storage.backend import Backend
 from storage.database import Database
-from tests.harness import TOKEN, RunningBot, make_settings, start_bot
+from tests.commands import DATABASE_VARIABLES, Cli
+from tests.harness import (
+    TOKEN,
+    RunningBot,
+    bot_database,
+    database_environment,
+    make_settings,
+    start_bot,
+)
 from tests.postgres_server import PostgresCluster, Unavailable, fresh_database
 
 
@@ -19,8 +29,32 @@ async def server() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+async def bot_database_pass(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """Runs the test once with the bot on SQLite and once on PostgreSQL: every test that
+    starts a bot through `make_settings` asks for this, directly or through `running`.
+
+    A test marked `sqlite_only` checks the SQLite file itself (its bytes, its WAL, a second
+    process locked out of it) and is skipped in the PostgreSQL pass, saying so.
+    """
+    only = request.node.get_closest_marker("sqlite_only")
+    if request.param == "postgresql" and only is not None:
+        pytest.skip(f"SQLite only: {only.args[0]}")
+    async with AsyncExitStack() as stack:
+        if request.param == "postgresql":
+            cluster = request.getfixturevalue("postgres_cluster")
+            bot_database.url = await stack.enter_async_context(fresh_database(cluster))
+        bot_database.chosen = True
+        try:
+            yield request.param
+        finally:
+            bot_database.chosen, bot_database.url = False, None
+
+
 @pytest.fixture
-async def running(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def running(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[RunningBot]:
     bot = await start_bot(make_settings(server, tmp_path))
     try:
         yield bot
@@ -64,3 +98,30 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             )
         stack.push_async_callback(database.close)
         yield database
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    bot_database_pass: str,
+) -> Iterator[Cli]:
+    """`civicpulse …` in this process: (exit status, stdout, stderr), with ADMIN_IDS given,
+    on the pass's database; nothing of the calling environment chooses another."""
+    monkeypatch.chdir(tmp_path)
+    for name in DATABASE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in database_environment(tmp_path / "data").items():
+        monkeypatch.setenv(name, value)
+    umask = os.umask(0o022)
+    os.umask(umask)
+
+    def run(*argv: str, admin_ids: str = "") -> tuple[int, str, str]:
+        monkeypatch.setenv("ADMIN_IDS", admin_ids)
+        status = main(list(argv))
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    yield run
+    os.umask(umask)  # main() narrows it for the process; other tests expect their own

@@ -1,7 +1,9 @@
-"""Runs the real bot (aiogram polling, SQLite in a temporary folder) against FakeTelegram.
+"""Runs the real bot (aiogram polling, a new database) against FakeTelegram.
 
 Nothing of ours is mocked: the bot under test is the same `Application` that
-`civicpulse run` starts, with TELEGRAM_API_URL pointing at the fake server.
+`civicpulse run` starts, with TELEGRAM_API_URL pointing at the fake server. Its database is
+SQLite in the test's temporary folder, or — in the PostgreSQL pass of a test that asks for
+the `bot_database_pass` fixture — a new database of its own on the session's cluster.
 """
 
 from __future__ import annotations
@@ -29,13 +31,50 @@ from storage.wave_planning import WavePlan, create_wave
 from surveys.model import DONT_KNOW, AnswerValue, Question, QuestionType, Survey
 
 TOKEN = "123456:TEST-token"
+#: The key that pseudonymises on a shared database, where no key file may be created.
+SHARED_PSEUDONYM_KEY = "test-pseudonym-key-of-the-postgresql-pass"
+#: Settings by which a test names its database itself.
+DATABASE_SETTINGS = {"database_path", "database_url"}
+
+
+@dataclass
+class BotDatabase:
+    """Where the bot under test keeps its data in the running test: set by the
+    `bot_database_pass` fixture, read by `make_settings`."""
+
+    #: Whether the running test asked for the fixture, and so runs in both passes.
+    chosen: bool = False
+    #: The PostgreSQL pass's database; None in the SQLite pass.
+    url: str | None = None
+
+
+#: The current test's database.
+bot_database = BotDatabase()
+
+
+def database_settings(directory: Path) -> dict[str, Any]:
+    """The settings that put a bot's data in the current test's database."""
+    if not bot_database.chosen:
+        raise RuntimeError(
+            "a test that starts the bot must ask for the bot_database_pass fixture"
+            " (directly, through `running`, or with pytest.mark.usefixtures),"
+            " so that it runs on both databases"
+        )
+    if bot_database.url is None:
+        return {"database_path": directory / "civicpulse.db"}
+    return {"database_url": bot_database.url, "pseudonym_key": SHARED_PSEUDONYM_KEY}
+
+
+def database_environment(directory: Path) -> dict[str, str]:
+    """`database_settings` as environment variables, for `civicpulse …` run by a test."""
+    return {name.upper(): str(value) for name, value in database_settings(directory).items()}
 
 
 def make_settings(server: FakeTelegram, directory: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": server.token,
         "telegram_api_url": server.base_url,
-        "database_path": directory / "civicpulse.db",
+        **({} if DATABASE_SETTINGS & overrides.keys() else database_settings(directory)),
         "min_cell_size": 1,
         # Test citizens tap at machine speed; tests/test_throttle.py turns this back on.
         "throttle_rate": 0,
@@ -227,18 +266,22 @@ async def stored_answers(app: Application, telegram_id: int) -> dict[str, Answer
 
 async def table_snapshot(app: Application) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table except dialog state, to prove bad input changed nothing."""
-    tables = [
-        row["name"]
-        for row in await app.database.fetch_all(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            # Which instance sends: written by the bot's start-up, whenever that runs.
-            " AND name != 'sender_role'"
-        )
-    ]
+    listing = _TABLES[app.database.dialect.name]
+    tables = [row["name"] for row in await app.database.fetch_all(listing)]
     return {
-        table: [tuple(row) for row in await app.database.fetch_all(f"SELECT * FROM {table}")]
+        table: [
+            tuple(row) for row in await app.database.fetch_all(f"SELECT * FROM {table} ORDER BY 1")
+        ]
         for table in sorted(tables)
+        # Which instance sends: written by the bot's start-up, whenever that runs.
+        if table != "sender_role"
     }
+
+
+_TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    "postgresql": "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
+}
 
 
 async def add_respondents(

@@ -17,12 +17,12 @@ import pytest
 
 from bot.chat.callbacks import ActionCb
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram
-from storage.database import Database
+from storage.connect import open_database
 from storage.repositories.audit import AuditEntry
 from storage.store import Store
 from surveys.actions import TITLE_LIMIT, Action, ActionDraft, checked
+from tests.commands import Cli, cli_settings
 from tests.harness import Citizen
-from tests.test_staff import Cli, cli  # noqa: F401 (the fixture)
 from tests.test_staff_chat import ANALYST, NORTH, URALS, grant, labels, staff_bot
 
 NOVGOROD = "49701000"  # a municipality of region 49
@@ -33,7 +33,7 @@ def _stored(tmp_path: Path) -> tuple[list[Action], list[AuditEntry]]:
     """The actions and the audit log as another process reads them."""
 
     async def read() -> tuple[list[Action], list[AuditEntry]]:
-        database = await Database.open(tmp_path / "data" / "civicpulse.db")
+        database = await open_database(cli_settings(tmp_path))
         try:
             store = Store(database)
             return await store.actions.listed(), await store.audit.entries()
@@ -44,7 +44,7 @@ def _stored(tmp_path: Path) -> tuple[list[Action], list[AuditEntry]]:
 
 
 def test_the_command_line_adds_lists_updates_and_removes_and_audits_each(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     tmp_path: Path,
 ) -> None:
     status, out, err = cli(
@@ -118,7 +118,7 @@ def test_the_command_line_adds_lists_updates_and_removes_and_audits_each(
     ],
 )  # fmt: skip
 def test_a_refused_command_says_why_and_stores_nothing(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     tmp_path: Path,
     argv: tuple[str, ...],
     reason: str,
@@ -186,6 +186,7 @@ async def refused_in_chat(member: Citizen, action: Action) -> None:
     assert (await member.say(action.region_code)).text == "Это вне вашего доступа."
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_regional_member_adds_an_action_for_their_region_in_chat(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -232,6 +233,7 @@ async def test_a_regional_member_adds_an_action_for_their_region_in_chat(
         assert (await running.app.store.actions.get(1)).status == "done"  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_member_of_another_region_changes_nothing(
     server: FakeTelegram, tmp_path: Path
 ) -> None:

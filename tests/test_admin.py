@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.chat.callbacks import AdminMenuCb, WaveCancelCb, WizardConfirmCb
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from storage.wave_planning import WavePlan, create_wave
@@ -26,6 +28,7 @@ from tests.harness import (
 ADMIN = 900
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_an_admin_plans_a_wave_in_chat_watches_it_go_out_and_cancels_it(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -80,6 +83,7 @@ async def test_an_admin_plans_a_wave_in_chat_watches_it_go_out_and_cancels_it(
         await running.stop()
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_wave_for_a_federal_district_and_one_track_starting_later(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -108,6 +112,7 @@ async def test_a_wave_for_a_federal_district_and_one_track_starting_later(
         await running.stop()
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_an_admin_half_way_through_a_survey_plans_a_wave_and_both_carry_on(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -150,6 +155,7 @@ async def test_an_admin_half_way_through_a_survey_plans_a_wave_and_both_carry_on
         await running.stop()
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_admin_commands_do_not_exist_for_anyone_else(
     server: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import socket
-import sqlite3
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.app import make_bot
 from bot.sandbox.fake_telegram import (
@@ -30,13 +29,16 @@ from bot.settings import Settings
 from bot.telegram.send_limits import ChatSpacing, RateLimiter, RetryPolicy
 from bot.waves.broadcast import Broadcaster
 from bot.waves.invitations import InvitationComposer
+from storage.backend import Backend
 from storage.clock import utc_now
-from storage.database import Database
+from storage.connect import open_database
 from storage.repositories.invitations import UNSETTLED, Outcome, Recovered
 from storage.store import Store
 from storage.survey_sync import sync_surveys
 from storage.wave_planning import WavePlan, create_wave
 from storage.wave_stats import wave_stats
+from tests.bot_process import BotProcess, bot_environment
+from tests.database_peek import peek, peek_one
 from tests.harness import (
     RunningBot,
     add_respondents,
@@ -94,12 +96,13 @@ async def open_now(running: RunningBot, people: Iterable[int]) -> int:
     return wave_id
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_limits_hold_and_every_reachable_respondent_is_invited_once(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     settings = make_settings(server, tmp_path, broadcast_rate=RATE)
     row_states: list[str] = []
-    server.fail_sends(_noting_row_state(faults, settings.database_path, row_states))
+    server.fail_sends(_noting_row_state(faults, settings, row_states))
     running = await start_bot(settings)
     try:
         app = running.app
@@ -136,18 +139,18 @@ async def test_limits_hold_and_every_reachable_respondent_is_invited_once(
         await running.stop()
 
 
-def _noting_row_state(policy: FaultPolicy, database: Path, seen: list[str]) -> FaultPolicy:
+def _noting_row_state(policy: FaultPolicy, settings: Settings, seen: list[str]) -> FaultPolicy:
     """`policy`, also noting the outbox row's committed state as each send arrives."""
 
     def noting(method: str, chat_id: int, attempt: int) -> FaultResult | None:
         if method == "sendMessage":
-            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-                row = connection.execute(
-                    "SELECT i.state FROM invitations i JOIN respondents p"
-                    " ON p.id = i.respondent_id WHERE p.telegram_id = ?",
-                    (chat_id,),
-                ).fetchone()
-            seen.append(row[0])
+            (state,) = peek_one(
+                settings,
+                "SELECT i.state FROM invitations i JOIN respondents p"
+                " ON p.id = i.respondent_id WHERE p.telegram_id = ?",
+                (chat_id,),
+            )
+            seen.append(state)
         return policy(method, chat_id, attempt)
 
     return noting
@@ -168,6 +171,7 @@ def assert_limits(attempts: list[RecordedRequest], rate: int) -> None:
         assert during == [], "sent while Telegram asked to wait"
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_an_orderly_restart_mid_broadcast_invites_everyone_exactly_once(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -177,7 +181,7 @@ async def test_an_orderly_restart_mid_broadcast_invites_everyone_exactly_once(
     wave_id = await open_now(first, people)
     await server.wait_for(lambda: len(wave_messages(server, wave_id)) >= 15, timeout=10)
     await first.stop()
-    left = _outbox_states(settings.database_path)
+    left = _outbox_states(settings)
     assert left.get("pending", 0) > 0, "the stop came too late to test anything"
     assert "sending" not in left, "an orderly stop leaves nothing in flight"
     assert "claimed" not in left, "an orderly stop hands back what it reserved"
@@ -197,6 +201,7 @@ async def test_an_orderly_restart_mid_broadcast_invites_everyone_exactly_once(
 LEAD_AT_400 = 8
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_cancelled_wave_stops_sending_within_the_rows_already_committed(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -215,12 +220,9 @@ async def test_a_cancelled_wave_stops_sending_within_the_rows_already_committed(
     # Claimed rows were not sent: only those committed `sending` (and in flight) went out.
     sent = len(wave_messages(server, wave_id))
     assert sent - sent_before <= 2 * LEAD_AT_400, (sent_before, sent)
-    states = _outbox_states(settings.database_path)
+    states = _outbox_states(settings)
     assert states == {"delivered": sent, "skipped": len(people) - sent}
-    with sqlite3.connect(settings.database_path) as connection:
-        reasons = connection.execute(
-            "SELECT DISTINCT error FROM invitations WHERE state = 'skipped'"
-        ).fetchall()
+    reasons = peek(settings, "SELECT DISTINCT error FROM invitations WHERE state = 'skipped'")
     assert reasons == [("wave cancelled",)]
 
 
@@ -228,6 +230,7 @@ async def test_a_cancelled_wave_stops_sending_within_the_rows_already_committed(
 CONCURRENCY_AT_40 = 10
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_after_a_crash_nobody_gets_the_invitation_twice_and_only_a_cut_off_request_can_miss(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -236,35 +239,18 @@ async def test_after_a_crash_nobody_gets_the_invitation_twice_and_only_a_cut_off
     people = range(7201, 7261)
     wave_id = await _prepare(settings, people)
     server.response_delay = 0.2  # a realistic round trip, so some sends are in flight
-    log = (tmp_path / "bot.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env={
-            **os.environ,
-            "BOT_TOKEN": server.token,
-            "TELEGRAM_API_URL": server.base_url,
-            "DATABASE_PATH": str(settings.database_path),
-            "BROADCAST_RATE": "40",
-        },
-        stdout=log,
-        stderr=log,
-    )
+    process = BotProcess(bot_environment(server, tmp_path, broadcast_rate="40"), tmp_path)
+    await process.start()
     try:
         await server.wait_for(lambda: len(wave_messages(server, wave_id)) >= 15, timeout=20)
     finally:
-        process.kill()
-        await process.wait()
-        log.close()
+        await process.kill()
     # Requests the dead bot had started still arrive and are answered into the void.
     await server.wait_until_idle(timeout=5)
     server.response_delay = 0.0
     before = Counter(r.params["chat_id"] for r in wave_messages(server, wave_id, delivered=False))
-    in_flight = _chats_in_state(settings.database_path, "sending")
-    reserved = _chats_in_state(settings.database_path, "claimed")
+    in_flight = _chats_in_state(settings, "sending")
+    reserved = _chats_in_state(settings, "claimed")
     assert in_flight, "the crash should have caught some sends in flight"
     assert reserved, "the crash should have caught some rows claimed ahead"
 
@@ -276,7 +262,7 @@ async def test_after_a_crash_nobody_gets_the_invitation_twice_and_only_a_cut_off
     attempts = wave_messages(server, wave_id, delivered=False)
     sent = Counter(r.params["chat_id"] for r in attempts)
     after = sent - before
-    unconfirmed = _chats_in_state(settings.database_path, "unconfirmed")
+    unconfirmed = _chats_in_state(settings, "unconfirmed")
     missed = set(people) - set(sent)
     print(
         f"\ncrash: {len(in_flight)} rows sending → unconfirmed, {len(reserved)} claimed →"
@@ -289,19 +275,20 @@ async def test_after_a_crash_nobody_gets_the_invitation_twice_and_only_a_cut_off
     assert reserved <= set(after), "claimed rows had not started: they go out after restart"
     assert missed <= unconfirmed, "only a request cut off by the crash can be missed"
     assert len(missed) <= CONCURRENCY_AT_40
-    assert _outbox_states(settings.database_path) == {
+    assert _outbox_states(settings) == {
         "delivered": len(people) - len(unconfirmed),
         "unconfirmed": len(unconfirmed),
     }
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_recovery_sends_claimed_rows_and_records_started_ones_unconfirmed(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     """recover_interrupted's two transitions, row by row, and what the figures then say."""
     settings = make_settings(server, tmp_path)
     wave_id = await _prepare(settings, range(7301, 7307))
-    database = await Database.open(settings.database_path)
+    database = await open_database(settings)
     try:
         store = Store(database)
         outbox = store.invitations
@@ -313,14 +300,14 @@ async def test_recovery_sends_claimed_rows_and_records_started_ones_unconfirmed(
         await outbox.settle(
             [Outcome(first, claim.items[0].chat_id, "delivered", message_id=9)], utc_now()
         )
-        before = await _rows(database)
+        before = await _rows(database, wave_id)
         expected = ["delivered", "sending", "sending", "claimed", "claimed"]
         assert [before[i]["state"] for i in ids] == expected
 
         recovered = await outbox.recover_interrupted(utc_now() + timedelta(seconds=5))
 
         assert recovered == Recovered(released=2, unconfirmed=2)
-        after = await _rows(database)
+        after = await _rows(database, wave_id)
         assert after[first] == before[first]
         for started in ids[1:3]:
             assert after[started]["state"] == "unconfirmed"
@@ -329,7 +316,7 @@ async def test_recovery_sends_claimed_rows_and_records_started_ones_unconfirmed(
         for reserved in ids[3:5]:
             assert after[reserved]["state"] == "pending"
         assert not await outbox.start_sending(others, utc_now()), "only claimed rows start"
-        assert await _rows(database) == after
+        assert await _rows(database, wave_id) == after
         again = await outbox.claim(utc_now(), 10, lambda _chat: False)
         assert {item.id for item in again.items} == set(after) - set(ids[:3])
 
@@ -342,6 +329,7 @@ async def test_recovery_sends_claimed_rows_and_records_started_ones_unconfirmed(
         await database.close()
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_request_lost_in_the_network_is_retried_only_if_it_never_left(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -360,6 +348,7 @@ async def test_a_request_lost_in_the_network_is_retried_only_if_it_never_left(
     assert len(server.calls("sendMessage")) == 1, "the timed-out request is not repeated"
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_no_row_waits_out_a_pause_as_sending(server: FakeTelegram, tmp_path: Path) -> None:
     """Rows committed just before a 429 go back to `pending` for the pause: a crash during
     it can then cost nobody their invitation. After it everyone gets theirs once."""
@@ -373,7 +362,7 @@ async def test_no_row_waits_out_a_pause_as_sending(server: FakeTelegram, tmp_pat
     )
     settings = make_settings(server, tmp_path)
     wave_id = await _prepare(settings, people)
-    database = await Database.open(settings.database_path)
+    database = await open_database(settings)
     bot = make_bot(settings)
     try:
         store = Store(database)
@@ -385,8 +374,8 @@ async def test_no_row_waits_out_a_pause_as_sending(server: FakeTelegram, tmp_pat
         try:
             await server.wait_for(lambda: any(r.status == 429 for r in server.requests), 10)
             await asyncio.sleep(0.5)
-            during = _outbox_states(settings.database_path)
-            await wait_until(lambda: _settled(settings.database_path), 15)
+            during = _outbox_states(settings)
+            await wait_until(lambda: _settled(settings), 15)
         finally:
             await broadcaster.stop()
     finally:
@@ -397,15 +386,15 @@ async def test_no_row_waits_out_a_pause_as_sending(server: FakeTelegram, tmp_pat
     assert delivered == dict.fromkeys(people, 1)
 
 
-async def _settled(path: Path) -> bool:
-    return not set(_outbox_states(path)) & set(UNSETTLED)
+async def _settled(settings: Settings) -> bool:
+    return not set(_outbox_states(settings)) & set(UNSETTLED)
 
 
 async def _send_one(settings: Settings) -> dict[str, object]:
     """One invitation through a broadcaster whose client gives up after 0.3 s; its row
     once the attempt is recorded (a retry is due only a minute later)."""
     wave_id = await _prepare(settings, [7401])
-    database = await Database.open(settings.database_path)
+    database = await open_database(settings)
     bot = make_bot(settings)
     bot.session.timeout = 0.3
     try:
@@ -418,7 +407,7 @@ async def _send_one(settings: Settings) -> dict[str, object]:
         )
 
         async def attempted() -> bool:
-            row = next(iter((await _rows(database)).values()))
+            row = next(iter((await _rows(database, wave_id)).values()))
             return row["state"] not in UNSETTLED or row["failures"] == 1
 
         await broadcaster.start()
@@ -426,22 +415,25 @@ async def _send_one(settings: Settings) -> dict[str, object]:
             await wait_until(attempted, 10)
         finally:
             await broadcaster.stop()
-        return next(iter((await _rows(database)).values()))
+        return next(iter((await _rows(database, wave_id)).values()))
     finally:
         await bot.session.close()
         await database.close()
 
 
-async def _rows(database: Database) -> dict[int, dict[str, object]]:
+async def _rows(database: Backend, wave_id: int) -> dict[int, dict[str, object]]:
+    """The wave's outbox rows by id (the database may hold another wave's too)."""
     rows = await database.fetch_all(
         "SELECT id, state, failures, error, sent_at, updated_at, message_id FROM invitations"
+        " WHERE wave_id = ?",
+        (wave_id,),
     )
     return {row["id"]: dict(row) for row in rows}
 
 
 async def _prepare(settings: Settings, people: Iterable[int]) -> int:
     """A database with respondents and a wave that starts now, as the CLI would leave it."""
-    database = await Database.open(settings.database_path)
+    database = await open_database(settings)
     try:
         store = Store(database)
         surveys = await sync_surveys(store, settings.surveys_dir)
@@ -455,20 +447,19 @@ async def _prepare(settings: Settings, people: Iterable[int]) -> int:
         await database.close()
 
 
-def _outbox_states(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as connection:
-        rows = connection.execute("SELECT state, COUNT(*) FROM invitations GROUP BY state")
-        return dict(rows.fetchall())
+def _outbox_states(settings: Settings) -> dict[str, int]:
+    """Outbox rows by state, as committed: what another process would see now."""
+    return dict(peek(settings, "SELECT state, COUNT(*) FROM invitations GROUP BY state"))
 
 
-def _chats_in_state(path: Path, state: str) -> set[int]:
-    with sqlite3.connect(path) as connection:
-        rows = connection.execute(
-            "SELECT p.telegram_id FROM invitations i JOIN respondents p ON p.id = i.respondent_id"
-            " WHERE i.state = ?",
-            (state,),
-        )
-        return {row[0] for row in rows.fetchall()}
+def _chats_in_state(settings: Settings, state: str) -> set[int]:
+    rows = peek(
+        settings,
+        "SELECT p.telegram_id FROM invitations i JOIN respondents p ON p.id = i.respondent_id"
+        " WHERE i.state = ?",
+        (state,),
+    )
+    return {chat for (chat,) in rows}
 
 
 class FakeClock:

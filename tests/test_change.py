@@ -25,14 +25,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.cli.main import build_parser
 from bot.settings import Settings
+from storage.backend import Backend
 from storage.change import ChangeError, compute_change
-from storage.database import Database
+from storage.connect import open_database
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import AnswerRecord, ResponseRepository
 from storage.repositories.surveys import SurveyRepository
@@ -43,6 +43,7 @@ from surveys.aggregate import t_quantile
 from surveys.change import compare_surveys
 from surveys.model import AnswerValue, Survey
 from surveys.scoring import answer_score
+from tests.commands import pass_settings
 
 MIN_CELL = 3
 #: t(0.975, 4) from a t table.
@@ -147,16 +148,18 @@ CLINIC_AFTER = {
 
 @dataclass
 class ChangeWaves:
-    database: Database
+    database: Backend
     before: int
     after: int
     #: A wave of version 2 still open, and one of an unrelated survey.
     open_wave: int
     other: int
+    #: The test's folder: the commands' output goes here, and on SQLite their database too.
+    folder: Path
 
 
 async def _wave(
-    database: Database,
+    database: Backend,
     survey: Survey,
     clinic: dict[str, list[int]],
     state: WaveState,
@@ -191,9 +194,17 @@ async def _wave(
     return wave_id
 
 
+def _settings(folder: Path) -> Settings:
+    """The settings the commands are given: this pass's database (in `folder`'s data/ on
+    SQLite)."""
+    return pass_settings(folder / "data", min_cell_size=MIN_CELL)
+
+
 @pytest.fixture
-async def change_waves(tmp_path: Path) -> AsyncIterator[ChangeWaves]:
-    database = await Database.open(tmp_path / "change.db")
+async def change_waves(tmp_path: Path, bot_database_pass: str) -> AsyncIterator[ChangeWaves]:
+    """The waves above in this pass's database, where the commands find them by their
+    settings."""
+    database = await open_database(_settings(tmp_path))
     try:
         yield ChangeWaves(
             database,
@@ -201,6 +212,7 @@ async def change_waves(tmp_path: Path) -> AsyncIterator[ChangeWaves]:
             after=await _wave(database, AFTER, CLINIC_AFTER, "closed", 2000),
             open_wave=await _wave(database, AFTER, CLINIC_AFTER, "open", 3000),
             other=await _wave(database, OTHER, CLINIC_AFTER, "closed", 4000),
+            folder=tmp_path,
         )
     finally:
         await database.close()
@@ -427,14 +439,9 @@ async def test_refusals(change_waves: ChangeWaves) -> None:
 # The command line -----------------------------------------------------------------------------
 
 
-def _settings(waves: ChangeWaves) -> Settings:
-    values: dict[str, Any] = {"database_path": waves.database.path, "min_cell_size": MIN_CELL}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
 async def _run(waves: ChangeWaves, *argv: str) -> int:
     args = build_parser().parse_args(["export", "change", *argv])
-    status: int = await args.handler(args, _settings(waves))
+    status: int = await args.handler(args, _settings(waves.folder))
     return status
 
 
@@ -567,7 +574,7 @@ T_DF2 = 4.3026527297
 
 
 async def _series_file(waves: ChangeWaves, *extra: str) -> list[list[str]]:
-    output = waves.database.path.parent / "series.csv"
+    output = waves.folder / "series.csv"
     assert await _run(waves, "--survey", "change_test", *extra, "-o", str(output)) == 0
     return _parse(output.read_bytes(), excel="--excel" in extra)
 

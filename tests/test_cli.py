@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -20,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import build_parser
-from tests.harness import write_scale_survey
+from tests.commands import run_civicpulse, without_database
+from tests.harness import database_environment, write_scale_survey
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,14 +74,11 @@ print(json.dumps(report))
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_PATH": str(tmp_path / "data" / "civicpulse.db"),
-        "BOT_TOKEN": "",
-        "PSEUDONYM_KEY": "",
-    }
+    """The environment of a command that works on the database of the test's pass."""
+    return {**without_database(), **database_environment(tmp_path / "data")}
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 def test_offline_commands_do_not_load_telegram(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(OFFLINE_COMMANDS)],
@@ -101,20 +98,28 @@ def test_offline_commands_do_not_load_telegram(tmp_path: Path) -> None:
     assert statuses["wave stats 1"] == 0
     assert statuses["status"] == 3  # no bot runs: nobody sends
     assert statuses["wave cancel 1"] == 0
+    # Each command that reads or writes the database did so on this pass's database.
+    stored = ("export ratings", "export answers", "export segments", "staff", "audit", "actions")
+    assert {argv: status for argv, status in statuses.items() if argv.startswith(stored)} == {
+        argv: 0 for argv in statuses if argv.startswith(stored)
+    }
 
 
 def test_the_bot_command_still_loads_the_bot(tmp_path: Path) -> None:
-    """The deferred imports are real: `run` reaches aiogram (and stops: no token)."""
+    """The deferred imports are real: `run` reaches aiogram (and stops: no token, before it
+    opens any database, so this runs once)."""
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps([["run"]])],
         cwd=tmp_path,
-        env=_environment(tmp_path),
+        # Where `run` would keep its data, were it to get as far as opening a database.
+        env={**without_database(), "DATABASE_PATH": str(tmp_path / "unused.db")},
         capture_output=True,
         text=True,
         timeout=120,
     )
     (entry,) = json.loads(completed.stdout)
     assert entry["status"] == 2  # BOT_TOKEN is not set
+    assert not (tmp_path / "unused.db").exists()
 
 
 def _commands(
@@ -203,6 +208,7 @@ def test_no_suggestion_for_a_word_like_nothing_known(capsys: pytest.CaptureFixtu
     assert "did you mean" not in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 def test_a_survey_changed_under_a_stored_version_is_one_line_not_a_traceback(
     tmp_path: Path,
 ) -> None:
@@ -210,24 +216,17 @@ def test_a_survey_changed_under_a_stored_version_is_one_line_not_a_traceback(
     commands and the bot refuse in one line (the bot with status 2, not to be restarted)."""
     surveys = tmp_path / "surveys"
     path = write_scale_survey(surveys, questions=2)
-    env = {**_environment(tmp_path), "SURVEYS_DIR": str(surveys)}
-
-    def civicpulse(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *argv],
-            cwd=tmp_path,
-            env={**env, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    assert civicpulse("wave", "list").returncode == 0  # stores version 1
+    environment = {"SURVEYS_DIR": str(surveys)}
+    assert run_civicpulse(tmp_path, "wave", "list", **environment).returncode == 0  # stores v1
     path.write_text(path.read_text(encoding="utf-8").replace("номер 2", "№ 2"), encoding="utf-8")
-    listed = civicpulse("wave", "list")
-    env["BOT_TOKEN"] = "123456:TEST-token"
-    env["TELEGRAM_API_URL"] = "http://127.0.0.1:9"  # never reached: it stops before
-    started = civicpulse("run")
+    listed = run_civicpulse(tmp_path, "wave", "list", **environment)
+    started = run_civicpulse(
+        tmp_path,
+        "run",
+        **environment,
+        BOT_TOKEN="123456:TEST-token",
+        TELEGRAM_API_URL="http://127.0.0.1:9",  # never reached: it stops before
+    )
     for completed, status in ((listed, 1), (started, 2)):
         assert completed.returncode == status, completed.stderr
         assert "Traceback" not in completed.stderr

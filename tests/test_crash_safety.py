@@ -9,13 +9,11 @@ believes the answer was taken, so it must be in the database whatever happens ne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
 import re
 import signal
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,9 +22,11 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, FakeUser, buttons
-from storage.database import Database
+from bot.settings import Settings
+from storage.connect import open_database
 from storage.store import Store
 from tests.bot_process import BotProcess, bot_environment, seed_wave
+from tests.database_peek import peek, peek_one
 from tests.harness import (
     Citizen,
     make_settings,
@@ -144,18 +144,18 @@ def describe(citizens: list[AnsweringCitizen], bot: BotProcess) -> str:
     return "\n".join(lines)
 
 
-def stored_answers(database: Path) -> dict[tuple[int, int], int]:
+def stored_answers(settings: Settings) -> dict[tuple[int, int], int]:
     """(telegram id, question position) -> stored value, read with the bot stopped."""
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        rows = db.execute(
-            "SELECT p.telegram_id, a.question_id, a.value FROM answers a"
-            " JOIN responses r ON r.id = a.response_id JOIN respondents p ON p.id = r.respondent_id"
-        ).fetchall()
+    rows = peek(
+        settings,
+        "SELECT p.telegram_id, a.question_id, a.value FROM answers a"
+        " JOIN responses r ON r.id = a.response_id JOIN respondents p ON p.id = r.respondent_id",
+    )
     return {(user, int(question[1:])): json.loads(value) for user, question, value in rows}
 
 
-def unstored(citizens: list[AnsweringCitizen], database: Path) -> list[tuple[int, int, int]]:
-    stored = stored_answers(database)
+def unstored(citizens: list[AnsweringCitizen], settings: Settings) -> list[tuple[int, int, int]]:
+    stored = stored_answers(settings)
     return [
         (citizen.user.id, position, value)
         for citizen in citizens
@@ -164,6 +164,24 @@ def unstored(citizens: list[AnsweringCitizen], database: Path) -> list[tuple[int
     ]
 
 
+def assert_sqlite_file_sound(settings: Settings, *, closed: bool) -> None:
+    """On SQLite the bot's own process writes the file, so a kill can cut a write short:
+    every page and index must still be sound, and after a clean stop no write-ahead log
+    is left (the last connection checkpoints it into the file and removes it). On
+    PostgreSQL the server writes the pages, and nothing of the bot's end shows there."""
+    if settings.database_url is not None:
+        return
+    if closed:
+        assert not settings.database_path.with_name(f"{settings.database_path.name}-wal").exists()
+    assert peek_one(settings, "PRAGMA integrity_check") == ("ok",)
+
+
+def wave_states(settings: Settings) -> dict[int, str]:
+    """Wave id -> state, as committed."""
+    return dict(peek(settings, "SELECT id, state FROM waves"))
+
+
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -175,7 +193,7 @@ async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
     )
     bot = BotProcess(env, tmp_path)
     citizens = [AnsweringCitizen(server, server.user(user_id, "Житель")) for user_id in ids]
-    database = tmp_path / "civicpulse.db"
+    settings = make_settings(server, tmp_path)
     await bot.start()
     answering = [asyncio.create_task(citizen.answer_everything()) for citizen in citizens]
 
@@ -202,7 +220,7 @@ async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
             replied_at_kills.append(replied())
             status = await bot.kill()
             assert status == -signal.SIGKILL
-            assert unstored(citizens, database) == [], bot.log()[-2000:]
+            assert unstored(citizens, settings) == [], bot.log()[-2000:]
             await bot.start()
         # Every kill interrupted the answering, however fast the machine answers.
         assert max(replied_at_kills) < len(ids) * QUESTIONS, replied_at_kills
@@ -218,25 +236,24 @@ async def test_kill_9_at_random_moments_loses_no_acknowledged_answer(
             await bot.kill()
         print(describe(citizens, bot))  # shown by pytest only when the test fails
 
+    assert_sqlite_file_sound(settings, closed=True)  # before a read of ours opens the file
     # Once shown a question, nobody needed /survey again: each dialog resumed where it was.
-    stored = stored_answers(database)
+    stored = stored_answers(settings)
     assert stored == {
         (user_id, position): planned_value(user_id, position)
         for user_id in ids
         for position in range(1, QUESTIONS + 1)
     }
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        assert db.execute("SELECT state FROM waves WHERE id = ?", (wave_id,)).fetchall() == [
-            ("open",)
-        ]
-        assert db.execute(
-            "SELECT count(*) FROM responses WHERE wave_id = ? AND completed_at IS NOT NULL",
-            (wave_id,),
-        ).fetchone() == (len(ids),)
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert wave_states(settings) == {wave_id: "open"}
+    assert peek_one(
+        settings,
+        "SELECT count(*) FROM responses WHERE wave_id = ? AND completed_at IS NOT NULL",
+        (wave_id,),
+    ) == (len(ids),)
     assert bot.starts == 6
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -268,13 +285,11 @@ async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
     # The update being handled at SIGTERM was finished: its button press was answered.
     assert server.unanswered_callbacks() == []
     assert "Polling stopped" in bot.log()
-    # Closed cleanly: the last connection checkpointed the log into the file and removed it.
-    assert not (tmp_path / "civicpulse.db-wal").exists()
-    with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    settings = make_settings(server, tmp_path)
+    assert_sqlite_file_sound(settings, closed=True)
     _, position = citizen.screen()
     assert position is not None and position >= 4
-    stored = stored_answers(tmp_path / "civicpulse.db")
+    stored = stored_answers(settings)
     assert stored == {(user_id, p): planned_value(user_id, p) for p in range(1, position)}
 
 
@@ -286,11 +301,15 @@ async def test_sigterm_finishes_the_work_in_flight_and_closes_the_database(
     ],
     ids=["polling", "webhook"],
 )
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_sigterm_while_starting_stops_cleanly_before_serving(
     server: FakeTelegram, tmp_path: Path, run_args: tuple[str, ...], serving: str
 ) -> None:
     wave_id = await seed_wave(tmp_path, [FIRST_ID + 600], QUESTIONS)
-    env = bot_environment(server, tmp_path, surveys_dir=str(tmp_path / "surveys"))
+    # A webhook on PostgreSQL, shared by instances behind one proxy, wants a fixed secret.
+    env = bot_environment(
+        server, tmp_path, surveys_dir=str(tmp_path / "surveys"), webhook_secret="crash-test"
+    )
     bot = BotProcess(env, tmp_path, run_args=run_args)
     server.response_delay = 1.0  # Telegram slow to answer: start-up hangs in the commands
     await bot.start()
@@ -306,12 +325,10 @@ async def test_sigterm_while_starting_stops_cleanly_before_serving(
     assert "received SIGTERM while starting" in bot.log()
     assert serving not in bot.log()
     assert server.calls("getUpdates") == server.calls("setWebhook") == []
-    assert not (tmp_path / "civicpulse.db-wal").exists()  # the database was closed
-    with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as db:
-        # Nothing was served: the wave the bot would open at start is still only planned.
-        assert db.execute("SELECT state FROM waves WHERE id = ?", (wave_id,)).fetchall() == [
-            ("scheduled",)
-        ]
+    settings = make_settings(server, tmp_path)
+    assert_sqlite_file_sound(settings, closed=True)
+    # Nothing was served: the wave the bot would open at start is still only planned.
+    assert wave_states(settings) == {wave_id: "scheduled"}
 
 
 TWO_TEXTS = """\
@@ -356,6 +373,7 @@ class Redelivery:
         self._push(dict(self.sent[-1]))
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_an_update_delivered_twice_changes_nothing_the_second_time(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -399,9 +417,9 @@ async def test_an_update_delivered_twice_changes_nothing_the_second_time(
         await running.stop()
 
 
-async def add_waves_around(directory: Path) -> tuple[int, int]:
+async def add_waves_around(settings: Settings) -> tuple[int, int]:
     """A wave that ended while the bot was down, and one that starts tomorrow."""
-    database = await Database.open(directory / "civicpulse.db")
+    database = await open_database(settings)
     try:
         store = Store(database)
         (version_id,) = [
@@ -419,36 +437,37 @@ async def add_waves_around(directory: Path) -> tuple[int, int]:
         await database.close()
 
 
-def outbox_rows(database: Path, wave_id: int) -> dict[int, str]:
-    """Telegram id -> invitation state, read while the bot runs (WAL: a snapshot)."""
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        rows = db.execute(
-            "SELECT p.telegram_id, i.state FROM invitations i"
-            " JOIN respondents p ON p.id = i.respondent_id"
-            " WHERE i.wave_id = ? AND i.kind = 'invitation'",
-            (wave_id,),
-        ).fetchall()
+def outbox_rows(settings: Settings, wave_id: int) -> dict[int, str]:
+    """Telegram id -> invitation state, as committed while the bot runs."""
+    rows = peek(
+        settings,
+        "SELECT p.telegram_id, i.state FROM invitations i"
+        " JOIN respondents p ON p.id = i.respondent_id"
+        " WHERE i.wave_id = ? AND i.kind = 'invitation'",
+        (wave_id,),
+    )
     return dict(rows)
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_kill_9_during_a_broadcast_invites_everyone_at_most_once(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
     rng = random.Random(7)
     ids = list(range(FIRST_ID + 1000, FIRST_ID + 1240))
+    settings = make_settings(server, tmp_path)
     wave_id = await seed_wave(tmp_path, ids, QUESTIONS)
-    ended, later = await add_waves_around(tmp_path)
+    ended, later = await add_waves_around(settings)
     env = bot_environment(
         server, tmp_path, surveys_dir=str(tmp_path / "surveys"), broadcast_rate="120"
     )
     bot = BotProcess(env, tmp_path)
-    database = tmp_path / "civicpulse.db"
 
     def delivered() -> list[int]:
         return [r.params["chat_id"] for r in wave_messages(server, wave_id)]
 
     def settled() -> bool:
-        states = outbox_rows(database, wave_id)
+        states = outbox_rows(settings, wave_id)
         return len(states) == len(ids) and not {"pending", "claimed", "sending"} & set(
             states.values()
         )
@@ -476,12 +495,10 @@ async def test_kill_9_during_a_broadcast_invites_everyone_at_most_once(
 
     sent = delivered()
     assert len(sent) == len(set(sent)), "someone was invited twice"
-    states = outbox_rows(database, wave_id)
+    states = outbox_rows(settings, wave_id)
     missed = set(ids) - set(sent)
     # The documented gap (bot/waves/broadcast.py): a kill between committing `sending` and the
     # request reaching Telegram leaves the row `unconfirmed` and unsent. Nobody else.
     assert all(states[user_id] == "unconfirmed" for user_id in missed), missed
     assert len(missed) <= 3 * 16
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        waves = dict(db.execute("SELECT id, state FROM waves").fetchall())
-    assert waves == {wave_id: "open", ended: "closed", later: "scheduled"}
+    assert wave_states(settings) == {wave_id: "open", ended: "closed", later: "scheduled"}

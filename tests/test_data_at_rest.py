@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +18,8 @@ import pytest
 
 from bot.sandbox.fake_telegram import FakeTelegram
 from tests.bot_process import BotProcess, bot_environment
+from tests.commands import run_civicpulse
 from tests.harness import Citizen
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def mode(path: Path) -> int:
@@ -39,42 +36,35 @@ def open_umask() -> Iterator[None]:
         os.umask(previous)
 
 
-def civicpulse(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_PATH": str(tmp_path / "data" / "civicpulse.db"),
-        "PYTHONPATH": str(ROOT),
-        "BOT_TOKEN": "",
-        "PSEUDONYM_KEY": "",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *argv],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        umask=0o022,
-    )
-
-
-def test_commands_create_only_private_files(tmp_path: Path) -> None:
-    created = civicpulse(
+def create_and_export(tmp_path: Path) -> None:
+    """A wave created and both its files exported with `-o` into `tmp_path`, each by a
+    command of its own started under a login shell's umask."""
+    created = run_civicpulse(
         tmp_path, "wave", "create", "--survey", "pulse", "--start", "now", "--end", "+1d"
     )
     assert created.returncode == 0, created.stderr
     for what in ("ratings", "answers"):
-        exported = civicpulse(tmp_path, "export", what, "--wave", "1", "-o", f"{what}.csv")
+        exported = run_civicpulse(tmp_path, "export", what, "--wave", "1", "-o", f"{what}.csv")
         assert exported.returncode == 0, exported.stderr
 
+
+@pytest.mark.usefixtures("bot_database_pass")
+def test_exports_are_private(tmp_path: Path) -> None:
+    create_and_export(tmp_path)
+    assert mode(tmp_path / "ratings.csv") == 0o600
+    assert mode(tmp_path / "answers.csv") == 0o600
+
+
+@pytest.mark.sqlite_only("the modes of the database file, its folder and the key file beside it")
+@pytest.mark.usefixtures("bot_database_pass")
+def test_commands_create_only_private_files_beside_the_database(tmp_path: Path) -> None:
+    create_and_export(tmp_path)
     data = tmp_path / "data"
     assert mode(data) == 0o700
     assert {path.name: mode(path) for path in data.iterdir()} == {
         "civicpulse.db": 0o600,
         "civicpulse.db.key": 0o600,
     }
-    assert mode(tmp_path / "ratings.csv") == 0o600
-    assert mode(tmp_path / "answers.csv") == 0o600
 
 
 async def test_the_running_bot_keeps_its_database_private(

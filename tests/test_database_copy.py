@@ -70,9 +70,11 @@ FILLED = (
 Cli = Callable[..., tuple[int, str, str]]
 
 
-async def _run_pilot(directory: Path) -> None:
+async def _run_pilot(database: Path) -> None:
     async with FakeTelegram(token=TOKEN) as server:
-        bot = await start_bot(make_settings(server, directory))
+        # A pilot runs on SQLite, whichever database other tests' bots are on: the copy
+        # starts from its file.
+        bot = await start_bot(make_settings(server, database.parent, database_path=database))
         try:
             await open_wave(bot.app, survey_id="pulse")
             done = Citizen(server, server.user(4001, "Ольга"))
@@ -94,9 +96,9 @@ async def _run_pilot(directory: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pilot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("pilot")
-    asyncio.run(_run_pilot(directory))
-    return directory / "civicpulse.db"
+    database = tmp_path_factory.mktemp("pilot") / "civicpulse.db"
+    asyncio.run(_run_pilot(database))
+    return database
 
 
 @pytest.fixture

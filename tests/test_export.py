@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import SecretStr
 
 from bot.cli import export as cli_export
 from bot.settings import Settings
+from storage.connect import open_database
 from storage.pseudonym_key import NoSharedKey, key_file_path, pseudonym_key
 from storage.result_files import write_answers_csv, write_ratings_csv
 from surveys.export import (
@@ -32,7 +34,8 @@ from surveys.export import (
     write_ratings,
 )
 from surveys.pseudonym import Pseudonymizer, respondent_pseudonym
-from tests.test_aggregate import MIN_CELL, PEOPLE, ResultsWave, results_wave
+from tests.commands import pass_settings
+from tests.test_aggregate import MIN_CELL, PEOPLE, ResultsWave, add_results_wave, results_wave
 
 __all__ = ["results_wave"]  # the fixture, shared with test_aggregate
 
@@ -469,40 +472,45 @@ def _run_args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _settings(wave: ResultsWave, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_path": wave.database.path,
-        "min_cell_size": MIN_CELL,
-        "pseudonym_key": KEY.decode(),
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def _settings(directory: Path) -> Settings:
+    """What the commands read: this pass's database in `directory`, the test's key."""
+    return pass_settings(directory, min_cell_size=MIN_CELL, pseudonym_key=KEY.decode())
 
 
-async def test_cli_ratings_to_file(results_wave: ResultsWave, tmp_path: Path) -> None:
+@pytest.fixture
+async def stored_wave(tmp_path: Path, bot_database_pass: str) -> AsyncIterator[ResultsWave]:
+    """The wave of test_aggregate in the pass's database, where the commands find it by
+    their settings as an operator's would."""
+    database = await open_database(_settings(tmp_path / "data"))
+    try:
+        yield await add_results_wave(database)  # type: ignore[arg-type]
+    finally:
+        await database.close()
+
+
+async def test_cli_ratings_to_file(stored_wave: ResultsWave, tmp_path: Path) -> None:
     output = tmp_path / "ratings.csv"
     args = _run_args("export", "ratings", "--wave", "1", "-o", str(output), "--excel")
-    assert await args.handler(args, _settings(results_wave)) == 0
-    assert _parse(output.read_bytes(), excel=True) == await _ratings(results_wave, excel=True)
+    assert await args.handler(args, _settings(tmp_path / "data")) == 0
+    assert _parse(output.read_bytes(), excel=True) == await _ratings(stored_wave, excel=True)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ratings")] == []
 
 
 async def test_cli_answers_to_stdout(
-    results_wave: ResultsWave, capsysbinary: pytest.CaptureFixture[bytes]
+    stored_wave: ResultsWave, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     args = _run_args("export", "answers", "--wave", "1")
-    assert await args.handler(args, _settings(results_wave)) == 0
+    assert await args.handler(args, _settings(tmp_path / "data")) == 0
     captured = capsysbinary.readouterr()
-    assert _parse(captured.out, excel=False) == await _answers(results_wave, excel=False)
+    assert _parse(captured.out, excel=False) == await _answers(stored_wave, excel=False)
     assert captured.err == b""  # no progress bar when stderr is not a terminal
 
 
-async def test_cli_unknown_wave(
-    results_wave: ResultsWave, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("stored_wave")
+async def test_cli_unknown_wave(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "out.csv"
     for what in ("ratings", "answers"):
         args = _run_args("export", what, "--wave", "42", "-o", str(output))
-        assert await args.handler(args, _settings(results_wave)) == 1
+        assert await args.handler(args, _settings(tmp_path / "data")) == 1
         assert "there is no wave 42" in capsys.readouterr().err
     assert not output.exists()

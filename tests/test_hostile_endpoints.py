@@ -31,7 +31,7 @@ from bot.sandbox.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from bot.telegram.json_session import JsonBodySession
 from bot.telegram.plain_methods import AnswerPress, SendText
-from tests.harness import TOKEN, Citizen, make_settings, start_bot
+from tests.harness import TOKEN, Citizen, database_settings, make_settings, start_bot
 from tests.test_keepalive_http import Behaviour, ScriptedServer
 
 USER_ID = 4242
@@ -334,6 +334,7 @@ class SabotagingProxy:
         await writer.drain()
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_the_bot_serves_everyone_else_while_one_chat_s_answers_are_hostile(
     server: FakeTelegram, tmp_path: Path, loop_watch: LoopWatch
 ) -> None:
@@ -405,6 +406,7 @@ async def test_no_failure_shows_the_token(
     assert_unseen(failure.value, caplog)
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_redirect_loop_at_start_up_does_not_show_the_token(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -414,7 +416,7 @@ async def test_a_redirect_loop_at_start_up_does_not_show_the_token(
             _env_file=None,
             bot_token=SECRET_TOKEN,
             telegram_api_url=server.origin,
-            database_path=tmp_path / "civicpulse.db",
+            **database_settings(tmp_path),
         )
         app = await Application.create(settings)
         with pytest.raises((TelegramNetworkError, ClientDecodeError)) as failure:

@@ -2,25 +2,26 @@
 question's own consent, /mydata, erasure of the flag to the last byte, snapshots that a
 later change does not move, and waves aimed at groups.
 
-Through the real bot and the fake Bot API, on a real SQLite file.
+Through the real bot and the fake Bot API, on each database in turn; the bytes an erasure
+leaves behind are looked for in the SQLite file itself.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from storage.result_files import write_answers_csv
 from storage.wave_planning import WavePlan, create_wave
 from surveys.profile_groups import parse_segments, segments_of
+from tests.commands import run_civicpulse
 from tests.harness import (
     Citizen,
     Groups,
@@ -30,8 +31,12 @@ from tests.harness import (
     wait_until_sent,
     wave_messages,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_resume_and_privacy import (
+    IN_THE_SQLITE_FILES,
+    database_files,
+    erase,
+    traces_found,
+)
 
 PULSE_PLAN = {
     "services_overall": 4,
@@ -119,23 +124,23 @@ async def test_a_pressed_answer_to_a_question_not_on_screen_is_refused(
     assert set((await profile_row(running, 6104)).values()) == {None}
 
 
-def _file_traces(files: list[Path], traces: dict[str, bytes]) -> set[str]:
-    found = set()
-    for path in files:
-        data = path.read_bytes() if path.exists() else b""
-        found |= {f"{name} in {path.name}" for name, trace in traces.items() if trace in data}
-    return found
-
-
-async def test_the_disability_flag_is_shown_then_erased_to_the_last_byte(
-    server: FakeTelegram, running: RunningBot
-) -> None:
+async def answered_with_the_flag(server: FakeTelegram, running: RunningBot) -> tuple[Citizen, int]:
+    """A citizen who declared a disability and answered a wave, so that the flag sits both
+    in their profile and in their response; returns them and the wave."""
     app = running.app
     wave = await open_wave(app, survey_id="pulse", regions=["49"])
     citizen = Citizen(server, server.user(6105, "Вера"))
     groups = Groups(children="no", disability="yes", settlement="village")
     await citizen.onboard("Новгород", "Новгородская", None, "65+", groups)
     await citizen.complete(app.surveys["pulse"].survey, PULSE_PLAN)
+    return citizen, wave
+
+
+async def test_the_disability_flag_is_shown_to_its_owner_then_erased(
+    server: FakeTelegram, running: RunningBot
+) -> None:
+    app = running.app
+    citizen, wave = await answered_with_the_flag(server, running)
     consent_at = (await profile_row(running, 6105))["disability_consent_at"]
     assert consent_at is not None
     assert await snapshot(running, wave, 6105) == ("no", "yes", "village")
@@ -152,8 +157,21 @@ async def test_the_disability_flag_is_shown_then_erased_to_the_last_byte(
     header = next(csv.reader(io.StringIO(target.getvalue().decode("utf-8"))))
     assert not {"disability", "disability_consent_at"} & set(header)
 
-    database = app.database.path
-    files = [database, database.with_name(database.name + "-wal")]
+    await erase(citizen)
+    flagged = await app.database.fetch_all(
+        "SELECT disability FROM respondents WHERE disability IS NOT NULL"
+        " UNION ALL SELECT disability FROM responses WHERE disability IS NOT NULL"
+    )
+    assert flagged == []
+
+
+@IN_THE_SQLITE_FILES
+async def test_the_erased_disability_flag_leaves_no_byte_in_the_files(
+    server: FakeTelegram, running: RunningBot
+) -> None:
+    citizen, _ = await answered_with_the_flag(server, running)
+    consent_at = (await profile_row(running, 6105))["disability_consent_at"]
+    files = database_files(running.app)
     # A record keeps a row's columns side by side: the profile's flag beside its consent
     # time, and the response's copy between the children and settlement answers.
     traces = {
@@ -161,12 +179,10 @@ async def test_the_disability_flag_is_shown_then_erased_to_the_last_byte(
         "consent time": consent_at.encode(),
         "response flag": b"noyesvillage",
     }
-    assert {name.split(" in ")[0] for name in _file_traces(files, traces)} == set(traces)
+    assert {name.split(" in ")[0] for name in traces_found(files, traces)} == set(traces)
 
-    await citizen.command("/delete_me")
-    done = await citizen.tap("Да, удалить")
-    assert "удалены" in (done.text or "")
-    assert _file_traces(files, traces) == set()
+    await erase(citizen)
+    assert traces_found(files, traces) == set()
     assert files[1].stat().st_size == 0
 
 
@@ -281,34 +297,17 @@ async def test_an_aimed_wave_invites_only_its_segments_with_the_ordinary_text(
     assert f"sw:{aimed}" in {data for _, data in buttons(member)}
 
 
-def civicpulse(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_PATH": str(tmp_path / "data" / "civicpulse.db"),
-        "PYTHONPATH": str(ROOT),
-        "BOT_TOKEN": "",
-        "PSEUDONYM_KEY": "",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *argv],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
+@pytest.mark.usefixtures("bot_database_pass")
 def test_the_command_line_aims_a_wave_and_refuses_unknown_segments(tmp_path: Path) -> None:
     create = ["wave", "create", "--survey", "pulse", "--start", "now", "--end", "+1d"]
-    refused = civicpulse(tmp_path, *create, "--segments", "families_with_children,pensioners")
+    refused = run_civicpulse(tmp_path, *create, "--segments", "families_with_children,pensioners")
     assert refused.returncode == 1
     assert "unknown segment(s): pensioners" in refused.stderr
-    assert civicpulse(tmp_path, "wave", "list").stdout.strip() == "no waves yet"
+    assert run_civicpulse(tmp_path, "wave", "list").stdout.strip() == "no waves yet"
 
-    created = civicpulse(tmp_path, *create, "--segments", "village,elderly")
+    created = run_civicpulse(tmp_path, *create, "--segments", "village,elderly")
     assert created.returncode == 0, created.stderr
-    listing = civicpulse(tmp_path, "wave", "list").stdout
+    listing = run_civicpulse(tmp_path, "wave", "list").stdout
     assert "all / all / elderly,village" in listing
-    stats = civicpulse(tmp_path, "wave", "stats", created.stdout.strip()).stdout
+    stats = run_civicpulse(tmp_path, "wave", "stats", created.stdout.strip()).stdout
     assert "aimed at: elderly, village" in stats

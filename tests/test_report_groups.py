@@ -48,7 +48,9 @@ PEOPLE = [
 
 
 @pytest.fixture
-async def running(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def running(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[RunningBot]:
     settings = make_settings(server, tmp_path, admin_ids={ADMIN}, min_cell_size=MIN_CELL)
     running = await start_bot(settings)
     yield running  # the lines after yield run whatever the outcome of the test

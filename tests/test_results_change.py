@@ -34,7 +34,9 @@ ELSEWHERE = ("3", "3", "Пропустить", "Не изменилась", "8",
 
 
 @pytest.fixture
-async def running(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def running(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[RunningBot]:
     running = await start_bot(make_settings(server, tmp_path))
     yield running  # the lines after yield run whatever the outcome of the test
     await running.stop()

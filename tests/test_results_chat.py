@@ -21,7 +21,9 @@ PULSE_ANSWERS = {
 
 
 @pytest.fixture
-async def bot_with_admin(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def bot_with_admin(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[RunningBot]:
     running = await start_bot(make_settings(server, tmp_path, admin_ids=frozenset({ADMIN})))
     try:
         yield running
@@ -30,7 +32,9 @@ async def bot_with_admin(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[
 
 
 @pytest.fixture
-async def bot_sending_answers(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def bot_sending_answers(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[RunningBot]:
     """An operator who turned CHAT_EXPORT_ANSWERS on."""
     settings = make_settings(
         server, tmp_path, admin_ids=frozenset({ADMIN}), chat_export_answers=True
@@ -123,7 +127,7 @@ async def test_citizens_see_their_region_after_the_wave_closes(
 
 @pytest.fixture
 async def bot_with_a_real_threshold(
-    server: FakeTelegram, tmp_path: Path
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
 ) -> AsyncIterator[RunningBot]:
     """Groups need ten respondents, as in production: the three citizens never reach it."""
     settings = make_settings(server, tmp_path, admin_ids=frozenset({ADMIN}), min_cell_size=10)
@@ -163,6 +167,7 @@ async def test_the_report_sends_the_chart_and_the_map(
     assert admin.user.messages[-1].caption == f"Карта индекса по регионам, волна #{wave}"
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_catalog_without_a_tile_layout_gets_the_chart_and_says_there_is_no_map(
     server: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import Application
 from bot.chat.texts import count
 from bot.sandbox.fake_telegram import FakeTelegram
 from tests.harness import Citizen, RunningBot, make_settings, open_wave, start_bot, stored_answers
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_restart_resumes_at_the_question_where_it_stopped(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -41,6 +43,13 @@ async def test_a_restart_resumes_at_the_question_where_it_stopped(
         await second.stop()
 
 
+async def erase(citizen: Citizen) -> None:
+    """/delete_me, confirmed."""
+    await citizen.command("/delete_me")
+    done = await citizen.tap("Да, удалить")
+    assert "удалены" in (done.text or "")
+
+
 async def test_privacy_explains_and_delete_me_erases_everything(
     server: FakeTelegram, running: RunningBot
 ) -> None:
@@ -58,9 +67,7 @@ async def test_privacy_explains_and_delete_me_erases_everything(
     assert "Ничего не удалено" in (cancelled.text or "")
     assert await running.app.store.respondents.by_telegram_id(3002) is not None
 
-    await citizen.command("/delete_me")
-    done = await citizen.tap("Да, удалить")
-    assert "удалены" in (done.text or "")
+    await erase(citizen)
     db = running.app.database
     for table in ("respondents", "responses", "answers", "fsm_states"):
         row = await db.fetch_one(f"SELECT count(*) AS n FROM {table}")
@@ -87,7 +94,21 @@ def _traces(telegram_id: int, text: str) -> dict[str, bytes]:
     }
 
 
-def _found(files: list[Path], traces: dict[str, bytes]) -> set[str]:
+#: For the tests that look for erased data in the bytes of SQLite's files, which a
+#: PostgreSQL server keeps where the bot cannot see them.
+IN_THE_SQLITE_FILES = pytest.mark.sqlite_only(
+    "reads the bytes of the SQLite file and its write-ahead log"
+)
+
+
+def database_files(app: Application) -> list[Path]:
+    """The SQLite database and its write-ahead log: where erased data could linger."""
+    database = app.settings.database_path
+    return [database, database.with_name(database.name + "-wal")]
+
+
+def traces_found(files: list[Path], traces: dict[str, bytes]) -> set[str]:
+    """Which of the named byte strings are in which of the files: "<name> in <file>"."""
     found = set()
     for path in files:
         data = path.read_bytes() if path.exists() else b""
@@ -95,6 +116,7 @@ def _found(files: list[Path], traces: dict[str, bytes]) -> set[str]:
     return found
 
 
+@IN_THE_SQLITE_FILES
 async def test_erasure_leaves_no_bytes_in_the_database_or_its_log(
     server: FakeTelegram, running: RunningBot
 ) -> None:
@@ -113,21 +135,18 @@ async def test_erasure_leaves_no_bytes_in_the_database_or_its_log(
     }
     await citizen.complete(running.app.surveys["pulse"].survey, plan)
     assert (await stored_answers(running.app, telegram_id))["comment"] == comment
-    database = running.app.database.path
-    files = [database, database.with_name(database.name + "-wal")]
+    files = database_files(running.app)
     traces = _traces(telegram_id, comment)
     # The check can fail: before the erasure the traces are there to be found (SQLite
     # stores an id of this size in six bytes; the eight-byte form is looked for anyway, and
     # shows up where the record's header before it ends in NULL columns' zero bytes).
-    before = {name.split(" in ")[0] for name in _found(files, traces)}
+    before = {name.split(" in ")[0] for name in traces_found(files, traces)}
     assert {"id as text", "id as 6 bytes", "answer"} <= before
 
-    await citizen.command("/delete_me")
-    done = await citizen.tap("Да, удалить")
-    assert "удалены" in (done.text or "")
+    await erase(citizen)
 
     # Read while the bot still runs, as anyone with the files could.
-    assert _found(files, traces) == set()
+    assert traces_found(files, traces) == set()
     assert files[1].stat().st_size == 0  # the log was cut, not only rewritten
 
 
@@ -152,6 +171,7 @@ def test_counts_take_each_languages_plural_form(number: int, russian: str, engli
     assert count(number, "days", "en") == english
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_privacy_says_what_remains_after_erasure_and_for_how_long(
     server: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -36,8 +36,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cli.main import build_parser
-from bot.settings import Settings
-from storage.database import Database
+from storage.backend import Backend
+from storage.connect import open_database
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import AnswerRecord, ResponseRepository
 from storage.repositories.surveys import SurveyRepository
@@ -46,6 +46,7 @@ from storage.result_files import write_ratings_csv, write_segments_csv
 from surveys.aggregate import OVERALL, Area, GroupStats, Moments, build_ratings, t_quantile
 from surveys.model import Survey
 from surveys.segments import SEGMENTS, build_segments
+from tests.commands import pass_settings
 
 MIN_CELL = 3
 GENERAL, ELDERLY = "45-54", "65+"
@@ -113,7 +114,7 @@ PEOPLE = [
 ]
 
 
-async def set_groups(database: Database, response_id: int, **groups: str | None) -> None:
+async def set_groups(database: Backend, response_id: int, **groups: str | None) -> None:
     """The snapshot columns as the chat fills them when a response starts."""
     columns = ", ".join(f"{name} = ?" for name in groups)
     await database.execute(
@@ -121,7 +122,7 @@ async def set_groups(database: Database, response_id: int, **groups: str | None)
     )
 
 
-async def build_wave(database: Database, people: list[Person], survey: Survey = SURVEY) -> int:
+async def build_wave(database: Backend, people: list[Person], survey: Survey = SURVEY) -> int:
     version_id = await SurveyRepository(database).store(survey)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     wave_id = await WaveRepository(database).create(
@@ -148,8 +149,10 @@ async def build_wave(database: Database, people: list[Person], survey: Survey = 
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "segments.db")
+async def database(tmp_path: Path, bot_database_pass: str) -> AsyncIterator[Backend]:
+    """The wave above in this pass's database, where `civicpulse export segments` finds it
+    by its settings."""
+    database = await open_database(pass_settings(tmp_path / "data"))
     try:
         await build_wave(database, PEOPLE)
         yield database
@@ -162,7 +165,7 @@ def _parse(data: bytes, excel: bool = False) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=";" if excel else ","))
 
 
-async def _file(database: Database, **options: Any) -> list[list[str]]:
+async def _file(database: Backend, **options: Any) -> list[list[str]]:
     target = io.BytesIO()
     await write_segments_csv(database, 1, target, min_cell_size=MIN_CELL, **options)
     return _parse(target.getvalue(), options.get("excel", False))
@@ -178,7 +181,7 @@ def _mean_and_se2(scores: list[float]) -> tuple[float, float]:
     return mean, variance / len(scores)
 
 
-async def test_columns_and_order(database: Database) -> None:
+async def test_columns_and_order(database: Backend) -> None:
     header, *rows = await _file(database)
     assert header == COLUMNS
     # 4 regions × 3 tracks × (health, overall) × 4 groups, by region code.
@@ -189,7 +192,7 @@ async def test_columns_and_order(database: Database) -> None:
     ]
 
 
-async def test_a_group_that_is_worse_off(database: Database) -> None:
+async def test_a_group_that_is_worse_off(database: Backend) -> None:
     """Families in 49: 0, 25, 25 against 75, 100, 100, 75.
 
     Group: mean 50/3 = 16.67, s² = (16.67² + 2·8.33²)/2 = 208.33, se² = 69.44;
@@ -223,7 +226,7 @@ async def test_a_group_that_is_worse_off(database: Database) -> None:
     assert rows[("49", "all", "health", "village")][8:] == [""] * 10 + ["1"]
 
 
-async def test_a_small_group_hides_its_rest(database: Database) -> None:
+async def test_a_small_group_hides_its_rest(database: Backend) -> None:
     """65: 2 with a disability, 6 without. Shown alone, the rest's 6 and the ratings file's
     8 would give the group away: both are hidden, and the ratings file does show 65."""
     rows = _by_key((await _file(database))[1:])
@@ -234,7 +237,7 @@ async def test_a_small_group_hides_its_rest(database: Database) -> None:
     assert shown[("65", "all", "health")] == "8"
 
 
-async def test_what_the_ratings_file_hides_hides_both_sides(database: Database) -> None:
+async def test_what_the_ratings_file_hides_hides_both_sides(database: Backend) -> None:
     """45: 3 in a village and 3 in a town, each side large enough; but the ratings file hides
     45 (the smallest region beside the small 05), and a shown pair would add up to it."""
     rows = _by_key((await _file(database))[1:])
@@ -246,7 +249,7 @@ async def test_what_the_ratings_file_hides_hides_both_sides(database: Database) 
     assert all(rows[("05", "all", "health", segment)][-1] == "1" for segment in SEGMENTS)
 
 
-async def test_municipality_level_and_excel(database: Database) -> None:
+async def test_municipality_level_and_excel(database: Backend) -> None:
     header, *rows = await _file(database, level="municipality", excel=True)
     assert header == COLUMNS
     row = {(r[1], r[3], r[5], r[6], r[7]): r for r in rows}[
@@ -334,23 +337,24 @@ def test_no_hidden_side_is_one_subtraction_away(people: Mapping[tuple, int]) -> 
 # The command line -----------------------------------------------------------------------------
 
 
-async def _run(database: Database, *argv: str) -> int:
-    settings_ = Settings(_env_file=None, database_path=database.path, min_cell_size=MIN_CELL)  # type: ignore[call-arg]
+async def _run(directory: Path, *argv: str) -> int:
+    """`civicpulse export segments …` on this pass's database in `directory`."""
     args = build_parser().parse_args(["export", "segments", *argv])
-    status: int = await args.handler(args, settings_)
+    status: int = await args.handler(args, pass_settings(directory, min_cell_size=MIN_CELL))
     return status
 
 
-async def test_cli_writes_the_file(database: Database, tmp_path: Path) -> None:
+async def test_cli_writes_the_file(database: Backend, tmp_path: Path) -> None:
     output = tmp_path / "segments.csv"
-    assert await _run(database, "--wave", "1", "--excel", "-o", str(output)) == 0
+    assert await _run(tmp_path / "data", "--wave", "1", "--excel", "-o", str(output)) == 0
     assert _parse(output.read_bytes(), excel=True) == await _file(database, excel=True)
 
 
+@pytest.mark.usefixtures("database")
 async def test_cli_unknown_wave_writes_nothing(
-    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "segments.csv"
-    assert await _run(database, "--wave", "42", "-o", str(output)) == 1
+    assert await _run(tmp_path / "data", "--wave", "42", "-o", str(output)) == 1
     assert "there is no wave 42" in capsys.readouterr().err
     assert not [path for path in tmp_path.iterdir() if "segments.csv" in path.name]

@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, ViewportSize, async_playwright
@@ -35,6 +34,8 @@ from playwright.async_api import Browser, ViewportSize, async_playwright
 from bot.cli.main import build_parser
 from bot.settings import Settings
 from bot.waves.site_publishing import SitePublisher
+from storage.backend import Backend
+from storage.connect import open_database
 from storage.database import Database
 from storage.repositories.actions import ActionRepository
 from storage.repositories.waves import WaveRepository
@@ -43,6 +44,8 @@ from storage.site import SiteError, publish_site, write_site
 from surveys.actions import ActionDraft
 from surveys.regions import load_catalog
 from tests import test_situations_export as situations_test
+from tests.commands import pass_settings
+from tests.harness import database_environment
 from tests.test_aggregate import MIN_CELL, PEOPLE, Person, add_results_wave
 from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, find_chromium
 
@@ -60,14 +63,21 @@ DESKTOP = ViewportSize(width=1280, height=800)
 
 @dataclass
 class Site:
-    database: Database
+    database: Backend
     wave_id: int
     directory: Path
 
 
+def _settings(tmp_path: Path) -> Settings:
+    """What `civicpulse export` and `publish` are given: this pass's database (in the
+    test's data/ on SQLite)."""
+    return pass_settings(tmp_path / "data", min_cell_size=MIN_CELL)
+
+
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    database = await Database.open(tmp_path / "site.db")
+async def site(tmp_path: Path, bot_database_pass: str) -> AsyncIterator[Site]:
+    """Two closed waves and two actions in this pass's database, and the later wave's site."""
+    database = await open_database(_settings(tmp_path))
     try:
         waves = WaveRepository(database)
         first = await add_results_wave(database, EARLIER, datetime(2026, 10, 1, tzinfo=UTC))
@@ -204,11 +214,7 @@ def checked_figures(directory: Path) -> int:
 
 
 async def test_the_files_are_those_of_export(site: Site, tmp_path: Path) -> None:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_path=site.database.path,
-        min_cell_size=MIN_CELL,
-    )
+    settings = _settings(tmp_path)
     for what, name in (("ratings", "ratings"), ("segments", "segments")):
         for level in ("region", "municipality"):
             output = tmp_path / f"{what}-{level}.csv"
@@ -319,11 +325,6 @@ async def test_publishing_again_replaces_the_site_whole(site: Site) -> None:
     assert [p.name for p in site.directory.parent.iterdir() if p.name.startswith(".")] == []
 
 
-def _settings(site: Site) -> Settings:
-    values: dict[str, Any] = {"database_path": site.database.path, "min_cell_size": MIN_CELL}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
 @pytest.mark.parametrize(
     "wave,output,message",
     [
@@ -349,14 +350,19 @@ async def test_cli_refusals(
     elif wave == "closed":
         wave = str(site.wave_id)
     args = build_parser().parse_args(["publish", "--wave", wave, "-o", str(tmp_path / output)])
-    assert await args.handler(args, _settings(site)) == 1
+    assert await args.handler(args, _settings(tmp_path)) == 1
     error = capsys.readouterr().err
     assert error.startswith("civicpulse: publish failed:") and message in error
     assert not (tmp_path / output).exists()
 
 
 async def test_serve_previews_on_localhost(site: Site, tmp_path: Path) -> None:
-    environment = {**os.environ, "DATABASE_PATH": str(site.database.path), "MIN_CELL_SIZE": "3"}
+    hidden = ("DATABASE_PATH", "DATABASE_URL", "PSEUDONYM_KEY")
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in hidden},
+        **database_environment(tmp_path / "data"),
+        "MIN_CELL_SIZE": str(MIN_CELL),
+    }
     argv = ["publish", "--wave", str(site.wave_id), "-o", str(tmp_path / "preview")]
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli.main", *argv, "--serve", "--port", "0"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser
 
 from bot.cli.main import build_parser
@@ -50,6 +51,7 @@ LATER = {6101: SECOND, 6102: SECOND, 6103: FIRST, 6104: SECOND, 6105: SECOND, 61
 LATER |= {6107: FIRST, 6108: ELSEWHERE, 6109: SECOND}
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_answers_in_chat_and_actions_reach_the_published_site(
     server: FakeTelegram,
     tmp_path: Path,

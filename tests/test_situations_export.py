@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from bot.cli.main import build_parser
-from bot.settings import Settings
+from storage.backend import Backend
 from storage.change import ChangeError
-from storage.database import Database
+from storage.connect import open_database
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.responses import AnswerRecord, ResponseRepository
 from storage.repositories.surveys import SurveyRepository
@@ -36,6 +36,7 @@ from surveys.aggregate import t_quantile
 from surveys.model import AnswerValue, Survey
 from surveys.scoring import answer_score
 from surveys.situations import GOT_NEEDED, NEEDED_YES, Measure, build_situations, quartiles
+from tests.commands import pass_settings
 from tests.test_segments import SURVEY as NO_SITUATIONS
 
 MIN_CELL = 3
@@ -163,7 +164,7 @@ LATER = [
 
 
 async def _wave(
-    database: Database, survey: Survey, people: list[Person], first: int, state: str = "closed"
+    database: Backend, survey: Survey, people: list[Person], first: int, state: str = "closed"
 ) -> int:
     version_id = await SurveyRepository(database).store(survey)
     start = datetime(2026, 3, 1, tzinfo=UTC)
@@ -195,7 +196,7 @@ async def _wave(
 
 @dataclass
 class Waves:
-    database: Database
+    database: Backend
     earlier: int
     later: int
     #: The later people again, asked with the months question turned into weeks.
@@ -205,10 +206,12 @@ class Waves:
 
 
 @pytest.fixture
-async def waves(tmp_path: Path) -> AsyncIterator[Waves]:
+async def waves(tmp_path: Path, bot_database_pass: str) -> AsyncIterator[Waves]:
+    """The waves above in this pass's database, where `civicpulse export situations` finds
+    them by its settings."""
     from tests.test_segments import PEOPLE, build_wave
 
-    database = await Database.open(tmp_path / "situations.db")
+    database = await open_database(pass_settings(tmp_path / "data"))
     try:
         yield Waves(
             database,
@@ -368,18 +371,17 @@ async def test_refusals(waves: Waves) -> None:
 # The command line -----------------------------------------------------------------------------
 
 
-async def _run(waves: Waves, *argv: str) -> int:
-    values: dict[str, Any] = {"database_path": waves.database.path, "min_cell_size": MIN_CELL}
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+async def _run(directory: Path, *argv: str) -> int:
+    """`civicpulse export situations …` on this pass's database in `directory`."""
     args = build_parser().parse_args(["export", "situations", *argv])
-    status: int = await args.handler(args, settings)
+    status: int = await args.handler(args, pass_settings(directory, min_cell_size=MIN_CELL))
     return status
 
 
 async def test_cli_writes_the_file(waves: Waves, tmp_path: Path) -> None:
     output = tmp_path / "situations.csv"
     argv = ["--wave", str(waves.later), "--against", str(waves.earlier), "--excel"]
-    assert await _run(waves, *argv, "-o", str(output)) == 0
+    assert await _run(tmp_path / "data", *argv, "-o", str(output)) == 0
     expected = await _file(waves, waves.later, against=waves.earlier, excel=True)
     assert _parse(output.read_bytes(), excel=True) == expected
 
@@ -394,14 +396,11 @@ async def test_cli_writes_the_file(waves: Waves, tmp_path: Path) -> None:
         (["--wave", "2", "--against", "4"], "share no situation measure asked the same way"),
     ],
 )
+@pytest.mark.usefixtures("waves")
 async def test_cli_errors_write_nothing(
-    waves: Waves,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    argv: list[str],
-    message: str,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     output = tmp_path / "situations.csv"
-    assert await _run(waves, *argv, "-o", str(output)) == 1
+    assert await _run(tmp_path / "data", *argv, "-o", str(output)) == 1
     assert message in capsys.readouterr().err
     assert not [path for path in tmp_path.iterdir() if "situations.csv" in path.name]

@@ -1,4 +1,5 @@
-"""Staff on the command line and the rules of the roles: `staff add|list|remove`, `audit`.
+"""Staff on the command line and the rules of the roles: `staff add|list|remove`, `audit`,
+on each database in turn.
 
 The chat side — what each role sees and may do there — is in tests/test_staff_chat.py.
 """
@@ -7,39 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.cli.main import main
 from storage.access import StaffMember
-from storage.database import Database
+from storage.connect import open_database
 from storage.repositories.waves import Wave
-
-Cli = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[Cli]:
-    """`civicpulse …` in this process: (exit status, stdout, stderr), with ADMIN_IDS given."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "data" / "civicpulse.db"))
-    umask = os.umask(0o022)
-    os.umask(umask)
-
-    def run(*argv: str, admin_ids: str = "") -> tuple[int, str, str]:
-        monkeypatch.setenv("ADMIN_IDS", admin_ids)
-        status = main(list(argv))
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-
-    yield run
-    os.umask(umask)  # main() narrows it for the process; other tests expect their own
+from tests.commands import Cli, cli_settings
 
 
 def staff_lines(cli: Cli, admin_ids: str = "") -> list[str]:
@@ -138,7 +115,7 @@ def test_the_audit_is_filtered_by_time_and_by_member_of_staff(cli: Cli, tmp_path
     assert cli("staff", "add", "222", "--role", "analyst", "--regions", "53")[0] == 0
 
     async def chat_records() -> None:
-        database = await Database.open(tmp_path / "data" / "civicpulse.db")
+        database = await open_database(cli_settings(tmp_path))
         try:
             await database.execute(
                 "INSERT INTO audit_log (at, source, actor, role, regions, action)"

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.chat.callbacks import (
     AdminMenuCb,
     ResultsCb,
@@ -26,7 +28,7 @@ from bot.chat.callbacks import (
 )
 from bot.sandbox.fake_telegram import ChatMessage, FakeTelegram, buttons
 from bot.settings import Settings
-from storage.database import Database
+from storage.connect import open_database
 from storage.staff_changes import add_staff, remove_staff, staff_member
 from storage.store import Store
 from storage.wave_planning import WavePlan, create_wave
@@ -49,11 +51,14 @@ URALS = 7065  # regional: 65 Sverdlovsk
 ANALYST = 7100  # analyst: 49
 SURVEY = "Ежемесячный опрос о работе госуслуг"
 
+#: Every test here starts the bot through `staff_bot`, on each database in turn.
+pytestmark = pytest.mark.usefixtures("bot_database_pass")
+
 
 @asynccontextmanager
 async def another_process(settings: Settings) -> AsyncIterator[Store]:
     """The database as `civicpulse staff` opens it: its own connection, the bot running."""
-    database = await Database.open(settings.database_path)
+    database = await open_database(settings)
     try:
         yield Store(database)
     finally:
@@ -101,12 +106,14 @@ async def planned(running: RunningBot, regions: Sequence[str] | None) -> int:
 
 
 async def planning_rows(running: RunningBot) -> list[tuple[object, ...]]:
-    """Waves, their regions and states, and staff: what no refused action may change."""
+    """Waves, their regions and states, and staff: what no refused action may change.
+
+    Each table's rows are sorted: PostgreSQL returns rows in no set order, and may move a
+    row that was written again with the same values."""
     rows = []
     for table in ("waves", "wave_regions", "staff", "invitations", "responses"):
-        rows += [
-            tuple(row) for row in await running.app.database.fetch_all(f"SELECT * FROM {table}")
-        ]
+        found = await running.app.database.fetch_all(f"SELECT * FROM {table}")
+        rows += sorted((tuple(row) for row in found), key=repr)
     return rows
 
 

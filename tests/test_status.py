@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from bot.sandbox.fake_telegram import FakeTelegram
 from bot.settings import Settings
@@ -19,8 +18,9 @@ from tests.harness import add_respondents, make_settings, open_wave, start_bot, 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def status(settings: Settings) -> tuple[int, str]:
-    """`civicpulse status` in a process of its own, as an operator runs it beside the bot."""
+async def status(settings: Settings, directory: Path) -> tuple[int, str]:
+    """`civicpulse status` in a process of its own, as an operator runs it beside the bot:
+    in the test's folder, so that no `.env` or data of the working copy is read."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BOT_TOKEN": "", "PSEUDONYM_KEY": ""}
     env.pop("DATABASE_URL", None)
     if settings.database_url is None:
@@ -34,7 +34,7 @@ async def status(settings: Settings) -> tuple[int, str]:
         "bot",
         "status",
         env=env,
-        cwd=settings.database_path.parent,
+        cwd=directory,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -43,18 +43,16 @@ async def status(settings: Settings) -> tuple[int, str]:
     return process.returncode, output.decode()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def settings(request: pytest.FixtureRequest, server: FakeTelegram, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return make_settings(server, tmp_path)
-    url = request.getfixturevalue("postgres_url")
-    return make_settings(server, tmp_path, database_url=SecretStr(url))
+@pytest.fixture
+def settings(server: FakeTelegram, tmp_path: Path, bot_database_pass: str) -> Settings:
+    """The bot's settings in this pass, which `civicpulse status` reads too."""
+    return make_settings(server, tmp_path)
 
 
 async def test_status_names_the_sender_the_backlog_and_the_open_wave(
     settings: Settings, tmp_path: Path
 ) -> None:
-    code, shown = await status(settings)
+    code, shown = await status(settings, tmp_path)
     assert code == 3, shown
     assert "sender role: held by nobody" in shown
     assert "no instance has held it yet" in shown
@@ -68,7 +66,7 @@ async def test_status_names_the_sender_the_backlog_and_the_open_wave(
         await add_respondents(app, [(8_100_000 + n, "49", "25-30") for n in range(3)])
         wave_id = await open_wave(app)
         await wait_until_sent(app, wave_id)
-        code, shown = await status(settings)
+        code, shown = await status(settings, tmp_path)
     finally:
         await running.stop()
     assert code == 0, shown
@@ -77,6 +75,6 @@ async def test_status_names_the_sender_the_backlog_and_the_open_wave(
     assert f"wave {wave_id}  social_services" in shown
     assert "3 of 3 invitations sent (0 waiting, 0 failed), 0 completed" in shown
 
-    code, shown = await status(settings)
+    code, shown = await status(settings, tmp_path)
     assert code == 3, shown
     assert f"held by nobody: no instance sends invitations (last: {instance} since " in shown

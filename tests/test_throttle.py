@@ -69,7 +69,9 @@ def test_a_zero_rate_is_not_a_limiter() -> None:
 
 
 @pytest.fixture
-async def strict(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def strict(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[RunningBot]:
     """A bot allowing 3 updates at once and then practically nothing more."""
     bot = await start_bot(make_settings(server, tmp_path, throttle_rate=0.01, throttle_burst=3))
     try:

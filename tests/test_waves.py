@@ -1,6 +1,6 @@
 """Waves on the calendar: opened and closed on time, the right people invited, reminded once.
 
-Everything runs through the real bot and the fake Bot API server, on a real SQLite file.
+Everything runs through the real bot and the fake Bot API server, on each database.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.fake_telegram import FakeTelegram, buttons
 from bot.settings import Settings
 from bot.waves.scheduler import WaveScheduler
+from storage.backend import Backend
 from storage.clock import from_db
-from storage.database import Database
+from storage.connect import open_database
 from storage.repositories.waves import TrackSelection, Wave
 from storage.store import Store
 from storage.wave_planning import WavePlan, create_wave
@@ -102,14 +105,15 @@ async def test_a_wave_opens_at_its_start_and_invites_exactly_its_audience(
     assert "вопрос 1 ·" in (first.text or "")
 
 
-async def pulse_stored(settings: Settings) -> tuple[Database, Store, int]:
+async def pulse_stored(settings: Settings) -> tuple[Backend, Store, int]:
     """The database as a wave is planned on it before the bot starts: the example survey
     stored, its version id to plan with. The caller closes the database."""
-    database = await Database.open(settings.database_path)
+    database = await open_database(settings)
     store = Store(database)
     return database, store, await store.surveys.store(load_surveys(settings.surveys_dir)["pulse"])
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_start_and_an_end_missed_while_the_bot_was_down_are_caught_up_at_start(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -220,6 +224,7 @@ async def test_blocking_and_unblocking_the_bot_switches_invitations_off_and_on(
     await wait_until(active)
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_stopping_lets_a_sweep_that_is_opening_a_wave_finish(
     server: FakeTelegram, tmp_path: Path
 ) -> None:

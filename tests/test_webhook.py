@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from pydantic import ValidationError
 
 from bot.app import Application
 from bot.sandbox.fake_telegram import FakeTelegram, Fault, buttons
+from bot.settings import Settings
 from bot.webhook_config import WebhookConfig, make_config, parse_listen
-from tests.harness import Citizen, make_settings, start_bot, table_snapshot
+from storage import postgres
+from tests.database_peek import peek_one
+from tests.harness import Citizen, make_settings, start_bot, table_snapshot, wait_until
 
 URL = "https://bot.example.org/civicpulse/hook"
 SECRET = "correct-horse_battery-staple"
@@ -80,7 +84,16 @@ def consent_press(user_id: int, server: FakeTelegram) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def webhook_bot(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[WebhookBot]:
+async def webhook_bot(
+    server: FakeTelegram, tmp_path: Path, bot_database_pass: str
+) -> AsyncIterator[WebhookBot]:
+    async with serving_webhook(server, tmp_path) as bot:
+        yield bot
+
+
+@contextlib.asynccontextmanager
+async def serving_webhook(server: FakeTelegram, tmp_path: Path) -> AsyncIterator[WebhookBot]:
+    """The bot serving its webhook on a local port, registered with the fake server."""
     app = await Application.create(make_settings(server, tmp_path, webhook_secret=SECRET))
     config = make_config(app.settings, URL, "127.0.0.1:0")
     task = asyncio.create_task(app.run_webhook(config, handle_signals=False))
@@ -138,18 +151,40 @@ async def test_a_failed_update_is_answered_with_an_error_so_telegram_sends_it_ag
     assert len(server.chat(4003)) == 1
 
 
-async def test_stopping_deletes_the_webhook_and_closes_the_database(
-    server: FakeTelegram, webhook_bot: WebhookBot, tmp_path: Path
+async def test_stopping_closes_the_database_and_deletes_the_webhook_unless_shared(
+    server: FakeTelegram, webhook_bot: WebhookBot, bot_database_pass: str
 ) -> None:
+    """On SQLite this instance is the only one, and its stop takes the webhook down. On
+    PostgreSQL others may serve the same webhook behind the proxy: a stop leaves it set, so
+    that a rolling restart cuts nobody off."""
     await webhook_bot.app.stop()
     await asyncio.wait_for(webhook_bot.task, 20)
-    assert server.webhook is None and server.calls("deleteWebhook")
-    # The last connection to a WAL database checkpoints and removes the log on close.
-    assert not (tmp_path / "civicpulse.db-wal").exists()
+    if bot_database_pass == "sqlite":
+        assert server.webhook is None and server.calls("deleteWebhook")
+    else:
+        assert server.webhook == {"url": URL, "secret_token": SECRET}
+        assert server.calls("deleteWebhook") == []
+    await wait_until(lambda: database_closed(webhook_bot.app.settings))
     with pytest.raises(aiohttp.ClientConnectionError):
         await webhook_bot.post(start_command(4004))
 
 
+async def database_closed(settings: Settings) -> bool:
+    """Whether no connection of the bot's is left: with SQLite's write-ahead log, the last
+    connection checkpoints the log into the file and removes it on close; PostgreSQL
+    lists every open session of the database (the server ends one a moment after its
+    client closed it, hence a wait)."""
+    if settings.database_url is None:
+        return not settings.database_path.with_name(f"{settings.database_path.name}-wal").exists()
+    (others,) = peek_one(
+        settings,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    )
+    return bool(others == 0)
+
+
+@pytest.mark.usefixtures("bot_database_pass")
 def test_the_command_line_is_checked(server: FakeTelegram, tmp_path: Path) -> None:
     settings = make_settings(server, tmp_path)
     config = make_config(settings, "https://example.org/tg", "0.0.0.0:8443")
@@ -165,6 +200,7 @@ def test_the_command_line_is_checked(server: FakeTelegram, tmp_path: Path) -> No
             parse_listen(listen)
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 @pytest.mark.parametrize("secret", ["has space", "ключ", "x" * 257])
 def test_a_secret_telegram_would_refuse_is_refused_at_start(
     server: FakeTelegram, tmp_path: Path, secret: str
@@ -173,6 +209,7 @@ def test_a_secret_telegram_would_refuse_is_refused_at_start(
         make_settings(server, tmp_path, webhook_secret=secret)
 
 
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_polling_after_a_killed_webhook_run_removes_the_webhook(
     server: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -224,18 +261,44 @@ async def test_a_body_that_is_not_an_update_is_logged_once_and_not_redelivered(
     assert "not an update" in error.getMessage()
 
 
+@contextlib.asynccontextmanager
+async def write_lock(settings: Settings, table: str) -> AsyncIterator[None]:
+    """Another process in the middle of a write that keeps the bot's out: on SQLite any
+    write (one writer at a time), on PostgreSQL one holding a lock on `table` that lets
+    only reads through (as an ALTER TABLE or a bulk load may)."""
+    if settings.database_url is None:
+        with contextlib.closing(sqlite3.connect(settings.database_path)) as other:
+            other.execute("BEGIN EXCLUSIVE")
+            try:
+                yield
+            finally:
+                other.rollback()
+        return
+    other = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        async with other.transaction():
+            await other.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            yield
+    finally:
+        await other.close()
+
+
+@pytest.mark.usefixtures("bot_database_pass")
 async def test_a_database_locked_for_a_moment_asks_for_redelivery(
-    server: FakeTelegram, webhook_bot: WebhookBot, tmp_path: Path
+    server: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Another process holds the write lock: the consent cannot be stored now, so the
-    update is answered 500 and stored when Telegram delivers it again."""
-    app = webhook_bot.app
-    await app.database.execute("PRAGMA busy_timeout = 100")  # fail fast instead of in 10 s
-    update = consent_press(4012, server)
-    with contextlib.closing(sqlite3.connect(tmp_path / "civicpulse.db")) as other:
-        other.execute("BEGIN EXCLUSIVE")
-        assert await webhook_bot.post(update) == 500
-        other.rollback()
-    assert await app.store.respondents.by_telegram_id(4012) is None
-    assert await webhook_bot.post(update) == 200  # Telegram's redelivery
-    assert await app.store.respondents.by_telegram_id(4012) is not None
+    """Another process holds the lock the write needs: the consent cannot be stored now,
+    so the update is answered 500 and stored when Telegram delivers it again."""
+    # The bot waits for a lock a bounded time: SQLite's busy timeout (10 s), on PostgreSQL
+    # the lock timeout of a citizen's turn (30 s). Here a moment, to fail fast.
+    monkeypatch.setattr(postgres, "TURN_LOCK_TIMEOUT", "200ms")
+    async with serving_webhook(server, tmp_path) as webhook_bot:
+        app = webhook_bot.app
+        if app.settings.database_url is None:
+            await app.database.execute("PRAGMA busy_timeout = 100")
+        update = consent_press(4012, server)
+        async with write_lock(app.settings, "respondents"):
+            assert await asyncio.wait_for(webhook_bot.post(update), 10) == 500
+        assert await app.store.respondents.by_telegram_id(4012) is None
+        assert await webhook_bot.post(update) == 200  # Telegram's redelivery
+        assert await app.store.respondents.by_telegram_id(4012) is not None

@@ -282,8 +282,12 @@ class Broadcaster:
         to the sender, which starts each request at its own moment. At most `_lead` rows
         wait committed and unstarted (LEAD's worth of sending), topped up once half are
         gone: a commit costs about as much as ten rows in it, and requests leave evenly
-        instead of in a clump after each commit."""
-        while True:
+        instead of in a clump after each commit.
+
+        `stop()` wakes this loop once; a commit under way at that moment may clear the
+        wake-up again (the group filled the lead), so the loop looks at `_stopping` before
+        each wait rather than trusting the wake-up to last."""
+        while not self._stopping:
             await self._topup.wait()
             group = await self._take_group()
             if group is None:

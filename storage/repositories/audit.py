@@ -58,7 +58,9 @@ def _values(
     regions: str | None,
 ) -> tuple[Any, ...]:
     text = None if detail is None else json.dumps(detail, ensure_ascii=False, default=str)
-    return (now_db(), source, str(actor), role, regions, action, text)
+    # The action may be what a member of staff typed, and PostgreSQL's text cannot hold
+    # U+0000 (SQLite's can): the log keeps a visible mark in its place, on both.
+    return (now_db(), source, str(actor), role, regions, action.replace("\x00", "\ufffd"), text)
 
 
 class AuditRepository:

@@ -9,13 +9,18 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, User
 
 from bot.chat.middlewares import Data, UpdateHandler
+from bot.chat.middlewares.serial import READING
 from bot.chat.texts import Texts
+from storage.coordination import CitizenReading
 from storage.store import Store
 from surveys.text import LANGUAGES
 
 
 class RespondentMiddleware(BaseMiddleware):
     """Adds `respondent` (or None) and `texts` (the catalog in the reader's language).
+
+    Where the citizen's turn has read the respondent already (`SerialPerUser`), that
+    record is the one used: read after the turn was taken, it is as current as another.
 
     Before consent nothing is stored about a citizen, so their language comes from the
     dialog state or from their Telegram client's language instead.
@@ -27,7 +32,11 @@ class RespondentMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
         user: User | None = data.get("event_from_user")
-        respondent = await self._store.respondents.by_telegram_id(user.id) if user else None
+        reading: CitizenReading | None = data.get(READING)
+        if reading is not None:
+            respondent = reading.respondent
+        else:
+            respondent = await self._store.respondents.by_telegram_id(user.id) if user else None
         language = respondent.language if respondent else None
         state: FSMContext | None = data.get("state")
         if language is None and state is not None:

@@ -25,9 +25,12 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from bot.chat.middlewares import Data, UpdateHandler
+from storage.coordination import CitizenReading
 
 #: Takes a citizen's turn across processes: `storage.coordination.Coordination.turn`.
-CitizenTurn = Callable[[int], AbstractAsyncContextManager[None]]
+CitizenTurn = Callable[[int], AbstractAsyncContextManager[CitizenReading | None]]
+#: Where the handlers' data carries what the turn read (`CitizenReading`), if anything.
+READING = "citizen_reading"
 
 
 @dataclass(slots=True)
@@ -57,7 +60,8 @@ class SerialPerUser(BaseMiddleware):
             turn = self._turns[user.id] = _Turn()
         turn.holders += 1
         try:
-            async with turn.lock, self._shared_turn(user.id):
+            async with turn.lock, self._shared_turn(user.id) as reading:
+                data[READING] = reading
                 return await handler(event, data)
         finally:
             turn.holders -= 1

@@ -1,0 +1,82 @@
+"""A citizen's turn on PostgreSQL reads the dialog and the respondent as the previous
+holder left them, even when it had to wait for that holder: the reads run after the lock
+is granted, never with a snapshot from before the wait."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+
+from storage.coordination import CitizenReading
+from storage.fsm import SQLiteStorage
+from storage.postgres import PostgresDatabase
+from storage.store import Store
+
+pytestmark = pytest.mark.postgresql
+
+CITIZEN = 7_100_000_001
+
+
+@pytest.fixture
+async def two_instances(postgres_url: str) -> AsyncIterator[tuple[PostgresDatabase, ...]]:
+    """Two databases opened apart, as two bot processes would: no connection shared."""
+    first = await PostgresDatabase.open(postgres_url)
+    second = await PostgresDatabase.open(postgres_url)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def _read_in_turn(database: PostgresDatabase) -> CitizenReading:
+    async with database.citizen_turn(CITIZEN) as reading:
+        return reading
+
+
+async def test_a_turn_taken_after_a_wait_reads_what_the_holder_committed(
+    two_instances: tuple[PostgresDatabase, ...],
+) -> None:
+    first, second = two_instances
+    key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN)
+    async with first.citizen_turn(CITIZEN) as before:
+        assert before.respondent is None and list(before.dialogs) == []
+        waiting = asyncio.create_task(_read_in_turn(second))
+        await asyncio.sleep(0.5)  # the second instance's call is on the server, waiting
+        assert not waiting.done()
+        await Store(first).respondents.record_consent(CITIZEN, "en", "v1")
+        await SQLiteStorage(first).set_data(key, {"question": 3})
+    async with asyncio.timeout(10):
+        reading = await waiting
+    assert reading.respondent is not None
+    assert (reading.respondent.telegram_id, reading.respondent.language) == (CITIZEN, "en")
+    ((storage_key, state, data),) = reading.dialogs
+    assert storage_key.endswith(f":{CITIZEN}:{CITIZEN}:default") and state is None
+    assert orjson.loads(data) == {"question": 3}
+
+
+async def test_the_dialog_kept_for_a_turn_is_the_one_read_in_it(
+    two_instances: tuple[PostgresDatabase, ...],
+) -> None:
+    """The FSM storage keeps what the turn read: a dialog changed by another instance
+    meanwhile is seen, and a dialog that has no row reads as empty without a query."""
+    first, second = two_instances
+    key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN)
+    other_key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN, destiny="other")
+    kept = SQLiteStorage(second)
+    await kept.set_data(key, {"question": 1})
+    await SQLiteStorage(first).set_data(key, {"question": 2})
+    assert await kept.get_data(key) == {"question": 1}  # its copy, stale by now
+    async with second.citizen_turn(CITIZEN) as reading:
+        kept.remember_turn(CITIZEN, reading.dialogs)
+        # Any read of the table from here on would fail.
+        await first.execute("ALTER TABLE fsm_states RENAME TO fsm_states_away")
+        try:
+            assert await kept.get_data(key) == {"question": 2}
+            assert await kept.get_data(other_key) == {}
+        finally:
+            await first.execute("ALTER TABLE fsm_states_away RENAME TO fsm_states")
