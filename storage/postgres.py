@@ -14,6 +14,8 @@ otherwise cross to another thread for every small statement; asyncpg never does.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -42,6 +44,11 @@ TURN_LOCK_TIMEOUT = "30s"
 
 #: Seconds to wait for the server before saying it cannot be reached.
 CONNECT_TIMEOUT = 10.0
+#: Seconds `close` waits for connections still in use (a handler that outlived the
+#: shutdown's drain) before cutting them: a stop must end, not wait on a stuck task.
+CLOSE_TIMEOUT = 10.0
+
+log = logging.getLogger(__name__)
 
 #: Failures that may pass when the same work is tried again (a webhook update Telegram
 #: redelivers): the connection or the server went away, PostgreSQL broke a conflict by
@@ -252,8 +259,14 @@ class PostgresDatabase:
                     await connection.execute(TURN_FUNCTION)
 
     async def close(self) -> None:
-        await self._turns.close()
-        await self._pool.close()
+        for pool in (self._turns, self._pool):
+            try:
+                # Cancelled by the timeout, asyncpg's close terminates what is left.
+                await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+            except TimeoutError:
+                log.warning(
+                    "database connections still in use %.0f s into closing: cut", CLOSE_TIMEOUT
+                )
 
     @asynccontextmanager
     async def citizen_turn(self, user_id: int) -> AsyncIterator[CitizenReading]:

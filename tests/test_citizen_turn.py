@@ -80,3 +80,25 @@ async def test_the_dialog_kept_for_a_turn_is_the_one_read_in_it(
             assert await kept.get_data(other_key) == {}
         finally:
             await first.execute("ALTER TABLE fsm_states_away RENAME TO fsm_states")
+
+
+async def test_closing_cuts_a_connection_a_stuck_handler_still_holds(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler that outlived the shutdown's drain keeps its citizen's turn: closing the
+    database waits for it a while, then cuts it, so that the process can stop at all."""
+    monkeypatch.setattr("storage.postgres.CLOSE_TIMEOUT", 0.5)
+    database = await PostgresDatabase.open(postgres_url)
+    never = asyncio.Event()
+
+    async def stuck_handler() -> None:
+        async with database.citizen_turn(CITIZEN):
+            await never.wait()
+
+    handler = asyncio.create_task(stuck_handler())
+    await asyncio.sleep(0.3)  # it holds the turn now
+    async with asyncio.timeout(10):
+        await database.close()
+    assert "still in use" in caplog.text
+    handler.cancel()
+    await asyncio.wait([handler])  # however it ends, its connection is gone
