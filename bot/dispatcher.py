@@ -111,11 +111,6 @@ def _citizen_turn(coordination: Coordination, fsm_storage: SQLiteStorage) -> Cit
                 fsm_storage.drop_cached(user_id)
             else:
                 fsm_storage.remember_turn(user_id, reading.dialogs)
-            try:
-                yield reading
-            finally:
-                # The next turn reads the dialog afresh anyway: kept past this one, the
-                # copy would only hold memory for every citizen ever served.
-                fsm_storage.drop_cached(user_id)
+            yield reading
 
     return turn
