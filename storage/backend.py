@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
 from storage.dialect import Dialect
 
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 Row: TypeAlias = "sqlite3.Row | asyncpg.Record"
 #: Statement parameters: positional for `?` and `?N`, by name for `:name`.
 Parameters: TypeAlias = Iterable[Any] | Mapping[str, Any]
+
+
+class Statement(NamedTuple):
+    """One write with its positional parameters, for `Backend.point_execute_together`."""
+
+    sql: str
+    parameters: Sequence[Any]
 
 
 class DatabaseOpenError(RuntimeError):
@@ -114,6 +121,12 @@ class Backend(Protocol):
     async def point_fetch_all(self, sql: str, parameters: Parameters = ()) -> list[Row]: ...
 
     async def point_execute(self, sql: str, parameters: Parameters = ()) -> int: ...
+
+    async def point_execute_together(self, statements: Sequence[Statement]) -> None:
+        """Writes to a few rows each, all or none: for writes that must not be seen apart
+        (an answer and the dialog that moves past it), where a transaction would cost a
+        database server three round trips more."""
+        ...
 
     async def truncate_log(self) -> bool: ...
 

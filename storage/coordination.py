@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from storage.repositories.respondents import Respondent
+from storage.repositories.responses import AnsweringState
 
 #: One dialog of the citizen as stored: (storage key, state, data as JSON text).
 DialogRow = tuple[str, str | None, str]
@@ -36,11 +37,13 @@ DialogRow = tuple[str, str | None, str]
 @dataclass(frozen=True, slots=True)
 class CitizenReading:
     """What every update of a citizen reads first, read by the turn itself where taking
-    the turn is a round trip to a database server anyway: all their dialogs, and their
-    respondent record (None: they have none)."""
+    the turn is a round trip to a database server anyway: all their dialogs, their
+    respondent record (None: they have none), and the response their dialog is answering
+    (None: none), which a press or a typed answer reads next."""
 
     dialogs: Sequence[DialogRow]
     respondent: Respondent | None
+    answering: AnsweringState | None = None
 
 
 class SenderRole(Protocol):

@@ -23,14 +23,14 @@ import asyncio
 import logging
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from storage.backend import CHUNK_ROWS, Parameters
+from storage.backend import CHUNK_ROWS, Parameters, Statement
 from storage.dialect import SQLITE
 from storage.migrations import apply_migrations
 
@@ -192,6 +192,35 @@ class Database:
                 return changed
             cursor = await self._connection.execute(sql, values)
             return cursor.rowcount
+
+    async def point_execute_together(self, statements: Sequence[Statement]) -> None:
+        """`point_execute` for several writes in one transaction."""
+        if not self._lock.locked() and self._point_transaction(statements):
+            return
+        async with self._lock:
+            if self._point_transaction(statements):
+                return
+            async with _immediate(self._connection) as connection:
+                for sql, values in statements:
+                    await connection.execute(sql, tuple(values))
+
+    def _point_transaction(self, statements: Sequence[Statement]) -> bool:
+        """False if another process holds the write lock; once it is taken, nothing here
+        awaits, so the transaction is all the loop does until it commits."""
+        try:
+            self._point.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+            return False
+        try:
+            for sql, values in statements:
+                self._point.execute(sql, tuple(values))
+        except BaseException:
+            self._point.execute("ROLLBACK")
+            raise
+        self._point.execute("COMMIT")
+        return True
 
     def _point_write(self, sql: str, values: tuple[Any, ...]) -> int | None:
         """Rows changed, or None if another process holds the write lock."""

@@ -16,7 +16,8 @@ citizen with the dialogs the turn read (`remember_turn`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from aiogram.fsm.storage.base import (
     StorageKey,
 )
 
-from storage.backend import Backend
+from storage.backend import Backend, Statement
 from storage.coordination import DialogRow
 
 #: Dialogs kept in memory; beyond this the oldest are dropped (and read again if needed).
@@ -74,14 +75,17 @@ class SQLiteStorage(BaseStorage):
         return (await self._row(key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        if not isinstance(data, Mapping):
-            raise TypeError(f"FSM data must be a mapping, not {type(data).__name__}")
+        text = _as_text(data)
         row = await self._row(key)
-        await self._write(key, row.state, orjson.dumps(dict(data)).decode())
+        await self._write(key, row.state, text)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads((await self._row(key)).data)
         return data
+
+    async def set_dialog(self, key: StorageKey, state: str | None, data: Mapping[str, Any]) -> None:
+        """State and data in one write, where `set_state` and `set_data` are two."""
+        await self._write(key, state, _as_text(data))
 
     def drop_cached(self, user_id: int) -> None:
         """Read the user's dialogs from the database next time."""
@@ -118,28 +122,40 @@ class SQLiteStorage(BaseStorage):
         return row
 
     async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
+        with self._writing(key, state, data) as statement:
+            await self._db.point_execute(*statement)
+
+    def writing(
+        self, key: StorageKey, state: str | None, data: Mapping[str, Any]
+    ) -> AbstractContextManager[Statement]:
+        """The statement that stores this dialog, for a caller that runs it together with
+        writes of its own (`Backend.point_execute_together`) inside the block, which the
+        dialog is then taken to have, as after `set_state` and `set_data`."""
+        return self._writing(key, state, _as_text(data))
+
+    @contextmanager
+    def _writing(self, key: StorageKey, state: str | None, data: str) -> Iterator[Statement]:
         """One statement; a cleared dialog leaves no row behind: nothing is kept needlessly.
 
         The copy in memory changes first, so a write that starts while this one waits for
         the database builds on it, and writes reach the database in the order they were
-        made (the database's lock is fair).
+        made (the database's lock is fair). If the block fails, the outcome is unknown,
+        and the dialog is read again next time.
         """
         storage_key = self._keys.build(key)
         self._remember(storage_key, _Row(key.user_id, state, data))
         try:
             if state is None and data == _EMPTY:
-                await self._db.point_execute(
-                    "DELETE FROM fsm_states WHERE storage_key = ?", (storage_key,)
-                )
+                yield Statement("DELETE FROM fsm_states WHERE storage_key = ?", (storage_key,))
             else:
-                await self._db.point_execute(
+                yield Statement(
                     "INSERT INTO fsm_states (storage_key, user_id, state, data)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (storage_key) DO UPDATE"
                     " SET state = excluded.state, data = excluded.data",
                     (storage_key, key.user_id, state, data),
                 )
         except BaseException:
-            self._rows.pop(storage_key, None)  # outcome unknown: read it again next time
+            self._rows.pop(storage_key, None)
             raise
 
     def _remember(self, storage_key: str, row: _Row) -> _Row:
@@ -155,3 +171,9 @@ class SQLiteStorage(BaseStorage):
             if not user_keys:
                 del self._keys_of_user[owner]
         return row
+
+
+def _as_text(data: Mapping[str, Any]) -> str:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"FSM data must be a mapping, not {type(data).__name__}")
+    return orjson.dumps(dict(data)).decode()

@@ -7,11 +7,13 @@ thin translation of buttons into calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from storage.backend import Statement
 from storage.repositories.respondents import Respondent
-from storage.repositories.responses import AnswerRecord, Response
+from storage.repositories.responses import AnsweringState, AnswerRecord, Response
 from storage.repositories.waves import Wave
 from storage.store import Store
 from surveys.model import AnswerValue, Question, Survey, Track
@@ -53,6 +55,15 @@ class Session:
     def next_question(self) -> Question | None:
         """The question to ask now; None when the questionnaire is finished."""
         return next_question(self.survey, self.track, self.answers)
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An answer checked and ready to store (`Participation.answered`)."""
+
+    session: Session
+    record: AnswerRecord
+    dropped: Sequence[str]
 
 
 class Participation:
@@ -98,9 +109,12 @@ class Participation:
         )
         return await self.session(respondent, response.id)
 
-    async def session(self, respondent: Respondent | None, response_id: int) -> Session | Refusal:
-        """The response behind a pressed button, if this respondent may still answer it."""
-        found = await self._store.responses.answering_state(response_id)
+    async def session(
+        self, respondent: Respondent | None, response_id: int, known: AnsweringState | None = None
+    ) -> Session | Refusal:
+        """The response behind a pressed button, if this respondent may still answer it;
+        `known`: its state as already read, in the same turn of the citizen's."""
+        found = known or await self._store.responses.answering_state(response_id)
         if respondent is None or found is None or found.response.respondent_id != respondent.id:
             return Refusal.NOT_YOURS
         response = found.response
@@ -120,13 +134,14 @@ class Participation:
             None if response is None else await self._store.surveys.get(response.survey_version_id)
         )
 
-    async def record(
+    def answered(
         self, session: Session, question: Question, value: AnswerValue
-    ) -> Session | Refusal:
-        """Validate, store and commit one answer; returns the session as it now stands.
+    ) -> Answered | Refusal:
+        """What storing this answer would make of the session, stored nothing yet: the
+        caller decides from it what comes next (the next question, or the thanks) and
+        stores that with the answer (`record`).
 
-        Answers that a changed earlier answer has hidden are removed in the same
-        transaction, and the response is marked complete when no question is left.
+        Answers that a changed earlier answer hides are dropped from the session.
         """
         if not question.accepts(value) or session.survey.question(question.id) is not question:
             return Refusal.INVALID
@@ -135,8 +150,15 @@ class Participation:
         for question_id in dropped:
             answers.pop(question_id)
         record = AnswerRecord(question.id, question.topic, value, answer_score(question, value))
-        await self._store.responses.save_answer(session.response.id, record, dropped)
-        updated = Session(session.response, session.survey, answers)
-        if updated.next_question() is None:
-            await self._store.responses.complete(session.response.id)
-        return updated
+        return Answered(Session(session.response, session.survey, answers), record, dropped)
+
+    async def record(self, answered: Answered, along: Sequence[Statement] = ()) -> None:
+        """Store and commit the answer, with the answers it hid removed, the response
+        marked complete when no question is left, and `along`, in one transaction."""
+        await self._store.responses.save_answer(
+            answered.session.response.id,
+            answered.record,
+            answered.dropped,
+            complete=answered.session.next_question() is None,
+            along=along,
+        )

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.backend import CHUNK_ROWS, DatabaseOpenError, Parameters, one_line
+from storage.backend import CHUNK_ROWS, DatabaseOpenError, Parameters, Statement, one_line
 from storage.coordination import CitizenReading
 from storage.database_url import masked
 from storage.dialect import POSTGRESQL, numbered_placeholders
@@ -364,6 +364,19 @@ class PostgresDatabase:
         async with self._connection() as connection:
             rows: list[asyncpg.Record] = await connection.fetch(query, *arguments)
         return rows
+
+    async def point_execute_together(self, statements: Sequence[Statement]) -> None:
+        """One statement, so one round trip, atomic by itself: each write a data-modifying
+        `WITH` clause, all of which PostgreSQL runs to completion whatever the main query
+        reads. They see one snapshot, so none may depend on another's effect (none does:
+        each writes rows of its own)."""
+        clauses = ", ".join(
+            f"write_{index} AS ({sql})" for index, (sql, _) in enumerate(statements)
+        )
+        await self.execute(
+            f"WITH {clauses} SELECT 1",
+            [value for _, values in statements for value in values],
+        )
 
     point_fetch = fetch_one
     point_fetch_all = fetch_all

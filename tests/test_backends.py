@@ -5,13 +5,15 @@ on: every test here runs once on SQLite and once on a throw-away PostgreSQL serv
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import sqlite3
+from datetime import timedelta
 
+import asyncpg
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from storage.access import StaffMember
-from storage.backend import Backend
+from storage.backend import Backend, Statement
 from storage.dialect import POSTGRESQL, SQLITE, Dialect, numbered_placeholders
 from storage.fsm import SQLiteStorage
 from storage.migrations import available_migrations
@@ -25,29 +27,7 @@ from storage.wave_stats import wave_stats
 from surveys.actions import ActionDraft
 from surveys.loader import BUNDLED_SURVEYS_DIR, load_surveys
 from surveys.model import AGE_BAND_IDS
-
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-BAND = AGE_BAND_IDS[2]
-
-
-async def _citizen(store: Store, telegram_id: int, region: str = "49", **groups: str) -> int:
-    await store.respondents.record_consent(telegram_id, "ru", "v1")
-    respondent = await store.respondents.update_profile(
-        telegram_id, region_code=region, municipality_code=f"{region}000000", age_band=BAND
-    )
-    assert respondent is not None
-    if groups:
-        await store.respondents.update_profile(telegram_id, **groups)
-    return respondent.id
-
-
-async def _open_wave(store: Store, regions: list[str] | None = None, **options: object) -> int:
-    version_id = await store.surveys.store(load_surveys(BUNDLED_SURVEYS_DIR)["pulse"])
-    wave_id = await store.waves.create(
-        version_id, NOW - timedelta(hours=1), NOW + timedelta(days=7), regions, "all", **options
-    )
-    assert await store.waves.transition(wave_id, ["scheduled"], "open")
-    return wave_id
+from tests.store_data import BAND, NOW, citizen, open_wave
 
 
 def test_placeholders_are_numbered_outside_literals_names_and_casts() -> None:
@@ -90,7 +70,7 @@ async def test_respondents_consent_profile_groups_activity_and_erasure(backend: 
         True,
         False,
     )
-    await _citizen(store, 7_000_000_001, children="yes", settlement="village")
+    await citizen(store, 7_000_000_001, children="yes", settlement="village")
     await store.respondents.consent_to_disability_question(7_000_000_001)
     assert await store.respondents.record_disability(7_000_000_001, "yes")
     respondent = await store.respondents.by_telegram_id(7_000_000_001)
@@ -144,7 +124,7 @@ async def test_surveys_waves_and_their_regions_round_trip(backend: Backend) -> N
     assert [w.id for w in await store.waves.open_in_region("65")] == [wave_id]
     assert await store.waves.open_in_region("05") == []
     assert await store.waves.transition(wave_id, ["open"], "closed")
-    later = await _open_wave(store)
+    later = await open_wave(store)
     previous = await store.waves.previous_closed(later)
     assert previous is not None and previous.id == wave_id
     assert [w.id for w in await store.waves.all()] == [wave_id, later]
@@ -152,8 +132,8 @@ async def test_surveys_waves_and_their_regions_round_trip(backend: Backend) -> N
 
 async def test_responses_answers_replacement_dropping_and_completion(backend: Backend) -> None:
     store = Store(backend)
-    respondent_id = await _citizen(store, 1001, children="no")
-    wave_id = await _open_wave(store)
+    respondent_id = await citizen(store, 1001, children="no")
+    wave_id = await open_wave(store)
     wave = await store.waves.get(wave_id)
     assert wave is not None
     groups = GroupAnswers(children="no")
@@ -202,18 +182,18 @@ async def test_responses_answers_replacement_dropping_and_completion(backend: Ba
 
 async def test_the_outbox_fills_claims_sends_settles_and_recovers(backend: Backend) -> None:
     store = Store(backend)
-    first = await _citizen(store, 2001)
-    await _citizen(store, 2002, region="65")
-    await _citizen(store, 2003, settlement="village")
-    await _citizen(store, 2004, settlement="village")
+    first = await citizen(store, 2001)
+    await citizen(store, 2002, region="65")
+    await citizen(store, 2003, settlement="village")
+    await citizen(store, 2004, settlement="village")
     await store.respondents.set_active(2004, False)
-    wave_id = await _open_wave(store, ["49"], segments=["village"])
+    wave_id = await open_wave(store, ["49"], segments=["village"])
     assert await store.invitations.unfilled_open_waves() == [wave_id]
     assert await store.invitations.fill(wave_id, AGE_BAND_IDS, NOW) == 1  # 2003 alone
     assert await store.invitations.fill(wave_id, AGE_BAND_IDS, NOW) is None
     assert await store.invitations.unfilled_open_waves() == []
     assert await store.waves.transition(wave_id, ["open"], "cancelled")
-    everyone = await _open_wave(store)
+    everyone = await open_wave(store)
     assert await store.invitations.fill(everyone, [BAND], NOW) == 3
     assert await store.invitations.next_due() == NOW
 
@@ -266,8 +246,8 @@ async def test_the_outbox_fills_claims_sends_settles_and_recovers(backend: Backe
 
 async def test_a_wave_closed_after_the_claim_is_skipped_not_sent(backend: Backend) -> None:
     store = Store(backend)
-    await _citizen(store, 3001)
-    wave_id = await _open_wave(store)
+    await citizen(store, 3001)
+    wave_id = await open_wave(store)
     await store.invitations.fill(wave_id, AGE_BAND_IDS, NOW)
     claim = await store.invitations.claim(NOW, 10, busy=lambda chat: False)
     await store.waves.transition(wave_id, ["open"], "cancelled")
@@ -315,7 +295,7 @@ async def test_staff_changes_audit_and_progress(backend: Backend) -> None:
     assert [e.action for e in await store.audit.entries(staff=9_000_000_002)][-1] == "wave.cancel"
     assert (await store.audit.recent(1))[0].role == "federal"
 
-    wave_id = await _open_wave(store)
+    wave_id = await open_wave(store)
     await store.progress.add(wave_id, 9_000_000_002, 77)
     await store.progress.add(wave_id, 9_000_000_002, 78)  # the first message stays
     assert await store.progress.exists(wave_id)
@@ -365,6 +345,49 @@ async def test_dialogs_survive_a_new_storage_and_are_forgotten(backend: Backend)
     assert await SQLiteStorage(backend).get_state(key) is None
     await dialogs.set_state(key, None)
     await dialogs.set_data(key, {})
+    assert await backend.fetch_all("SELECT * FROM fsm_states") == []
+
+
+async def test_an_answer_and_the_dialog_past_it_are_stored_together_or_not_at_all(
+    backend: Backend,
+) -> None:
+    store = Store(backend)
+    respondent_id = await citizen(store, 1002)
+    wave_id = await open_wave(store)
+    response = await store.responses.start(wave_id, respondent_id, 1, "49", None, BAND, "general")
+    key = StorageKey(bot_id=1, chat_id=1002, user_id=1002)
+    dialogs = SQLiteStorage(backend)
+    await dialogs.set_dialog(key, "Questionnaire:answering", {"question": 0})
+    with dialogs.writing(key, "Questionnaire:answering", {"question": 1}) as dialog:
+        await store.responses.save_answer(
+            response.id, AnswerRecord("q1", "healthcare", 4, 75.0), along=[dialog]
+        )
+    assert await store.responses.answers(response.id) == {"q1": 4}
+    assert await SQLiteStorage(backend).get_data(key) == {"question": 1}
+
+    # The last answer: the response completes and the dialog ends, or, if any of the
+    # writes fails, nothing of it happens, and the dialog kept in memory is read afresh.
+    async def answer_last(dialog: Statement, *more: Statement) -> None:
+        last = AnswerRecord("q2", "education", "x", None)
+        await store.responses.save_answer(
+            response.id, last, drop=["q1"], complete=True, along=[dialog, *more]
+        )
+
+    refused = Statement("INSERT INTO answers (response_id) VALUES (?)", (response.id,))
+    with (
+        pytest.raises((sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)),
+        dialogs.writing(key, None, {}) as dialog,
+    ):
+        await answer_last(dialog, refused)
+    assert await store.responses.answers(response.id) == {"q1": 4}
+    assert await dialogs.get_data(key) == {"question": 1}
+    unfinished = await store.responses.get(response.id)
+    assert unfinished is not None and not unfinished.completed
+    with dialogs.writing(key, None, {}) as dialog:
+        await answer_last(dialog)
+    assert await store.responses.answers(response.id) == {"q2": "x"}
+    completed = await store.responses.get(response.id)
+    assert completed is not None and completed.completed
     assert await backend.fetch_all("SELECT * FROM fsm_states") == []
 
 

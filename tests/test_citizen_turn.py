@@ -14,7 +14,9 @@ from aiogram.fsm.storage.base import StorageKey
 from storage.coordination import CitizenReading
 from storage.fsm import SQLiteStorage
 from storage.postgres import PostgresDatabase
+from storage.repositories.responses import AnswerRecord
 from storage.store import Store
+from tests.store_data import BAND, citizen, open_wave
 
 pytestmark = pytest.mark.postgresql
 
@@ -80,6 +82,33 @@ async def test_the_dialog_kept_for_a_turn_is_the_one_read_in_it(
             assert await kept.get_data(other_key) == {}
         finally:
             await first.execute("ALTER TABLE fsm_states_away RENAME TO fsm_states")
+
+
+async def test_a_turn_reads_the_response_the_dialog_is_answering(postgres_url: str) -> None:
+    """The response a press or a typed answer reads next comes with the turn, as the
+    repository would read it; a dialog that names no response reads none."""
+    database = await PostgresDatabase.open(postgres_url)
+    try:
+        store = Store(database)
+        respondent_id = await citizen(store, CITIZEN)
+        wave_id = await open_wave(store)
+        response = await store.responses.start(
+            wave_id, respondent_id, 1, "49", None, BAND, "general"
+        )
+        await store.responses.save_answer(response.id, AnswerRecord("q1", "healthcare", 4, 75.0))
+        await store.responses.save_answer(response.id, AnswerRecord("q2", "education", None, None))
+        dialogs = SQLiteStorage(database)
+        key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN)
+        await dialogs.set_dialog(key, "Questionnaire:onboarding", {"region": "49"})
+        async with database.citizen_turn(CITIZEN) as reading:
+            assert reading.answering is None
+        await dialogs.set_dialog(key, "Questionnaire:answering", {"response": response.id})
+        async with database.citizen_turn(CITIZEN) as reading:
+            assert reading.answering is not None
+            assert reading.answering == await store.responses.answering_state(response.id)
+            assert reading.answering.answers == {"q1": 4, "q2": None}
+    finally:
+        await database.close()
 
 
 async def test_closing_cuts_a_connection_a_stuck_handler_still_holds(

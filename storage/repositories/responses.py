@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from storage.backend import Backend, Row
+from storage.backend import Backend, Row, Statement
 from storage.clock import now_db
 from storage.repositories.respondents import NO_ANSWERS, GroupAnswers
 from surveys.model import AnswerValue
@@ -62,9 +62,19 @@ class AnswerRecord:
     score: float | None
 
 
+def stored_value(text: str | None) -> AnswerValue:
+    """An answer's value as stored (JSON text; NULL: "don't know")."""
+    return None if text is None else orjson.loads(text)
+
+
+#: Marks a response complete, once: a second time changes no row.
+_COMPLETE = "UPDATE responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL"
+
+
 class ResponseRepository:
     def __init__(self, database: Backend) -> None:
         self._db = database
+        self._one_of = database.dialect.one_of()
         #: The same answer given again (a double tap, an update delivered twice) changes
         #: nothing, not even the time: only a different value replaces the stored one.
         self._save_answer = (
@@ -144,7 +154,7 @@ class ResponseRepository:
         if not rows:
             return None
         answers = {
-            row["answered"]: None if row["answer"] is None else orjson.loads(row["answer"])
+            row["answered"]: stored_value(row["answer"])
             for row in rows
             if row["answered"] is not None
         }
@@ -154,10 +164,7 @@ class ResponseRepository:
         rows = await self._db.point_fetch_all(
             "SELECT question_id, value FROM answers WHERE response_id = ?", (response_id,)
         )
-        return {
-            row["question_id"]: None if row["value"] is None else orjson.loads(row["value"])
-            for row in rows
-        }
+        return {row["question_id"]: stored_value(row["value"]) for row in rows}
 
     async def scores(self, response_id: int) -> list[tuple[str, float]]:
         """(topic, score) of the response's scored answers."""
@@ -168,32 +175,37 @@ class ResponseRepository:
         return [(row["topic"], row["score"]) for row in rows]
 
     async def save_answer(
-        self, response_id: int, answer: AnswerRecord, drop: Sequence[str] = ()
+        self,
+        response_id: int,
+        answer: AnswerRecord,
+        drop: Sequence[str] = (),
+        complete: bool = False,
+        along: Sequence[Statement] = (),
     ) -> None:
-        """Store (or replace, after Back) one answer and forget answers it made irrelevant.
-
-        Both happen in one transaction, committed before the bot shows the next question.
-        """
+        """Store (or replace, after Back) one answer, forget answers it made irrelevant,
+        mark the response complete if it was the last, and run the caller's `along` (the
+        dialog moved on to the next question): all or none, committed before the bot shows
+        the next question, in one round trip to a database server."""
         # The standard library writes it (orjson only reads it back): stored answers keep the
         # one format every earlier answer already has.
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
-        row = (response_id, answer.question_id, answer.topic, value, answer.score, now_db())
-        if not drop:  # the usual case: one statement is atomic by itself
-            await self._db.point_execute(self._save_answer, row)
-            return
-        async with self._db.transaction() as connection:
-            await connection.execute(self._save_answer, row)
-            await connection.executemany(
-                "DELETE FROM answers WHERE response_id = ? AND question_id = ?",
-                [(response_id, question_id) for question_id in drop],
+        writes = [
+            Statement(
+                self._save_answer,
+                (response_id, answer.question_id, answer.topic, value, answer.score, now_db()),
             )
+        ]
+        if drop:
+            writes.append(
+                Statement(
+                    f"DELETE FROM answers WHERE response_id = ? AND question_id {self._one_of}",
+                    (response_id, self._db.dialect.list_parameter(drop)),
+                )
+            )
+        if complete:
+            writes.append(Statement(_COMPLETE, (now_db(), response_id)))
+        await self._db.point_execute_together([*writes, *along])
 
     async def complete(self, response_id: int) -> bool:
-        """True only for the call that actually completed it, so thanks are sent once."""
-        return (
-            await self._db.point_execute(
-                "UPDATE responses SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
-                (now_db(), response_id),
-            )
-            > 0
-        )
+        """True only for the call that actually completed it."""
+        return await self._db.point_execute(_COMPLETE, (now_db(), response_id)) > 0

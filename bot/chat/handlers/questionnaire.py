@@ -24,12 +24,15 @@ from bot.chat.callbacks import AnswerCb, StartWaveCb, StepCb, ToggleCb, parse_nu
 from bot.chat.handlers.replies import show
 from bot.chat.keyboards import region_news_keyboard, waves_keyboard
 from bot.chat.middlewares import Data, UpdateHandler
+from bot.chat.middlewares.serial import READING
 from bot.chat.press_lane import PressHandler
 from bot.chat.question_view import question_keyboard, question_text, screen_of, thanks_text
 from bot.chat.states import Questionnaire
 from bot.chat.texts import Texts
+from storage.fsm import SQLiteStorage
 from storage.participation import Participation, Refusal, Session
 from storage.repositories.respondents import Respondent
+from storage.repositories.responses import AnsweringState
 from surveys.model import DONT_KNOW, SCALE_RANGES, AnswerValue, Question, QuestionType
 from surveys.targeting import previous_question
 
@@ -49,14 +52,21 @@ def refusal_text(refusal: Refusal, texts: Texts, title: str = "") -> str:
     }[refusal]
 
 
-@dataclass(frozen=True, slots=True)
+#: The dialog's state while a question is on screen.
+ANSWERING = Questionnaire.answering.state
+
+
+@dataclass(slots=True)
 class Dialog:
-    """One citizen's questionnaire conversation: who they are, their language, their state."""
+    """One citizen's questionnaire conversation during one update: who they are, their
+    language, their state."""
 
     state: FSMContext
     respondent: Respondent | None
     texts: Texts
     participation: Participation
+    #: What the citizen's turn read of the response their dialog names, if it read it.
+    answering: AnsweringState | None = None
 
     async def offer_surveys(self, target: Message) -> None:
         """Start the one open survey, or list them when there are several."""
@@ -103,18 +113,26 @@ class Dialog:
         The citizen can press a button the moment the screen appears, and a crash can
         come right after it appears: written afterwards, the state would still name the
         previous question, the press would be refused as stale, and a typed answer would
-        be stored under the previous question. A question message sent anew gets its id
-        recorded once Telegram has assigned it.
+        be stored under the previous question.
         """
-        edited = event.message if isinstance(event, CallbackQuery) else None
-        known = edited.message_id if edited is not None else None
-        # The message that led here: the same message delivered again is not a new answer.
-        after = event.message_id if isinstance(event, Message) else None
+        known, after = _screen_ids(event)
         await self.remember(session, question, known, selected, after)
-        texts = self.texts
+        await self.show_question(event, session, question, selected, after)
+
+    async def show_question(
+        self,
+        event: CallbackQuery | Message,
+        session: Session,
+        question: Question,
+        selected: list[str] | None,
+        after: int | None,
+    ) -> None:
+        """Show a question whose dialog state is stored; a question message sent anew gets
+        its id recorded once Telegram has assigned it."""
+        known, _ = _screen_ids(event)
         view = screen_of(session, question, selected or [])
-        markup = question_keyboard(view, texts)
-        screen = await show(event, question_text(view, texts), markup)
+        markup = question_keyboard(view, self.texts)
+        screen = await show(event, question_text(view, self.texts), markup)
         if screen is not None and screen != known:
             await self.remember(session, question, screen, selected, after)
 
@@ -126,29 +144,49 @@ class Dialog:
         selected: list[str] | None = None,
         after: int | None = None,
     ) -> None:
-        if await self.state.get_state() != Questionnaire.answering.state:
-            await self.state.set_state(Questionnaire.answering)
+        data = await self.screen_data(session, question, message_id, selected, after)
+        await self.dialogs.set_dialog(self.state.key, ANSWERING, data)
+
+    async def screen_data(
+        self,
+        session: Session,
+        question: Question,
+        message_id: int | None,
+        selected: list[str] | None,
+        after: int | None,
+    ) -> dict[str, Any]:
+        """The dialog while a question is on screen; `after`, unless given, as it was."""
         if after is None:
             after = (await self.state.get_data()).get("after")
-        await self.state.set_data(
-            {
-                "response": session.response.id,
-                "question": session.survey.question_index(question.id),
-                "message": message_id,
-                "selected": selected or [],
-                "after": after,
-            }
-        )
+        return {
+            "response": session.response.id,
+            "question": session.survey.question_index(question.id),
+            "message": message_id,
+            "selected": selected or [],
+            "after": after,
+        }
 
     async def forget_screen(self, near: Message) -> None:
         """Take the buttons off the question message a new one replaces: it is no longer live."""
-        message_id = (await self.state.get_data()).get("message")
+        await self.take_buttons_off(near, (await self.state.get_data()).get("message"))
+
+    async def take_buttons_off(self, near: Message, message_id: Any) -> None:
         if near.bot is None or not isinstance(message_id, int):
             return
         with suppress(TelegramBadRequest):
             await near.bot.edit_message_reply_markup(
                 chat_id=near.chat.id, message_id=message_id, reply_markup=None
             )
+
+    async def session(self, response_id: int) -> Session | Refusal:
+        """The response behind a press or a typed answer, if this citizen may still answer
+        it: as the citizen's turn read it, where it did (`CitizenReading.answering`). Only
+        the first call of an update may use that reading: later ones may come after the
+        update's own writes."""
+        known, self.answering = self.answering, None
+        if known is not None and known.response.id != response_id:
+            known = None
+        return await self.participation.session(self.respondent, response_id, known)
 
     async def on_screen(
         self, press: QuestionPress, answer: CallbackAnswer, callback: CallbackQuery
@@ -160,7 +198,7 @@ class Dialog:
         update delivered twice. The press is refused and the current question shown on the
         message pressed, so the citizen is never left with buttons that only say "stale".
         """
-        session = await self.participation.session(self.respondent, press.response)
+        session = await self.session(press.response)
         if isinstance(session, Refusal):
             answer.text = refusal_text(session, self.texts)
             answer.show_alert = session is not Refusal.NOT_YOURS
@@ -172,7 +210,7 @@ class Dialog:
                 await show(callback, refusal_text(session, self.texts, title))
             return None
         data = await self.state.get_data()
-        shown = (await self.state.get_state()) == Questionnaire.answering.state
+        shown = (await self.state.get_state()) == ANSWERING
         if not shown or (data.get("response"), data.get("question")) != (
             press.response,
             press.question,
@@ -203,28 +241,65 @@ class Dialog:
         question: Question,
         value: AnswerValue,
     ) -> Refusal | None:
-        """Store the answer, then show the next question or the thanks."""
-        updated = await self.participation.record(session, question, value)
-        if isinstance(updated, Refusal):
-            return updated
+        """Store the answer and the dialog moved past it, then show the next question or
+        the thanks.
+
+        Answer and dialog are stored in one transaction: apart, a crash between them would
+        leave the dialog on the question just answered (and on PostgreSQL each costs a round
+        trip to the server, the most expensive part of an answer).
+        """
+        answered = self.participation.answered(session, question, value)
+        if isinstance(answered, Refusal):
+            return answered
+        updated = answered.session
         following = updated.next_question()
-        if isinstance(event, Message):
-            await self.forget_screen(event)
+        replaced = (await self.state.get_data()).get("message")
+        known, after = _screen_ids(event)
         if following is None:
-            await self.state.clear()
+            dialog = self.dialogs.writing(self.state.key, None, {})
+        else:
+            data = await self.screen_data(updated, following, known, None, after)
+            dialog = self.dialogs.writing(self.state.key, ANSWERING, data)
+        with dialog as statement:
+            await self.participation.record(answered, along=[statement])
+        if isinstance(event, Message):
+            await self.take_buttons_off(event, replaced)
+        if following is None:
             thanks = thanks_text(updated.survey, self.texts)
             await show(event, thanks, region_news_keyboard(updated.response.id, self.texts))
             return None
-        await self.present(event, updated, following)
+        await self.show_question(event, updated, following, None, after)
         return None
+
+    @property
+    def dialogs(self) -> SQLiteStorage:
+        """The bot's FSM storage, which can store a dialog together with an answer."""
+        storage = self.state.storage
+        if not isinstance(storage, SQLiteStorage):
+            raise TypeError(f"the questionnaire needs the bot's own FSM storage, not {storage!r}")
+        return storage
+
+
+def _screen_ids(event: CallbackQuery | Message) -> tuple[int | None, int | None]:
+    """The question message a press edits (None: a message is sent anew), and the message
+    that led here: the same message delivered again is not a new answer."""
+    edited = event.message if isinstance(event, CallbackQuery) else None
+    known = edited.message_id if edited is not None else None
+    after = event.message_id if isinstance(event, Message) else None
+    return known, after
 
 
 class DialogMiddleware:
     """Bundles what every questionnaire handler needs into one `dialog` argument."""
 
     async def __call__(self, handler: UpdateHandler, event: TelegramObject, data: Data) -> Any:
+        reading = data.get(READING)
         data["dialog"] = Dialog(
-            data["state"], data["respondent"], data["texts"], data["participation"]
+            data["state"],
+            data["respondent"],
+            data["texts"],
+            data["participation"],
+            reading.answering if reading is not None else None,
         )
         return await handler(event, data)
 
@@ -346,7 +421,7 @@ async def on_message_while_answering(message: Message, dialog: Dialog) -> None:
     data = await dialog.state.get_data()
     if message.message_id <= int(data.get("after") or 0):
         return  # delivered again after a restart: it has been handled already
-    session = await dialog.participation.session(dialog.respondent, int(data.get("response", 0)))
+    session = await dialog.session(int(data.get("response", 0)))
     if isinstance(session, Refusal):
         await dialog.state.clear()
         await message.answer(refusal_text(session, texts))
