@@ -98,6 +98,10 @@ class SQLiteStorage(BaseStorage):
         self.drop_cached(user_id)
         for storage_key, state, data in dialogs:
             self._remember(storage_key, _Row(user_id, state, data))
+        if len(self._complete_users) >= self._cache_size:
+            # Most users have no dialog row, so nothing in `_rows` would ever evict them:
+            # one is forgotten instead, at the cost of a query if they come back.
+            self._complete_users.pop()
         self._complete_users.add(user_id)
 
     async def forget_user(self, user_id: int) -> None:

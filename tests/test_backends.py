@@ -348,6 +348,22 @@ async def test_dialogs_survive_a_new_storage_and_are_forgotten(backend: Backend)
     assert await backend.fetch_all("SELECT * FROM fsm_states") == []
 
 
+async def test_what_is_kept_in_memory_of_dialogs_is_bounded(backend: Backend) -> None:
+    """A citizen whose turn read no dialog is remembered as having none, so that reading
+    one costs no query; beyond the cache's size the oldest knowledge goes, and a read asks
+    the database again (here it finds a dialog another instance wrote)."""
+    dialogs = SQLiteStorage(backend, cache_size=2)
+    users = [4_100_000_001, 4_100_000_002, 4_100_000_003]
+    for user in users:
+        dialogs.remember_turn(user, [])
+    keys = [StorageKey(bot_id=1, chat_id=user, user_id=user) for user in users]
+    elsewhere = SQLiteStorage(backend)
+    for key in keys:
+        await elsewhere.set_data(key, {"seen": True})
+    seen = [await dialogs.get_data(key) for key in keys]
+    assert sorted(map(len, seen)) == [0, 0, 1]
+
+
 async def test_an_answer_and_the_dialog_past_it_are_stored_together_or_not_at_all(
     backend: Backend,
 ) -> None:
