@@ -42,13 +42,19 @@ from surveys.aggregate import (
 )
 from surveys.change import DECLINED, IMPROVED, welch_change
 from surveys.profile_groups import ELDERLY_BAND, SEGMENT_IDS
+from surveys.profile_groups import SEGMENTS as SEGMENT_MEMBERS
 
 Segment = Literal["families_with_children", "elderly", "disability", "village"]
 #: The groups in the order the file lists them: those the profile defines.
 SEGMENTS: tuple[Segment, ...] = SEGMENT_IDS  # type: ignore[assignment]
-#: The bits of a response's group flags (`storage.segments`) for the groups declared in the
-#: profile; elderly is read from the age band.
-FLAG_BITS: Mapping[Segment, int] = {"families_with_children": 1, "disability": 2, "village": 4}
+#: The bits of a response's group flags (`storage.segments`): one for each group a profile
+#: answer places a person in; elderly is read from the age band instead.
+FLAG_BITS: Mapping[Segment, int] = {
+    segment: 1 << bit
+    for bit, segment in enumerate(
+        segment for segment in SEGMENTS if SEGMENT_MEMBERS[segment].column != "age_band"
+    )
+}
 
 GapVerdict = Literal["worse_off", "better_off", "no_clear_gap"]
 _VERDICTS: Mapping[str, GapVerdict] = {DECLINED: "worse_off", IMPROVED: "better_off"}
@@ -64,9 +70,10 @@ _TRACK_INDEX: Mapping[str, int] = {"youth": 0, "general": 1}
 
 
 def is_member(segment: Segment, age_band: str, flags: int) -> bool:
-    if segment == "elderly":
-        return age_band == ELDERLY_BAND
-    return bool(flags & FLAG_BITS[segment])
+    bit = FLAG_BITS.get(segment)
+    if bit is None:  # a group of an age band
+        return age_band == SEGMENT_MEMBERS[segment].value
+    return bool(flags & bit)
 
 
 @dataclass(frozen=True, slots=True)
