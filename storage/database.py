@@ -216,10 +216,11 @@ class Database:
         try:
             for sql, values in statements:
                 self._point.execute(sql, tuple(values))
+            self._point.execute("COMMIT")
         except BaseException:
-            self._point.execute("ROLLBACK")
+            if self._point.in_transaction:  # a failed COMMIT leaves it open too
+                self._point.execute("ROLLBACK")
             raise
-        self._point.execute("COMMIT")
         return True
 
     def _point_write(self, sql: str, values: tuple[Any, ...]) -> int | None:
