@@ -30,7 +30,7 @@ from bot.chat.press_lane import LaneDispatcher, PressLane
 from bot.chat.results_cache import ClosedWaveResults
 from bot.settings import Settings
 from storage.coordination import CitizenReading, Coordination
-from storage.fsm import SQLiteStorage
+from storage.fsm import DialogStorage
 from storage.participation import Participation
 from storage.store import Store
 from surveys.regions import RegionCatalog
@@ -43,7 +43,7 @@ def build_dispatcher(
     inflight: InFlightMiddleware,
     coordination: Coordination,
 ) -> LaneDispatcher:
-    fsm_storage = SQLiteStorage(store.database)
+    fsm_storage = DialogStorage(store.database)
     dispatcher = LaneDispatcher(
         storage=fsm_storage,
         fsm_storage=fsm_storage,
@@ -98,7 +98,7 @@ def build_dispatcher(
     return dispatcher
 
 
-def _citizen_turn(coordination: Coordination, fsm_storage: SQLiteStorage) -> CitizenTurn:
+def _citizen_turn(coordination: Coordination, fsm_storage: DialogStorage) -> CitizenTurn:
     """The turn `SerialPerUser` takes across processes; where other processes may have
     moved the citizen's dialog on, the dialog is read afresh inside it."""
     if not coordination.shared:

@@ -10,11 +10,11 @@ person's Telegram id or anything they wrote once the erasure returns.
 
 from __future__ import annotations
 
-from storage.fsm import SQLiteStorage
+from storage.fsm import DialogStorage
 from storage.store import Store
 
 
-async def erase_person(store: Store, dialogs: SQLiteStorage, telegram_id: int) -> bool:
+async def erase_person(store: Store, dialogs: DialogStorage, telegram_id: int) -> bool:
     """Erase the profile (answers, responses and invitations go with it by cascade) and
     every dialog of the person, in memory and on disk. True if there was a profile."""
     existed = await store.respondents.delete(telegram_id)

@@ -46,7 +46,7 @@ class _Row:
     data: str  # JSON text, so that no caller can change the copy in memory
 
 
-class SQLiteStorage(BaseStorage):
+class DialogStorage(BaseStorage):
     def __init__(
         self,
         database: Backend,

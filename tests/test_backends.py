@@ -15,7 +15,7 @@ from aiogram.fsm.storage.base import StorageKey
 from storage.access import StaffMember
 from storage.backend import Backend, Statement
 from storage.dialect import POSTGRESQL, SQLITE, Dialect, numbered_placeholders
-from storage.fsm import SQLiteStorage
+from storage.fsm import DialogStorage
 from storage.migrations import available_migrations
 from storage.personal_data import personal_data
 from storage.repositories.invitations import Outcome
@@ -335,14 +335,14 @@ async def test_actions_are_added_listed_by_area_updated_and_removed(backend: Bac
 
 async def test_dialogs_survive_a_new_storage_and_are_forgotten(backend: Backend) -> None:
     key = StorageKey(bot_id=1, chat_id=4_000_000_001, user_id=4_000_000_001)
-    dialogs = SQLiteStorage(backend)
+    dialogs = DialogStorage(backend)
     await dialogs.set_state(key, "Questionnaire:answering")
     await dialogs.set_data(key, {"response": 5, "text": "ответ"})
-    fresh = SQLiteStorage(backend)
+    fresh = DialogStorage(backend)
     assert await fresh.get_state(key) == "Questionnaire:answering"
     assert await fresh.get_data(key) == {"response": 5, "text": "ответ"}
     await fresh.forget_user(4_000_000_001)
-    assert await SQLiteStorage(backend).get_state(key) is None
+    assert await DialogStorage(backend).get_state(key) is None
     await dialogs.set_state(key, None)
     await dialogs.set_data(key, {})
     assert await backend.fetch_all("SELECT * FROM fsm_states") == []
@@ -352,12 +352,12 @@ async def test_what_is_kept_in_memory_of_dialogs_is_bounded(backend: Backend) ->
     """A citizen whose turn read no dialog is remembered as having none, so that reading
     one costs no query; beyond the cache's size the oldest knowledge goes, and a read asks
     the database again (here it finds a dialog another instance wrote)."""
-    dialogs = SQLiteStorage(backend, cache_size=2)
+    dialogs = DialogStorage(backend, cache_size=2)
     users = [4_100_000_001, 4_100_000_002, 4_100_000_003]
     for user in users:
         dialogs.remember_turn(user, [])
     keys = [StorageKey(bot_id=1, chat_id=user, user_id=user) for user in users]
-    elsewhere = SQLiteStorage(backend)
+    elsewhere = DialogStorage(backend)
     for key in keys:
         await elsewhere.set_data(key, {"seen": True})
     seen = [await dialogs.get_data(key) for key in keys]
@@ -372,14 +372,14 @@ async def test_an_answer_and_the_dialog_past_it_are_stored_together_or_not_at_al
     wave_id = await open_wave(store)
     response = await store.responses.start(wave_id, respondent_id, 1, "49", None, BAND, "general")
     key = StorageKey(bot_id=1, chat_id=1002, user_id=1002)
-    dialogs = SQLiteStorage(backend)
+    dialogs = DialogStorage(backend)
     await dialogs.set_dialog(key, "Questionnaire:answering", {"question": 0})
     with dialogs.writing(key, "Questionnaire:answering", {"question": 1}) as dialog:
         await store.responses.save_answer(
             response.id, AnswerRecord("q1", "healthcare", 4, 75.0), along=[dialog]
         )
     assert await store.responses.answers(response.id) == {"q1": 4}
-    assert await SQLiteStorage(backend).get_data(key) == {"question": 1}
+    assert await DialogStorage(backend).get_data(key) == {"question": 1}
 
     # The last answer: the response completes and the dialog ends, or, if any of the
     # writes fails, nothing of it happens, and the dialog kept in memory is read afresh.

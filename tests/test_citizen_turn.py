@@ -13,7 +13,7 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from storage.coordination import CitizenReading
-from storage.fsm import SQLiteStorage
+from storage.fsm import DialogStorage
 from storage.postgres import PostgresDatabase
 from storage.repositories.responses import AnswerRecord
 from storage.store import Store
@@ -52,7 +52,7 @@ async def test_a_turn_taken_after_a_wait_reads_what_the_holder_committed(
         await asyncio.sleep(0.5)  # the second instance's call is on the server, waiting
         assert not waiting.done()
         await Store(first).respondents.record_consent(CITIZEN, "en", "v1")
-        await SQLiteStorage(first).set_data(key, {"question": 3})
+        await DialogStorage(first).set_data(key, {"question": 3})
     async with asyncio.timeout(10):
         reading = await waiting
     assert reading.respondent is not None
@@ -70,9 +70,9 @@ async def test_the_dialog_kept_for_a_turn_is_the_one_read_in_it(
     first, second = two_instances
     key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN)
     other_key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN, destiny="other")
-    kept = SQLiteStorage(second)
+    kept = DialogStorage(second)
     await kept.set_data(key, {"question": 1})
-    await SQLiteStorage(first).set_data(key, {"question": 2})
+    await DialogStorage(first).set_data(key, {"question": 2})
     assert await kept.get_data(key) == {"question": 1}  # its copy, stale by now
     async with second.citizen_turn(CITIZEN) as reading:
         kept.remember_turn(CITIZEN, reading.dialogs)
@@ -98,7 +98,7 @@ async def test_a_turn_reads_the_response_the_dialog_is_answering(postgres_url: s
         )
         await store.responses.save_answer(response.id, AnswerRecord("q1", "healthcare", 4, 75.0))
         await store.responses.save_answer(response.id, AnswerRecord("q2", "education", None, None))
-        dialogs = SQLiteStorage(database)
+        dialogs = DialogStorage(database)
         key = StorageKey(bot_id=1, chat_id=CITIZEN, user_id=CITIZEN)
         await dialogs.set_dialog(key, "Questionnaire:onboarding", {"region": "49"})
         async with database.citizen_turn(CITIZEN) as reading:

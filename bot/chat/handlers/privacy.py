@@ -16,7 +16,7 @@ from bot.chat.results_cache import ClosedWaveResults
 from bot.chat.texts import Texts
 from bot.settings import Settings
 from storage.erasure import erase_person
-from storage.fsm import SQLiteStorage
+from storage.fsm import DialogStorage
 from storage.personal_data import personal_data
 from storage.repositories.respondents import Respondent
 from storage.store import Store
@@ -50,7 +50,7 @@ async def on_delete_me(
     callback_data: DeleteMeCb,
     state: FSMContext,
     store: Store,
-    fsm_storage: SQLiteStorage,
+    fsm_storage: DialogStorage,
     closed_results: ClosedWaveResults,
     texts: Texts,
 ) -> None:

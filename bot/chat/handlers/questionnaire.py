@@ -29,7 +29,7 @@ from bot.chat.press_lane import PressHandler
 from bot.chat.question_view import question_keyboard, question_text, screen_of, thanks_text
 from bot.chat.states import Questionnaire
 from bot.chat.texts import Texts
-from storage.fsm import SQLiteStorage
+from storage.fsm import DialogStorage
 from storage.participation import Participation, Refusal, Session
 from storage.repositories.respondents import Respondent
 from storage.repositories.responses import AnsweringState
@@ -272,10 +272,10 @@ class Dialog:
         return None
 
     @property
-    def dialogs(self) -> SQLiteStorage:
+    def dialogs(self) -> DialogStorage:
         """The bot's FSM storage, which can store a dialog together with an answer."""
         storage = self.state.storage
-        if not isinstance(storage, SQLiteStorage):
+        if not isinstance(storage, DialogStorage):
             raise TypeError(f"the questionnaire needs the bot's own FSM storage, not {storage!r}")
         return storage
 
