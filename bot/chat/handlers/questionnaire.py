@@ -117,7 +117,7 @@ class Dialog:
         """
         known, after = _screen_ids(event)
         await self.remember(session, question, known, selected, after)
-        await self.show_question(event, session, question, selected, after)
+        await self.show_question(event, session, question, selected)
 
     async def show_question(
         self,
@@ -125,11 +125,10 @@ class Dialog:
         session: Session,
         question: Question,
         selected: list[str] | None,
-        after: int | None,
     ) -> None:
         """Show a question whose dialog state is stored; a question message sent anew gets
         its id recorded once Telegram has assigned it."""
-        known, _ = _screen_ids(event)
+        known, after = _screen_ids(event)
         view = screen_of(session, question, selected or [])
         markup = question_keyboard(view, self.texts)
         screen = await show(event, question_text(view, self.texts), markup)
@@ -253,8 +252,10 @@ class Dialog:
             return answered
         updated = answered.session
         following = updated.next_question()
-        replaced = (await self.state.get_data()).get("message")
         known, after = _screen_ids(event)
+        # A typed answer leaves the question message in place: its buttons come off below.
+        typed = isinstance(event, Message)
+        replaced = (await self.state.get_data()).get("message") if typed else None
         if following is None:
             dialog = self.dialogs.writing(self.state.key, None, {})
         else:
@@ -268,7 +269,7 @@ class Dialog:
             thanks = thanks_text(updated.survey, self.texts)
             await show(event, thanks, region_news_keyboard(updated.response.id, self.texts))
             return None
-        await self.show_question(event, updated, following, None, after)
+        await self.show_question(event, updated, following, None)
         return None
 
     @property
